@@ -1,0 +1,19 @@
+"""adasplash-compile: fused α-entmax attention kernels and a torch.compile backend.
+
+Public API: :func:`entmax_attention`, :func:`entmax`, :func:`explain`, :func:`backend`.
+"""
+
+from .ops import entmax, entmax_attention
+
+__version__ = "0.1.0"
+
+__all__ = ["entmax_attention", "entmax", "explain", "backend", "__version__"]
+
+
+def __getattr__(name):
+    # The compile backend pulls in torch._dynamo / Inductor; import it only when asked for.
+    if name in ("explain", "backend"):
+        from . import backend as _backend
+
+        return getattr(_backend, name)
+    raise AttributeError(f"module 'adasplash_compile' has no attribute {name!r}")

@@ -1,0 +1,295 @@
+"""torch.library custom ops wrapping the kernels, with fake (meta) implementations and autograd.
+
+The ops are what ``torch.compile`` sees: one opaque node per attention site, traced with no graph
+break and with symbolic sequence lengths. Each op dispatches per call (``_dispatch.use_triton``):
+Triton on CUDA, Triton's interpreter on the CPU when ``TRITON_INTERPRET=1``, the exact PyTorch
+reference otherwise.
+
+Ops (all in the ``adasplash_compile`` namespace):
+
+- ``entmax_fwd(x, alpha, alpha_t) -> p``: row-wise α-entmax over the last dim of a 2-D tensor.
+- ``entmax_bwd(grad, p, alpha, alpha_t) -> (dx, dalpha)``.
+- ``attention_fwd(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux) -> (out, tau, o2)``
+  τ is per query row (float32, in the kernel's coordinates); ``o2 = Σ s·v / Σ s`` with
+  s = p^{2−α} is what the backward's δ = rowsum(dO ⊙ O₂) needs, saved only when ``save_aux``.
+- ``attention_bwd(...) -> (dq, dk, dv, dalpha, dmask)``.
+
+A tensor ``alpha_t`` overrides the float ``alpha`` (rows / heads each have their own α).
+Empty tensors stand in for "absent" outputs, since custom ops cannot return ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+
+from . import reference
+from ._checks import check_alpha_rowwise, check_attention_args, check_dim, check_float_tensor
+from ._dispatch import use_triton
+
+__all__ = ["entmax", "entmax_attention"]
+
+
+def _empty(like: Tensor) -> Tensor:
+    return like.new_empty((0,))
+
+
+# ----------------------------------------------------------------------------------------------
+# Row-wise entmax
+# ----------------------------------------------------------------------------------------------
+
+
+def _rowwise_kernels():
+    from .kernels import rowwise
+
+    return rowwise
+
+
+@torch.library.custom_op("adasplash_compile::entmax_fwd", mutates_args=())
+def entmax_fwd(x: Tensor, alpha: float, alpha_t: Optional[Tensor]) -> Tensor:
+    if use_triton(x):
+        return _rowwise_kernels().entmax_forward(x, alpha, alpha_t)
+    a = alpha if alpha_t is None else alpha_t.unsqueeze(-1)
+    return reference.entmax(x, a, dim=-1)
+
+
+@entmax_fwd.register_fake
+def _(x, alpha, alpha_t):
+    return torch.empty_like(x)
+
+
+@torch.library.custom_op("adasplash_compile::entmax_bwd", mutates_args=())
+def entmax_bwd(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor]) -> tuple[Tensor, Tensor]:
+    if use_triton(p):
+        dx, dalpha = _rowwise_kernels().entmax_backward(grad, p, alpha, alpha_t)
+        return dx, (dalpha if dalpha is not None else _empty(p))
+    return _entmax_bwd_reference(grad, p, alpha, alpha_t)
+
+
+def _entmax_bwd_reference(grad, p, alpha, alpha_t):
+    a = alpha if alpha_t is None else alpha_t.float().unsqueeze(-1)
+    dx, dalpha = reference.entmax_backward(p.float(), grad.float(), a, need_alpha=alpha_t is not None)
+    if alpha_t is None:
+        return dx.to(p.dtype), _empty(p)
+    return dx.to(p.dtype), dalpha.squeeze(-1).to(alpha_t.dtype)
+
+
+@entmax_bwd.register_fake
+def _(grad, p, alpha, alpha_t):
+    return torch.empty_like(p), (alpha_t.new_empty(alpha_t.shape) if alpha_t is not None else p.new_empty((0,)))
+
+
+def _entmax_setup_context(ctx, inputs, output):
+    _, alpha, alpha_t = inputs
+    ctx.alpha = alpha
+    ctx.save_for_backward(output, alpha_t)
+
+
+def _entmax_backward(ctx, grad):
+    p, alpha_t = ctx.saved_tensors
+    dx, dalpha = entmax_bwd(grad, p, ctx.alpha, alpha_t)
+    return dx, None, (dalpha if alpha_t is not None and ctx.needs_input_grad[2] else None)
+
+
+entmax_fwd.register_autograd(_entmax_backward, setup_context=_entmax_setup_context)
+
+
+def entmax(x: Tensor, alpha: Union[float, Tensor] = 1.5, dim: int = -1) -> Tensor:
+    """Row-wise α-entmax of ``x`` along ``dim``: p = [(α−1)·x − τ]₊^{1/(α−1)} with Σp = 1.
+
+    ``alpha`` is a float > 1, or a tensor that broadcasts to ``x.shape`` with size 1 along ``dim``
+    (one α per row, e.g. per head); gradients flow to ``x`` and to a tensor ``alpha``. fp16, bf16
+    and fp32 are computed in fp32 and returned in ``x``'s dtype.
+    """
+    check_float_tensor("x", x)
+    dim = check_dim("dim", dim, x.dim())
+    alpha = check_alpha_rowwise(alpha, x, dim)
+    if x.dtype == torch.float64 and not use_triton(x):
+        return reference.entmax(x, alpha, dim)
+    moved = x.movedim(dim, -1)
+    rows_shape = moved.shape[:-1]
+    x2 = moved.reshape(-1, moved.shape[-1])
+    alpha_t = None
+    if isinstance(alpha, Tensor):
+        a = alpha if alpha.dim() > 0 else alpha.reshape((1,) * x.dim())
+        alpha_t = a.movedim(dim, -1).expand(*rows_shape, 1).reshape(-1)
+        alpha_f = 1.5
+    else:
+        alpha_f = alpha
+    if x2.numel() == 0:
+        return x.clone()
+    p = entmax_fwd(x2, alpha_f, alpha_t)
+    return p.reshape(moved.shape).movedim(-1, dim)
+
+
+# ----------------------------------------------------------------------------------------------
+# Attention
+# ----------------------------------------------------------------------------------------------
+
+
+def _attention_kernels():
+    from .kernels import attention
+
+    return attention
+
+
+def _kernel_supports(q: Tensor, k: Tensor, v: Tensor) -> bool:
+    if not use_triton(q):
+        return False
+    try:
+        kern = _attention_kernels()
+    except ImportError:
+        return False
+    supports = getattr(kern, "supports", None)
+    return supports is not None and supports(q, k, v)
+
+
+def _reference_alpha(alpha: float, alpha_t: Optional[Tensor]):
+    return alpha if alpha_t is None else alpha_t
+
+
+def _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):
+    """Reference forward, also returning τ and O₂ so the op's outputs match the kernel's."""
+    a = _reference_alpha(alpha, alpha_t)
+    out = reference.entmax_attention(
+        q, k, v, attn_mask, is_causal=is_causal, scale=scale, enable_gqa=k.shape[1] != q.shape[1], alpha=a
+    )
+    B, H, Lq, _ = q.shape
+    tau = q.new_zeros((B, H, Lq), dtype=torch.float32)
+    o2 = out.new_empty((0,))
+    if save_aux:
+        # Kernels return these from their output pass; the reference path's backward recomputes
+        # through autograd instead, so placeholders of the right shape are enough here.
+        o2 = torch.zeros_like(out)
+    return out, tau, o2
+
+
+@torch.library.custom_op("adasplash_compile::attention_fwd", mutates_args=())
+def attention_fwd(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Optional[Tensor],
+    is_causal: bool,
+    scale: float,
+    alpha: float,
+    alpha_t: Optional[Tensor],
+    save_aux: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    if _kernel_supports(q, k, v):
+        return _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
+    return _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
+
+
+@attention_fwd.register_fake
+def _(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):
+    B, H, Lq, _ = q.shape
+    out = q.new_empty((B, H, Lq, v.shape[-1]))
+    tau = q.new_empty((B, H, Lq), dtype=torch.float32)
+    o2 = q.new_empty((B, H, Lq, v.shape[-1])) if save_aux else q.new_empty((0,))
+    return out, tau, o2
+
+
+@torch.library.custom_op("adasplash_compile::attention_bwd", mutates_args=())
+def attention_bwd(
+    grad_out: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Optional[Tensor],
+    out: Tensor,
+    tau: Tensor,
+    o2: Tensor,
+    is_causal: bool,
+    scale: float,
+    alpha: float,
+    alpha_t: Optional[Tensor],
+    mask_needs_grad: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    if _kernel_supports(q, k, v) and hasattr(_attention_kernels(), "backward"):
+        return _attention_kernels().backward(
+            grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad
+        )
+    return _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, mask_needs_grad)
+
+
+def _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, mask_needs_grad):
+    dq, dk, dv, dalpha, dmask = reference.entmax_attention_backward(
+        grad_out, q, k, v, attn_mask, is_causal, scale,
+        alpha=_reference_alpha(alpha, alpha_t), mask_needs_grad=mask_needs_grad,
+    )
+    dalpha = dalpha.to(alpha_t.dtype) if dalpha is not None else _empty(q)
+    dmask = dmask if dmask is not None else _empty(q)
+    return dq, dk, dv, dalpha, dmask
+
+
+@attention_bwd.register_fake
+def _(grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad):
+    dalpha = alpha_t.new_empty(alpha_t.shape) if alpha_t is not None else q.new_empty((0,))
+    dmask = attn_mask.new_empty(attn_mask.shape) if (mask_needs_grad and attn_mask is not None) else q.new_empty((0,))
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v), dalpha, dmask
+
+
+def _attention_setup_context(ctx, inputs, output):
+    q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux = inputs
+    out, tau, o2 = output
+    ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
+    ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, alpha_t)
+
+
+def _attention_backward(ctx, grad_out, _grad_tau, _grad_o2):
+    q, k, v, attn_mask, out, tau, o2, alpha_t = ctx.saved_tensors
+    mask_needs_grad = attn_mask is not None and ctx.needs_input_grad[3]
+    dq, dk, dv, dalpha, dmask = attention_bwd(
+        grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
+        mask_needs_grad,
+    )
+    return (
+        dq, dk, dv,
+        dmask if mask_needs_grad else None,
+        None, None, None,
+        dalpha if (alpha_t is not None and ctx.needs_input_grad[7]) else None,
+        None,
+    )
+
+
+attention_fwd.register_autograd(_attention_backward, setup_context=_attention_setup_context)
+
+
+def entmax_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Optional[Tensor] = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: Optional[float] = None,
+    enable_gqa: bool = False,
+    *,
+    alpha: Union[float, Tensor] = 1.5,
+) -> Tensor:
+    """α-entmax attention: ``F.scaled_dot_product_attention`` with softmax replaced by α-entmax.
+
+    Same conventions as SDPA: (batch, heads, seq, head_dim) layout; a bool ``attn_mask`` means
+    "may attend", a float mask is added to the scores, both broadcast to (B, H, Lq, Lk);
+    ``is_causal`` is top-left aligned; ``scale`` defaults to 1/sqrt(head_dim); ``enable_gqa`` lets
+    key/value have fewer heads (H divisible by their count). The value head dim may differ from
+    the query's. ``alpha`` is a float > 1 (1.5 = entmax-1.5, 2 = sparsemax) or a tensor of shape
+    (H,) with one learnable α per head. A query row that may attend to nothing returns zeros.
+    ``dropout_p > 0`` raises NotImplementedError.
+    """
+    alpha_f, alpha_t, scale = check_attention_args(
+        query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, alpha
+    )
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    if alpha_t is not None and alpha_t.dtype != torch.float32:
+        alpha_t = alpha_t.float()
+    grad_needed = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (query, key, value, attn_mask, alpha_t)
+    )
+    out, _, _ = attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)
+    return out
