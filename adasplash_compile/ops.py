@@ -152,19 +152,17 @@ def _reference_alpha(alpha: float, alpha_t: Optional[Tensor]):
 
 
 def _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):
-    """Reference forward, also returning τ and O₂ so the op's outputs match the kernel's."""
+    """Reference forward, also returning τ and O₂ exactly as the kernels do (see
+    ``reference.entmax_attention_stats`` for their definitions)."""
     a = _reference_alpha(alpha, alpha_t)
     out = reference.entmax_attention(
         q, k, v, attn_mask, is_causal=is_causal, scale=scale, enable_gqa=k.shape[1] != q.shape[1], alpha=a
     )
-    B, H, Lq, _ = q.shape
-    tau = q.new_zeros((B, H, Lq), dtype=torch.float32)
-    o2 = out.new_empty((0,))
-    if save_aux:
-        # Kernels return these from their output pass; the reference path's backward recomputes
-        # through autograd instead, so placeholders of the right shape are enough here.
-        o2 = torch.zeros_like(out)
-    return out, tau, o2
+    if not save_aux:
+        B, H, Lq, _ = q.shape
+        return out, q.new_zeros((B, H, Lq), dtype=torch.float32), out.new_empty((0,))
+    tau, o2 = reference.entmax_attention_stats(q, k, v, attn_mask, is_causal, scale, alpha=a)
+    return out, tau.float(), o2.to(out.dtype)
 
 
 @torch.library.custom_op("adasplash_compile::attention_fwd", mutates_args=())

@@ -347,3 +347,43 @@ def entmax_attention_backward(
     if dmask is not None and attn_mask is not None:
         dmask = dmask.reshape(attn_mask.shape)
     return dq, dk, dv, dalpha, dmask
+
+
+def entmax_attention_stats(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Optional[Tensor] = None,
+    is_causal: bool = False,
+    scale: Optional[float] = None,
+    *,
+    alpha: Union[float, Tensor] = 1.5,
+    chunk_size: int = 1024,
+) -> tuple[Tensor, Tensor]:
+    """What the fused forward hands to the backward, computed exactly: ``(tau, o2)``.
+
+    ``tau`` (B, H, Lq): the row threshold in absolute coordinates x = (α−1)·z, where
+    z = scale·q·kᵀ + mask, so p = [x − τ]₊^{1/(α−1)} (no max shift). Fully masked rows get +inf.
+    ``o2`` (B, H, Lq, Dv): Σ_j s_j v_j / Σ_j s_j with s = p^{2−α} (zero rows where Σ s = 0).
+    Both in the compute dtype (float32, or float64 for float64 inputs)."""
+    B, H, Lq, D = query.shape
+    scale = 1.0 / math.sqrt(D) if scale is None else scale
+    key_r, value_r, mask4 = _prepare_attention(query, key, value, attn_mask, alpha, key.shape[1] != H)
+    cdt = _compute_dtype(query.dtype)
+    a = alpha if not isinstance(alpha, Tensor) else alpha.reshape(1, H, 1, 1).to(cdt)
+    taus, o2s = [], []
+    for start in range(0, Lq, chunk_size):
+        stop = min(start + chunk_size, Lq)
+        z = attention_scores(query[:, :, start:stop], key_r, _mask_rows(mask4, start, stop), is_causal, scale, start)
+        z = z.to(cdt)
+        m = z.amax(-1, keepdim=True)
+        dead = ~torch.isfinite(m)
+        tau = entmax_threshold(z.masked_fill(dead, 0.0), a, dim=-1)
+        tau = tau.masked_fill(dead, float("inf"))
+        p = entmax(z, a, dim=-1)
+        s = torch.where(p > 0, torch.pow(p, 2.0 - a), torch.zeros_like(p))
+        s_sum = s.sum(-1, keepdim=True)
+        o2 = torch.matmul(s, value_r.to(cdt)) / torch.where(s_sum > 0, s_sum, torch.ones_like(s_sum))
+        taus.append(tau.squeeze(-1))
+        o2s.append(o2)
+    return torch.cat(taus, dim=2), torch.cat(o2s, dim=2)
