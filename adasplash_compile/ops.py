@@ -207,8 +207,10 @@ def attention_bwd(
     alpha_t: Optional[Tensor],
     mask_needs_grad: bool,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    if _kernel_supports(q, k, v) and hasattr(_attention_kernels(), "backward"):
-        return _attention_kernels().backward(
+    if _kernel_supports(q, k, v):
+        from .kernels import attention_bwd as _bwd_kernels
+
+        return _bwd_kernels.backward(
             grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad
         )
     return _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, mask_needs_grad)

@@ -1,0 +1,233 @@
+"""Fused α-entmax attention backward (FlashAttention-2 style, τ taken from the forward).
+
+The kernels live in ``templates/attention_bwd.py.jinja`` (math in its docstring); this module picks
+a config, renders the template for the call's compile-time choices and launches three kernels:
+
+1. ``_bwd_preprocess``: δ = rowsum(dO ⊙ O₂) per query row (float32).
+2. ``_bwd_dkdv``: one program per (key block, batch, kv head). It recomputes each tile's scores,
+   u = [x − τ]₊, and skips a tile's dP/dS/dV work when u = 0 everywhere (every x ≤ τ). It records
+   that verdict per (query block, key block) tile in a byte map. GQA: the program loops over its
+   group's query heads itself, so dK and dV are summed without atomics.
+3. ``_bwd_dq``: one program per (query block, batch, head); it reads the byte map and does not even
+   load a tile the dK/dV pass found empty. It also accumulates the per-row terms of dα (per-head α)
+   and writes dZ for a float mask's gradient.
+
+Determinism: no atomics anywhere and every output element is written by exactly one program in a
+fixed loop order, so repeated backward passes on the same inputs are bitwise equal (the per-head
+dα is a ``torch.sum`` over per-row terms, which is deterministic too).
+
+Float-mask gradient (``mask_needs_grad``): dZ is written for the full (B, H, Lq, Lk) score matrix in
+float32 and then summed to the mask's broadcast shape, so it costs O(B·H·Lq·Lk) memory; it is only
+computed when the mask requires grad.
+
+Supported: fp16 / bf16 / fp32 (fp32 matmuls in IEEE precision, never TF32), head dims up to 256
+(any size: loads are masked to the next power of two), value head dim may differ, any Lq / Lk,
+causal (top-left) or not, bool / float masks broadcasting to (B, H, Lq, Lk), GQA, a float α or one
+α per head.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from . import render
+
+__all__ = ["backward", "default_config"]
+
+_MAX_HEAD_DIM = 256
+
+# (dtype, rounded head dim) -> (BLOCK_M, BLOCK_N, num_warps, num_stages). Both passes share the tile
+# sizes because the dQ pass reads the dK/dV pass's per-tile verdicts.
+_CONFIGS: dict[tuple[torch.dtype, int], tuple[int, int, int, int]] = {
+    (torch.bfloat16, 16): (64, 64, 4, 2),
+    (torch.bfloat16, 32): (64, 64, 4, 2),
+    (torch.bfloat16, 64): (64, 64, 4, 2),
+    (torch.bfloat16, 128): (64, 64, 4, 2),
+    (torch.bfloat16, 256): (32, 64, 4, 1),
+    (torch.float16, 16): (64, 64, 4, 2),
+    (torch.float16, 32): (64, 64, 4, 2),
+    (torch.float16, 64): (64, 64, 4, 2),
+    (torch.float16, 128): (64, 64, 4, 2),
+    (torch.float16, 256): (32, 64, 4, 1),
+    (torch.float32, 16): (32, 32, 4, 1),
+    (torch.float32, 32): (32, 32, 4, 1),
+    (torch.float32, 64): (32, 32, 4, 1),
+    (torch.float32, 128): (32, 32, 4, 1),
+    (torch.float32, 256): (16, 32, 4, 1),
+}
+_FALLBACK = (32, 32, 4, 1)
+# The interpreter runs tiles as numpy arrays: small tiles keep tests quick and exercise the
+# multi-block paths on tiny sequences.
+_INTERPRETER_CONFIG = (16, 16, 4, 1)
+
+
+def _cdiv(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def _round_dim(d: int) -> int:
+    return max(16, 1 << (d - 1).bit_length())
+
+
+def default_config(dtype: torch.dtype, head_dim: int, device: torch.device) -> tuple[int, int, int, int]:
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages) for this dtype and (query/key) head dim."""
+    if device.type != "cuda":
+        return _INTERPRETER_CONFIG
+    return _CONFIGS.get((dtype, _round_dim(head_dim)), _FALLBACK)
+
+
+def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
+    if alpha_t is not None:
+        return "general"
+    if alpha == 1.5:
+        return "15"
+    if alpha == 2.0:
+        return "2"
+    return "general"
+
+
+def _check(q: Tensor, k: Tensor, v: Tensor, grad_out: Tensor, tau: Tensor, o2: Tensor) -> None:
+    if q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
+        raise TypeError(f"attention backward kernel: query dtype must be fp16, bf16 or fp32, got {q.dtype}")
+    if q.shape[-1] > _MAX_HEAD_DIM or v.shape[-1] > _MAX_HEAD_DIM:
+        raise ValueError(
+            f"attention backward kernel: head dims up to {_MAX_HEAD_DIM} are supported, "
+            f"got query/key {q.shape[-1]} and value {v.shape[-1]}"
+        )
+    B, H, Lq, _ = q.shape
+    if grad_out.shape != (B, H, Lq, v.shape[-1]):
+        raise ValueError(f"grad_out must have shape {(B, H, Lq, v.shape[-1])}, got {tuple(grad_out.shape)}")
+    if tau.shape != (B, H, Lq):
+        raise ValueError(f"tau must have shape {(B, H, Lq)}, got {tuple(tau.shape)}")
+    if o2.shape != grad_out.shape:
+        raise ValueError(
+            f"o2 must have shape {tuple(grad_out.shape)} (the forward must be run with save_aux=True), "
+            f"got {tuple(o2.shape)}"
+        )
+
+
+def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
+    m = attn_mask.reshape((1,) * (4 - attn_mask.dim()) + tuple(attn_mask.shape))
+    if m.dtype == torch.bool:
+        m = m.view(torch.uint8)
+    return m.expand(B, H, Lq, Lk)
+
+
+def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
+             mask_grad: bool):
+    D, Dv = q.shape[-1], v.shape[-1]
+    return render.load(
+        "attention_bwd.py.jinja",
+        HEAD_DIM=D,
+        HEAD_DIM_ROUNDED=_round_dim(D),
+        HEAD_DIM_V=Dv,
+        HEAD_DIM_V_ROUNDED=_round_dim(Dv),
+        ALPHA_KIND=alpha_kind,
+        MASK_MODE=mask_mode,
+        IS_CAUSAL=bool(is_causal),
+        NEED_DALPHA=bool(need_dalpha),
+        MASK_GRAD=bool(mask_grad),
+        DOT_PRECISION="ieee" if q.dtype == torch.float32 else "tf32",
+    )
+
+
+def backward(
+    grad_out: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Optional[Tensor],
+    out: Tensor,
+    tau: Tensor,
+    o2: Tensor,
+    is_causal: bool,
+    scale: float,
+    alpha: float,
+    alpha_t: Optional[Tensor],
+    mask_needs_grad: bool,
+    config: Optional[tuple[int, int, int, int]] = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Gradients of α-entmax attention: ``(dq, dk, dv, dalpha, dmask)``.
+
+    ``tau`` (B, H, Lq) float32 and ``o2`` (B, H, Lq, Dv) are the forward's saved statistics (see
+    ``reference.entmax_attention_stats``); ``out`` is accepted for the op's signature but not read
+    (Σ dP·p, which dα needs, is accumulated directly). ``dalpha`` has shape (H,) when ``alpha_t`` is
+    given, else it is empty; ``dmask`` has the mask's shape when ``mask_needs_grad``, else it is
+    empty. ``config`` overrides the default (BLOCK_M, BLOCK_N, num_warps, num_stages)."""
+    del out
+    _check(q, k, v, grad_out, tau, o2)
+    B, H, Lq, D = q.shape
+    Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[-1]
+    group = H // Hk
+    need_dalpha = alpha_t is not None
+    mask_grad = bool(mask_needs_grad) and attn_mask is not None and attn_mask.dtype != torch.bool
+    empty = q.new_empty((0,))
+
+    dq = torch.empty_like(q, memory_format=torch.contiguous_format)
+    dk = torch.empty_like(k, memory_format=torch.contiguous_format)
+    dv = torch.empty_like(v, memory_format=torch.contiguous_format)
+    dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device) if need_dalpha else empty
+    dmask_out = empty
+    if mask_needs_grad and attn_mask is not None:
+        dmask_out = torch.zeros_like(attn_mask)
+    if B * H * Lq == 0 or Lk == 0:
+        # no query rows, or no keys at all (every row fully masked): every gradient is zero
+        dq.zero_()
+        dk.zero_()
+        dv.zero_()
+        return dq, dk, dv, dalpha, dmask_out
+
+    BLOCK_M, BLOCK_N, num_warps, num_stages = config or default_config(q.dtype, D, q.device)
+    kind = _alpha_kind(alpha, alpha_t)
+    if alpha_t is not None:
+        alpha_buf = alpha_t.detach().to(torch.float32).contiguous()
+    elif kind == "general":
+        alpha_buf = torch.full((H,), float(alpha), dtype=torch.float32, device=q.device)
+    else:
+        alpha_buf = tau  # never read
+
+    if attn_mask is None:
+        mask_mode, mask = "none", tau
+        m_strides = (0, 0, 0, 0)
+    else:
+        mask_mode = "bool" if attn_mask.dtype == torch.bool else "float"
+        mask = _mask4(attn_mask, B, H, Lq, Lk)
+        m_strides = mask.stride()
+
+    mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad)
+    tau = tau.to(torch.float32).contiguous()
+    delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
+    n_mblocks = _cdiv(Lq, BLOCK_M)
+    n_nblocks = _cdiv(Lk, BLOCK_N)
+    flags = torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
+    dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
+    dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
+
+    mod._bwd_preprocess[(n_mblocks, B * H)](
+        grad_out, o2, delta,
+        *grad_out.stride(), *o2.stride(),
+        H, Lq,
+        BLOCK_M=BLOCK_M, num_warps=num_warps,
+    )
+    mod._bwd_dkdv[(n_nblocks, B * Hk)](
+        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dk, dv,
+        *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dk.stride(), *dv.stride(),
+        H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
+        GROUP=group, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, num_warps=num_warps, num_stages=num_stages,
+    )
+    mod._bwd_dq[(n_mblocks, B * H)](
+        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full,
+        *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dq.stride(),
+        H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
+        GROUP=group, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, num_warps=num_warps, num_stages=num_stages,
+    )
+
+    if need_dalpha:
+        dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
+    if mask_needs_grad and attn_mask is not None and mask_grad:
+        shape4 = (1,) * (4 - attn_mask.dim()) + tuple(attn_mask.shape)
+        dmask_out = dz_full.sum_to_size(shape4).reshape(attn_mask.shape).to(attn_mask.dtype)
+    return dq, dk, dv, dalpha, dmask_out
