@@ -1,0 +1,180 @@
+"""Row-wise α-entmax on the last dim of a 2-D tensor: Triton launchers for the forward
+(histogram bracket for τ + safeguarded Newton) and the backward (one pass per row).
+
+The kernels live in ``templates/entmax_rowwise.py.jinja`` (its docstring has the math); this module
+picks a config, renders the template once per (BLOCK_N, LOOPING, ALPHA_KIND, PER_ROW_ALPHA) through
+``render.load`` and launches it. ``ops.py`` calls :func:`entmax_forward` / :func:`entmax_backward`.
+
+A row of at most ``_MAX_SINGLE_BLOCK`` entries is held in registers: one read, one write, and every
+Newton step is register math. Longer rows loop over blocks of ``_LOOP_BLOCK_N`` (one pass for the
+max, one for the histogram, one per Newton step, one to write).
+
+float64 inputs go to the exact float64 reference (``reference.py``): the kernels compute in fp32,
+and a float64 caller asks for float64 accuracy.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import reference
+from . import render
+
+__all__ = ["entmax_forward", "entmax_forward_with_stats", "entmax_backward", "config_for"]
+
+TEMPLATE = "entmax_rowwise.py.jinja"
+
+# Default configs: (longest row, num_warps) for rows held in one block of next_pow2(n) entries.
+# fp32 rows are converted on load, so the table does not depend on the input dtype.
+_SINGLE_BLOCK_CONFIGS = (
+    (1024, 4),
+    (4096, 8),
+    (8192, 16),
+    (32768, 32),
+)
+_MAX_SINGLE_BLOCK = _SINGLE_BLOCK_CONFIGS[-1][0]
+_LOOP_BLOCK_N, _LOOP_NUM_WARPS = 4096, 8
+_MIN_BLOCK_N = 16
+
+NUM_BINS = 64  # histogram bins over [−1, 0]: a bracket ≈ 1/64 wide before Newton
+MAX_ITERS = 40  # evaluations of f(τ) after the histogram; bisection alone needs ~20 from 1/64
+TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afterwards)
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[int] = None):
+    """(BLOCK_N, LOOPING, num_warps) for rows of ``n_cols`` entries; overrides are for tests/tuning."""
+    if block_n is None:
+        if n_cols <= _MAX_SINGLE_BLOCK:
+            block_n = max(_MIN_BLOCK_N, _next_pow2(n_cols))
+            warps = next(w for limit, w in _SINGLE_BLOCK_CONFIGS if n_cols <= limit)
+        else:
+            block_n, warps = _LOOP_BLOCK_N, _LOOP_NUM_WARPS
+    else:
+        if block_n < _MIN_BLOCK_N or block_n & (block_n - 1):
+            raise ValueError(f"block_n must be a power of two >= {_MIN_BLOCK_N}, got {block_n}")
+        warps = 4
+    looping = n_cols > block_n
+    return block_n, looping, (num_warps if num_warps is not None else warps)
+
+
+def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
+    if alpha_t is not None:
+        return "general"
+    if alpha == 1.5:
+        return "15"
+    if alpha == 2.0:
+        return "2"
+    return "general"
+
+
+def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool):
+    return render.load(
+        TEMPLATE, BLOCK_N=block_n, LOOPING=looping, ALPHA_KIND=alpha_kind, PER_ROW_ALPHA=per_row,
+        NUM_BINS=NUM_BINS,
+    )
+
+
+def _check_2d(name: str, t: Tensor) -> None:
+    if t.dim() != 2:
+        raise ValueError(f"{name} must be 2-D (rows, n), got shape {tuple(t.shape)}")
+
+
+def _row_alpha(alpha_t: Tensor, rows: int) -> Tensor:
+    if alpha_t.shape != (rows,):
+        raise ValueError(f"alpha_t must have shape ({rows},), got {tuple(alpha_t.shape)}")
+    return alpha_t.detach().to(torch.float32).contiguous()
+
+
+def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: bool,
+                    block_n: Optional[int], num_warps: Optional[int]):
+    _check_2d("x", x)
+    rows, n = x.shape
+    iters = torch.zeros(rows, dtype=torch.int32, device=x.device)
+    if x.dtype == torch.float64:
+        a = alpha if alpha_t is None else alpha_t.to(torch.float64).unsqueeze(-1)
+        return reference.entmax(x, a, dim=-1), iters
+    if rows == 0 or n == 0:
+        return torch.empty_like(x), iters
+    x = x.contiguous()
+    p = torch.empty_like(x)
+    per_row = alpha_t is not None
+    a_rows = _row_alpha(alpha_t, rows) if per_row else x
+    bn, looping, warps = config_for(n, block_n, num_warps)
+    mod = _module(bn, looping, _alpha_kind(alpha, alpha_t), per_row)
+    with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
+        mod._entmax_fwd_kernel[(rows,)](
+            x, p, a_rows, iters,
+            x.stride(0), p.stride(0),
+            n, float(alpha),
+            BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
+            num_warps=warps,
+        )
+    return p, iters
+
+
+class _nullctx:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def entmax_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
+                   block_n: Optional[int] = None, num_warps: Optional[int] = None) -> Tensor:
+    """α-entmax over the last dim of 2-D ``x`` (any float dtype; fp32 math), p in ``x``'s dtype.
+
+    ``alpha_t`` (shape (rows,)) gives one α per row and overrides ``alpha``. ``block_n`` /
+    ``num_warps`` override the default config (tests use a small ``block_n`` to reach the
+    looping path)."""
+    return _launch_forward(x, alpha, alpha_t, False, block_n, num_warps)[0]
+
+
+def entmax_forward_with_stats(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
+                              block_n: Optional[int] = None,
+                              num_warps: Optional[int] = None) -> tuple[Tensor, Tensor]:
+    """Like :func:`entmax_forward`, also returning the number of f(τ) evaluations each row needed
+    after the histogram bracket (int32, shape (rows,); 0 for fully masked rows and for float64
+    inputs, which take the reference path)."""
+    return _launch_forward(x, alpha, alpha_t, True, block_n, num_warps)
+
+
+def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
+                    block_n: Optional[int] = None,
+                    num_warps: Optional[int] = None) -> tuple[Tensor, Optional[Tensor]]:
+    """(∂L/∂x, ∂L/∂α per row or None) for p = entmax(x) and ``grad`` = ∂L/∂p; dx in p's dtype,
+    dα in ``alpha_t``'s dtype."""
+    _check_2d("p", p)
+    if grad.shape != p.shape:
+        raise ValueError(f"grad must have p's shape {tuple(p.shape)}, got {tuple(grad.shape)}")
+    rows, n = p.shape
+    if p.dtype == torch.float64:
+        a = alpha if alpha_t is None else alpha_t.to(torch.float64).unsqueeze(-1)
+        dx, da = reference.entmax_backward(p, grad.to(torch.float64), a, need_alpha=alpha_t is not None)
+        return dx, (da.squeeze(-1).to(alpha_t.dtype) if alpha_t is not None else None)
+    per_row = alpha_t is not None
+    dalpha = torch.zeros(rows, dtype=torch.float32, device=p.device) if per_row else None
+    if rows == 0 or n == 0:
+        return torch.zeros_like(p), (dalpha.to(alpha_t.dtype) if per_row else None)
+    grad = grad.contiguous()
+    p = p.contiguous()
+    dx = torch.empty_like(p)
+    a_rows = _row_alpha(alpha_t, rows) if per_row else p
+    bn, looping, warps = config_for(n, block_n, num_warps)
+    mod = _module(bn, looping, _alpha_kind(alpha, alpha_t), per_row)
+    with torch.cuda.device(p.device) if p.device.type == "cuda" else _nullctx():
+        mod._entmax_bwd_kernel[(rows,)](
+            grad, p, dx, a_rows, dalpha if per_row else p,
+            grad.stride(0), p.stride(0), dx.stride(0),
+            n, float(alpha),
+            BLOCK_N=bn,
+            num_warps=warps,
+        )
+    return dx, (dalpha.to(alpha_t.dtype) if per_row else None)
