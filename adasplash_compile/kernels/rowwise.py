@@ -92,8 +92,17 @@ def _row_alpha(alpha_t: Tensor, rows: int) -> Tensor:
     return alpha_t.detach().to(torch.float32).contiguous()
 
 
+def _out_buffer(name: str, out: Optional[Tensor], like: Tensor) -> Tensor:
+    if out is None:
+        return torch.empty_like(like)
+    if out.shape != like.shape or out.dtype != like.dtype or out.device != like.device or not out.is_contiguous():
+        raise ValueError(f"{name} must be a contiguous {like.dtype} tensor of shape {tuple(like.shape)} "
+                         f"on {like.device}, got {out.dtype} {tuple(out.shape)} on {out.device}")
+    return out
+
+
 def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: bool,
-                    block_n: Optional[int], num_warps: Optional[int]):
+                    block_n: Optional[int], num_warps: Optional[int], out: Optional[Tensor]):
     _check_2d("x", x)
     rows, n = x.shape
     iters = torch.zeros(rows, dtype=torch.int32, device=x.device)
@@ -103,7 +112,7 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     if rows == 0 or n == 0:
         return torch.empty_like(x), iters
     x = x.contiguous()
-    p = torch.empty_like(x)
+    p = _out_buffer("out", out, x)
     per_row = alpha_t is not None
     a_rows = _row_alpha(alpha_t, rows) if per_row else x
     bn, looping, warps = config_for(n, block_n, num_warps)
@@ -128,29 +137,30 @@ class _nullctx:
 
 
 def entmax_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
-                   block_n: Optional[int] = None, num_warps: Optional[int] = None) -> Tensor:
+                   block_n: Optional[int] = None, num_warps: Optional[int] = None,
+                   out: Optional[Tensor] = None) -> Tensor:
     """α-entmax over the last dim of 2-D ``x`` (any float dtype; fp32 math), p in ``x``'s dtype.
 
     ``alpha_t`` (shape (rows,)) gives one α per row and overrides ``alpha``. ``block_n`` /
     ``num_warps`` override the default config (tests use a small ``block_n`` to reach the
-    looping path)."""
-    return _launch_forward(x, alpha, alpha_t, False, block_n, num_warps)[0]
+    looping path); ``out`` is an optional contiguous output buffer (tests poison it)."""
+    return _launch_forward(x, alpha, alpha_t, False, block_n, num_warps, out)[0]
 
 
 def entmax_forward_with_stats(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
-                              block_n: Optional[int] = None,
-                              num_warps: Optional[int] = None) -> tuple[Tensor, Tensor]:
+                              block_n: Optional[int] = None, num_warps: Optional[int] = None,
+                              out: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
     """Like :func:`entmax_forward`, also returning the number of f(τ) evaluations each row needed
     after the histogram bracket (int32, shape (rows,); 0 for fully masked rows and for float64
     inputs, which take the reference path)."""
-    return _launch_forward(x, alpha, alpha_t, True, block_n, num_warps)
+    return _launch_forward(x, alpha, alpha_t, True, block_n, num_warps, out)
 
 
 def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
-                    block_n: Optional[int] = None,
-                    num_warps: Optional[int] = None) -> tuple[Tensor, Optional[Tensor]]:
+                    block_n: Optional[int] = None, num_warps: Optional[int] = None,
+                    out: Optional[Tensor] = None) -> tuple[Tensor, Optional[Tensor]]:
     """(∂L/∂x, ∂L/∂α per row or None) for p = entmax(x) and ``grad`` = ∂L/∂p; dx in p's dtype,
-    dα in ``alpha_t``'s dtype."""
+    dα in ``alpha_t``'s dtype. ``out`` is an optional contiguous buffer for dx."""
     _check_2d("p", p)
     if grad.shape != p.shape:
         raise ValueError(f"grad must have p's shape {tuple(p.shape)}, got {tuple(grad.shape)}")
@@ -165,7 +175,7 @@ def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Ten
         return torch.zeros_like(p), (dalpha.to(alpha_t.dtype) if per_row else None)
     grad = grad.contiguous()
     p = p.contiguous()
-    dx = torch.empty_like(p)
+    dx = _out_buffer("out", out, p)
     a_rows = _row_alpha(alpha_t, rows) if per_row else p
     bn, looping, warps = config_for(n, block_n, num_warps)
     mod = _module(bn, looping, _alpha_kind(alpha, alpha_t), per_row)

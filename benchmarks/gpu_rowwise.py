@@ -1,0 +1,191 @@
+"""Row-wise α-entmax on the GPU: our Triton kernel vs torch.softmax, AdaSplash-2's triton_entmax and
+the entmax package's entmax15, in one run (issue 2, part 3).
+
+    bash scripts/gpu_run.sh python3 benchmarks/gpu_rowwise.py        # on the device machine
+
+Reports, per (dtype, rows×n): median ms and GB/s (bytes read + written), our % of softmax's
+bandwidth, forward rel error vs float64 (reference.entmax on x.double(), on the GPU), max |row sum −
+1|, the mean number of f(τ) evaluations after the histogram, and the backward's time. A num_warps
+sweep of our forward is printed so the default table in kernels/rowwise.py can be checked.
+Writes rowwise.json and rowwise.md to $OUT (or ./benchmarks/results/ without $OUT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import triton
+from triton.testing import do_bench
+
+from adasplash_compile import reference
+from adasplash_compile.kernels import rowwise
+
+SHAPES = [(4096, 4096), (1024, 32768)]
+DTYPES = [torch.float32, torch.bfloat16]
+SWEEP_WARPS = {4096: (4, 8, 16), 32768: (8, 16, 32)}
+
+
+def _bench(fn) -> float:
+    fn()
+    torch.cuda.synchronize()
+    return do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def _gbs(nbytes: int, ms: float) -> float:
+    return nbytes / (ms * 1e-3) / 1e9
+
+
+def _acc(p: torch.Tensor, ref: torch.Tensor) -> dict:
+    pd = p.double()
+    return {
+        "rel_err": ((pd - ref).norm() / ref.norm()).item(),
+        "max_abs_err": (pd - ref).abs().max().item(),
+        "max_row_sum_err": (pd.sum(-1) - 1).abs().max().item(),
+        "nan": bool(torch.isnan(p).any()),
+    }
+
+
+def _peers():
+    peers = {}
+    try:
+        from adasplash.triton_entmax_v2 import triton_entmax as ada_entmax
+
+        peers["adasplash2_triton_entmax"] = lambda x: ada_entmax(x, alpha=1.5)
+    except Exception as e:  # pragma: no cover - reported in the output
+        print("adasplash unavailable:", repr(e))
+    try:
+        from entmax import entmax15
+
+        peers["entmax_pkg_entmax15"] = lambda x: entmax15(x, dim=-1)
+    except Exception as e:  # pragma: no cover
+        print("entmax package unavailable:", repr(e))
+    return peers
+
+
+def run() -> dict:
+    dev = "cuda"
+    torch.manual_seed(0)
+    peers = _peers()
+    results = []
+    for dtype in DTYPES:
+        for rows, n in SHAPES:
+            x = torch.randn(rows, n, device=dev, dtype=dtype)
+            esz = x.element_size()
+            io = 2 * x.numel() * esz
+            ref = reference.entmax(x.double(), 1.5)
+            row = {"dtype": str(dtype).replace("torch.", ""), "rows": rows, "n": n}
+
+            t = _bench(lambda: torch.softmax(x, -1))
+            row["softmax"] = {"ms": t, "gbs": _gbs(io, t)}
+
+            p, iters = rowwise.entmax_forward_with_stats(x, 1.5)
+            t = _bench(lambda: rowwise.entmax_forward(x, 1.5))
+            row["ours_entmax15"] = {"ms": t, "gbs": _gbs(io, t), **_acc(p, ref),
+                                    "mean_iters": iters.float().mean().item(), "max_iters": int(iters.max())}
+            row["ours_pct_of_softmax_bw"] = 100.0 * row["ours_entmax15"]["gbs"] / row["softmax"]["gbs"]
+            bn, looping, warps = rowwise.config_for(n)
+            row["ours_config"] = {"BLOCK_N": bn, "LOOPING": looping, "num_warps": warps}
+
+            sweep = {}
+            for w in SWEEP_WARPS.get(n, ()):
+                try:
+                    sweep[w] = _bench(lambda: rowwise.entmax_forward(x, 1.5, num_warps=w))
+                except Exception as e:  # a config that does not compile is reported, not fatal
+                    sweep[w] = repr(e)[:200]
+            row["ours_warps_sweep_ms"] = sweep
+
+            for a in (2.0, 1.25):
+                pa, it_a = rowwise.entmax_forward_with_stats(x, a)
+                ta = _bench(lambda: rowwise.entmax_forward(x, a))
+                ref_a = reference.entmax(x.double(), a)
+                row[f"ours_alpha{a}"] = {"ms": ta, "gbs": _gbs(io, ta), **_acc(pa, ref_a),
+                                         "mean_iters": it_a.float().mean().item()}
+                del ref_a
+
+            for name, fn in peers.items():
+                try:
+                    pp = fn(x)
+                    t = _bench(lambda: fn(x))
+                    row[name] = {"ms": t, "gbs": _gbs(io, t), **_acc(pp, ref)}
+                except Exception as e:  # pragma: no cover
+                    row[name] = {"error": repr(e)[:300]}
+
+            # backward: read p and g, write dx
+            g = torch.randn_like(x)
+            t = _bench(lambda: rowwise.entmax_backward(g, p, 1.5))
+            dx, _ = rowwise.entmax_backward(g, p, 1.5)
+            dx_ref, _ = reference.entmax_backward(ref, g.double(), 1.5)
+            row["ours_backward"] = {"ms": t, "gbs": _gbs(3 * x.numel() * esz, t),
+                                    "rel_err_vs_f64_on_f64_p": ((dx.double() - dx_ref).norm() / dx_ref.norm()).item()}
+            y = torch.softmax(x, -1)
+            t = _bench(lambda: torch._softmax_backward_data(g, y, -1, x.dtype))
+            row["softmax_backward"] = {"ms": t, "gbs": _gbs(3 * x.numel() * esz, t)}
+            results.append(row)
+            print(json.dumps(row), flush=True)
+            del ref, x, p, g, y, dx, dx_ref
+            torch.cuda.empty_cache()
+    return {
+        "command": "bash scripts/gpu_run.sh python3 benchmarks/gpu_rowwise.py",
+        "argv": sys.argv,
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "triton": triton.__version__,
+        "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "timing": "triton.testing.do_bench median, warmup 25 ms, rep 100 ms; GB/s = bytes read+written / time",
+        "input": "torch.randn(rows, n), seed 0; alpha = 1.5 unless noted",
+        "results": results,
+    }
+
+
+def to_markdown(rep: dict) -> str:
+    lines = [
+        f"# Row-wise entmax on {rep['gpu']}",
+        "",
+        f"`{rep['command']}` — torch {rep['torch']}, Triton {rep['triton']}, {rep['date_utc']} UTC. "
+        f"{rep['timing']}. Input: {rep['input']}.",
+        "",
+        "| dtype | shape | impl | ms | GB/s | % softmax BW | rel err vs f64 | max abs(row sum - 1) | mean iters |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rep["results"]:
+        shape = f"{r['rows']}x{r['n']}"
+        sm = r["softmax"]["gbs"]
+        for name in ("softmax", "ours_entmax15", "ours_alpha2.0", "ours_alpha1.25", "adasplash2_triton_entmax",
+                     "entmax_pkg_entmax15", "ours_backward", "softmax_backward"):
+            v = r.get(name)
+            if v is None:
+                continue
+            if "error" in v:
+                lines.append(f"| {r['dtype']} | {shape} | {name} | error: {v['error'][:80]} | | | | | |")
+                continue
+            pct = "" if name.endswith("backward") else f"{100 * v['gbs'] / sm:.0f}%"
+            err = f"{v['rel_err']:.2e}" if "rel_err" in v else (
+                f"{v['rel_err_vs_f64_on_f64_p']:.2e}" if "rel_err_vs_f64_on_f64_p" in v else "")
+            rs = f"{v['max_row_sum_err']:.1e}" if "max_row_sum_err" in v else ""
+            it = f"{v['mean_iters']:.2f}" if "mean_iters" in v else ""
+            lines.append(f"| {r['dtype']} | {shape} | {name} | {v['ms']:.4f} | {v['gbs']:.0f} | {pct} | {err} | {rs} | {it} |")
+    lines += ["", "num_warps sweep of our entmax-1.5 forward (ms):", ""]
+    for r in rep["results"]:
+        lines.append(f"- {r['dtype']} {r['rows']}x{r['n']} (default {r['ours_config']}): {r['ours_warps_sweep_ms']}")
+    lines += ["", "Backward rel err is against reference.entmax_backward on the float64 p, so it includes "
+              "the effect of p's rounding to the input dtype."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    rep = run()
+    md = to_markdown(rep)
+    print(md)
+    out = Path(os.environ.get("OUT", "benchmarks/results"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rowwise.json").write_text(json.dumps(rep, indent=2))
+    (out / "rowwise.md").write_text(md)
+
+
+if __name__ == "__main__":
+    main()
