@@ -1,0 +1,279 @@
+"""Fused α-entmax attention forward: launch, configs, autotune cache.
+
+The kernel (``templates/attention_fwd.py.jinja``) makes three sweeps over the key blocks of one
+query tile: (1) running row max + a histogram of x = (α−1)·z on an absolute grid, giving a safe
+bracket for τ; (2) exact threshold sums at a few probes inside the bracket, giving τ; (3) the
+output Σ p·v / Σ p over only the key tiles whose max exceeds τ. Sequence lengths are runtime
+arguments, so a new length never recompiles.
+
+``forward`` returns ``(out, tau, o2)`` with τ in absolute coordinates x = (α−1)·z (no max shift;
++inf for rows with nothing to attend) and, when ``save_aux``, O₂ = Σ s·v / Σ s with s = p^(2−α),
+as ``reference.entmax_attention_stats`` defines them.
+
+Environment:
+  ADASPLASH_COMPILE_AUTOTUNE=0   use the default table (``configs.FWD_DEFAULTS``), never tune.
+Tuned configs are cached in ``render.cache_dir()/tuned/attention_fwd.json``, keyed by device,
+dtype, head dims, α kind, mask mode and the next powers of two of Lq and Lk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from . import configs, render
+from .._dispatch import interpreter_on
+
+TEMPLATE = "attention_fwd.py.jinja"
+_SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
+MAX_HEAD_DIM = 256
+
+# Histogram bins per unit of x in sweep 1, probes and sweeps of the refinement. Measured on
+# H200 (benchmarks/gpu_attention_fwd.py): 8 bins + 4 probes keep bf16 error at the bf16 floor.
+NB = 8
+NREF = 4
+# General α (α > 2 especially) has no cheap safe bound besides the probes themselves, so it gets
+# more probes per sweep: the bracket shrinks at least NREF_GENERAL-fold per sweep.
+NREF_GENERAL = 8
+
+
+def _next_pow2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (int(n) - 1).bit_length()
+
+
+def _round_dim(d: int) -> int:
+    return max(16, _next_pow2(d))
+
+
+def supports(q: Tensor, k: Tensor, v: Tensor) -> bool:
+    """True for every input the fused kernel handles (the caller has validated the arguments)."""
+    if q.dtype not in _SUPPORTED_DTYPES:
+        return False
+    if q.shape[-1] > MAX_HEAD_DIM or v.shape[-1] > MAX_HEAD_DIM:
+        return False
+    if q.device.type == "cuda":
+        return True
+    return q.device.type == "cpu" and interpreter_on()
+
+
+# ----------------------------------------------------------------------------------------------
+# Specialisation and configs
+# ----------------------------------------------------------------------------------------------
+
+
+def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
+    if alpha_t is not None:
+        return "general"
+    if alpha == 1.5:
+        return "15"
+    if alpha == 2.0:
+        return "2"
+    return "general"
+
+
+def _niter(kind: str, dtype: torch.dtype) -> int:
+    # One refinement sweep puts τ within ~1e-4 of exact for α = 1.5 / 2 (below bf16's
+    # resolution); fp32 gets a second. General α (Newton/secant on h, no closed form; α > 2 has
+    # no safe bound besides the probes) needs 3, or 4 for fp32.
+    if kind == "general":
+        return 3 if dtype != torch.float32 else 4
+    return 1 if dtype != torch.float32 else 2
+
+
+def _mask_layout(attn_mask: Optional[Tensor], is_causal: bool, B: int, H: int, Lq: int, Lk: int):
+    """(mode, is_bool, tensor, strides): the mask expanded to (B, H, Lq, Lk) with stride 0 on
+    broadcast dims, never materialised."""
+    if attn_mask is None:
+        return ("causal" if is_causal else "none"), False, None, (0, 0, 0, 0)
+    m = attn_mask
+    if m.dim() < 4:
+        m = m.reshape((1,) * (4 - m.dim()) + tuple(m.shape))
+    m = m.expand(B, H, Lq, Lk)
+    is_bool = m.dtype == torch.bool
+    if is_bool:
+        m = m.view(torch.uint8)
+    strides = tuple(m.stride())
+    mode = "key_padding" if (strides[2] == 0 or Lq == 1) else "full"
+    return mode, is_bool, m, strides
+
+
+def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
+    """Shrink tiles for short sequences (decode, tests): no 128-row tile for one query row."""
+    bm = min(cfg.BLOCK_M, max(16, _next_pow2(Lq)))
+    bn = min(cfg.BLOCK_N, max(16, _next_pow2(Lk)))
+    return configs.FwdConfig(bm, bn, cfg.num_warps, cfg.num_stages)
+
+
+def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
+            mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int):
+    mod = render.load(
+        TEMPLATE,
+        ALPHA_KIND=kind,
+        ALPHA=float(alpha) if kind in ("15", "2") else 0.0,
+        PER_HEAD_ALPHA=per_head,
+        MASK_MODE=mask_mode,
+        MASK_BOOL=mask_bool,
+        NB=NB,
+        NREF=NREF if kind != "general" else NREF_GENERAL,
+        NITER=niter,
+        SAVE_AUX=save_aux,
+        IEEE_DOT=ieee,
+        HEAD_DIM_ROUNDED=dr,
+        V_DIM_ROUNDED=dvr,
+        BLOCK_M=cfg.BLOCK_M,
+        BLOCK_N=cfg.BLOCK_N,
+    )
+    return mod.attention_fwd_kernel
+
+
+# ---- on-disk cache of tuned configs --------------------------------------------------------
+
+_tune_lock = threading.Lock()
+_tuned: Optional[dict] = None
+
+
+def _tune_path():
+    return render.cache_dir() / "tuned" / "attention_fwd.json"
+
+
+def _load_tuned() -> dict:
+    global _tuned
+    if _tuned is None:
+        try:
+            _tuned = json.loads(_tune_path().read_text())
+        except (OSError, ValueError):
+            _tuned = {}
+    return _tuned
+
+
+def _save_tuned(key: str, cfg: configs.FwdConfig) -> None:
+    path = _tune_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # merge with what other processes wrote meanwhile
+        on_disk = json.loads(path.read_text())
+    except (OSError, ValueError):
+        on_disk = {}
+    on_disk.update(_load_tuned())
+    on_disk[key] = cfg.as_dict()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(on_disk, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+    _load_tuned().update(on_disk)
+
+
+def autotune_enabled() -> bool:
+    return os.environ.get("ADASPLASH_COMPILE_AUTOTUNE", "1") not in ("0", "", "false", "False")
+
+
+def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux: bool, Lq: int, Lk: int) -> str:
+    dev = torch.cuda.get_device_name(q.device) if q.device.type == "cuda" else "cpu"
+    return "|".join(
+        str(x) for x in (dev, str(q.dtype).replace("torch.", ""), dr, dvr, kind, mask_mode, int(save_aux),
+                         _next_pow2(Lq), _next_pow2(Lk))
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Launch
+# ----------------------------------------------------------------------------------------------
+
+
+def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args):
+    B, H, Lq, D = q.shape
+    Hk, Lk = k.shape[1], k.shape[2]
+    Dv = v.shape[-1]
+    kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr = kernel_args
+    kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr)
+    n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
+    n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
+    bmax = torch.empty((max(1, B * H * n_mblocks * n_blocks),), dtype=torch.float32, device=q.device)
+    o2_buf = o2 if save_aux else out
+    grid = (n_mblocks, B * H)
+    kern[grid](
+        q, k, v, mask if mask is not None else q, alpha_buf, out, tau, o2_buf, bmax,
+        *q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride(),
+        H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha),
+        HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr,
+        BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N,
+        num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+    )
+
+
+def triton_cdiv(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk):
+    kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
+    default = _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
+    if q.device.type != "cuda" or not autotune_enabled():
+        return default
+    key = _tune_key(q, dr, dvr, kind, mask_mode, save_aux, Lq, Lk)
+    with _tune_lock:
+        hit = _load_tuned().get(key)
+    if hit is not None:
+        return _fit(configs.FwdConfig(**hit), Lq, Lk)
+    from triton.testing import do_bench
+
+    best, best_ms = default, float("inf")
+    seen = set()
+    for cand in configs.fwd_candidates(q.dtype, dr):
+        cand = _fit(cand, Lq, Lk)
+        if cand in seen:
+            continue
+        seen.add(cand)
+        try:
+            ms = do_bench(
+                lambda: _launch(cand, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args),
+                warmup=3, rep=15,
+            )
+        except Exception:  # a candidate that does not fit (shared memory, registers) is skipped
+            continue
+        if ms < best_ms:
+            best, best_ms = cand, ms
+    with _tune_lock:
+        _save_tuned(key, best)
+    return best
+
+
+def forward(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Optional[Tensor],
+    is_causal: bool,
+    scale: float,
+    alpha: float,
+    alpha_t: Optional[Tensor],
+    save_aux: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Fused forward; arguments already validated by ``_checks.check_attention_args``."""
+    B, H, Lq, D = q.shape
+    Lk, Dv = k.shape[2], v.shape[-1]
+    out = torch.empty((B, H, Lq, Dv), dtype=q.dtype, device=q.device)
+    tau = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
+    o2 = torch.empty((B, H, Lq, Dv) if save_aux else (0,), dtype=q.dtype, device=q.device)
+    if out.numel() == 0 and tau.numel() == 0:
+        return out, tau, o2
+    if Lk == 0:  # nothing to attend anywhere
+        out.zero_()
+        tau.fill_(float("inf"))
+        if save_aux:
+            o2.zero_()
+        return out, tau, o2
+
+    kind = _alpha_kind(alpha, alpha_t)
+    per_head = alpha_t is not None
+    alpha_buf = alpha_t.to(device=q.device, dtype=torch.float32).contiguous() if per_head else tau
+    mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)
+    dr, dvr = _round_dim(D), _round_dim(Dv)
+    kernel_args = (kind, alpha, per_head, mask_mode, mask_bool, _niter(kind, q.dtype), save_aux,
+                   q.dtype == torch.float32, dr, dvr)
+    cfg = _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk)
+    _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args)
+    return out, tau, o2

@@ -1,0 +1,80 @@
+"""Default launch configs for the attention forward, keyed by (dtype, rounded head dim).
+
+Data, not code: the launcher reads ``FWD_DEFAULTS`` when autotuning is off or has no cached entry,
+and autotunes over ``fwd_candidates`` otherwise. BLOCK_N stays below 128 because sweep 1 packs its
+per-block histogram counts into 7-bit slots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class FwdConfig:
+    BLOCK_M: int
+    BLOCK_N: int
+    num_warps: int
+    num_stages: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_F16 = (torch.float16, torch.bfloat16)
+
+# (dtype group, HEAD_DIM_ROUNDED) -> config. "lowp" = fp16/bf16. None = any head dim.
+FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
+    ("lowp", 16): FwdConfig(128, 64, 4, 3),
+    ("lowp", 32): FwdConfig(128, 64, 4, 3),
+    ("lowp", 64): FwdConfig(128, 64, 4, 3),
+    ("lowp", 128): FwdConfig(128, 64, 8, 3),
+    ("lowp", 256): FwdConfig(64, 32, 8, 2),
+    ("fp32", 16): FwdConfig(64, 32, 4, 2),
+    ("fp32", 32): FwdConfig(64, 32, 4, 2),
+    ("fp32", 64): FwdConfig(64, 32, 4, 2),
+    ("fp32", 128): FwdConfig(64, 32, 8, 2),
+    ("fp32", 256): FwdConfig(32, 32, 8, 1),
+    ("lowp", None): FwdConfig(64, 64, 4, 2),  # fallback rows
+    ("fp32", None): FwdConfig(32, 32, 4, 1),
+}
+
+# Autotuning candidates (measured per bucket, then cached on disk).
+_LOWP_CANDIDATES = [
+    FwdConfig(128, 64, 8, 3),
+    FwdConfig(128, 64, 4, 3),
+    FwdConfig(128, 32, 4, 3),
+    FwdConfig(64, 64, 4, 3),
+]
+_LOWP_CANDIDATES_256 = [
+    FwdConfig(64, 32, 8, 2),
+    FwdConfig(64, 64, 8, 2),
+    FwdConfig(128, 32, 8, 2),
+]
+_FP32_CANDIDATES = [
+    FwdConfig(64, 32, 8, 2),
+    FwdConfig(64, 32, 4, 2),
+    FwdConfig(32, 32, 4, 2),
+]
+
+
+def _group(dtype: torch.dtype) -> str:
+    return "lowp" if dtype in _F16 else "fp32"
+
+
+def fwd_default(dtype: torch.dtype, head_dim_rounded: int) -> FwdConfig:
+    g = _group(dtype)
+    return FWD_DEFAULTS.get((g, head_dim_rounded), FWD_DEFAULTS[(g, None)])
+
+
+def fwd_candidates(dtype: torch.dtype, head_dim_rounded: int) -> list[FwdConfig]:
+    if _group(dtype) == "fp32":
+        cands = _FP32_CANDIDATES
+    elif head_dim_rounded >= 256:
+        cands = _LOWP_CANDIDATES_256
+    else:
+        cands = _LOWP_CANDIDATES
+    default = fwd_default(dtype, head_dim_rounded)
+    return [default] + [c for c in cands if c != default]
