@@ -13,7 +13,12 @@ __all__ = ["entmax_attention", "entmax", "explain", "backend", "__version__"]
 def __getattr__(name):
     # The compile backend pulls in torch._dynamo / Inductor; import it only when asked for.
     if name in ("explain", "backend"):
-        from . import backend as _backend
+        # import_module, not `from . import backend`: the latter asks this __getattr__ for
+        # "backend" again (infinite recursion). Importing the submodule binds the *module* as
+        # this package's attribute "backend"; rebind the public function over it.
+        import importlib
 
-        return getattr(_backend, name)
+        mod = importlib.import_module(".backend", __name__)
+        globals().update(backend=mod.backend, explain=mod.explain)
+        return globals()[name]
     raise AttributeError(f"module 'adasplash_compile' has no attribute {name!r}")
