@@ -131,6 +131,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
         NEED_DALPHA=bool(need_dalpha),
         MASK_GRAD=bool(mask_grad),
         DOT_PRECISION="ieee" if q.dtype == torch.float32 else "tf32",
+        DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
     )
 
 
@@ -164,13 +165,13 @@ def backward(
     group = H // Hk
     need_dalpha = alpha_t is not None
     mask_grad = bool(mask_needs_grad) and attn_mask is not None and attn_mask.dtype != torch.bool
-    empty = q.new_empty((0,))
 
     dq = torch.empty_like(q, memory_format=torch.contiguous_format)
     dk = torch.empty_like(k, memory_format=torch.contiguous_format)
     dv = torch.empty_like(v, memory_format=torch.contiguous_format)
-    dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device) if need_dalpha else empty
-    dmask_out = empty
+    # "absent" outputs are distinct empty tensors: a custom op's outputs may not alias each other
+    dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device) if need_dalpha else q.new_empty((0,))
+    dmask_out = q.new_empty((0,))
     if mask_needs_grad and attn_mask is not None:
         dmask_out = torch.zeros_like(attn_mask)
     if B * H * Lq == 0 or Lk == 0:

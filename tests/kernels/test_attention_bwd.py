@@ -1,0 +1,276 @@
+"""The fused attention backward kernel (kernels/attention_bwd.py) against the float64 oracle.
+
+Inputs for the kernel (τ and O₂) come from ``reference.entmax_attention_stats`` computed in float64 on
+the same (rounded) inputs, i.e. what an exact forward would hand over. Runs on the GPU, or on the CPU
+through Triton's interpreter (TRITON_INTERPRET=1); skipped when neither is active.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from adasplash_compile import ops, reference
+from tests.helpers import assert_close, assert_fa_rule
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture
+def bwd(kernels_active):
+    if not kernels_active:
+        pytest.skip("Triton kernels are not active (no GPU and TRITON_INTERPRET unset)")
+    from adasplash_compile.kernels import attention_bwd
+
+    return attention_bwd
+
+
+@pytest.fixture
+def poisoned_buffers(monkeypatch):
+    """Every buffer the kernel module allocates with torch.empty/empty_like starts as NaN (floats)
+    or 0 (integers: the tile map then says "empty", so a missed write loses gradient), so an
+    element a kernel forgets to write cannot pass a comparison."""
+    real_empty, real_empty_like = torch.empty, torch.empty_like
+
+    def fill(t):
+        return t.fill_(float("nan")) if t.is_floating_point() else t.fill_(0)
+
+    monkeypatch.setattr(torch, "empty", lambda *a, **kw: fill(real_empty(*a, **kw)))
+    monkeypatch.setattr(torch, "empty_like", lambda *a, **kw: fill(real_empty_like(*a, **kw)))
+
+
+def _make_mask(kind, B, H, Lq, Lk, device):
+    if kind is None:
+        return None
+    if kind == "bool":
+        m = torch.rand(B, H, Lq, Lk, device=device) > 0.4
+        m[:, :, Lq // 2] = False  # a fully masked row
+        return m
+    if kind == "keypad_bool":
+        m = torch.ones(B, 1, 1, Lk, dtype=torch.bool, device=device)
+        m[..., Lk - Lk // 3:] = False
+        return m
+    if kind == "float":
+        return torch.randn(B, H, Lq, Lk, device=device, dtype=torch.float64)
+    if kind == "float_2d":
+        return torch.randn(Lq, Lk, device=device, dtype=torch.float64)
+    if kind == "keypad_float":
+        m = torch.randn(B, 1, 1, Lk, device=device, dtype=torch.float64)
+        m[..., : Lk // 4] = float("-inf")
+        return m
+    raise AssertionError(kind)
+
+
+def _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind=None):
+    f64 = dict(device=device, dtype=torch.float64)
+    q = torch.randn(B, H, Lq, D, **f64)
+    k = torch.randn(B, Hk, Lk, D, **f64)
+    v = torch.randn(B, Hk, Lk, Dv, **f64)
+    do = torch.randn(B, H, Lq, Dv, **f64)
+    mask = _make_mask(mask_kind, B, H, Lq, Lk, device)
+    return q, k, v, do, mask
+
+
+def _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, alpha_t, mask_grad):
+    """Round inputs to ``dtype``, get exact τ/O₂ for the rounded inputs, run the kernel."""
+    qd, kd, vd, dod = (t.to(dtype) for t in (q, k, v, do))
+    md = mask if mask is None or mask.dtype == torch.bool else mask.to(dtype)
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    a64 = alpha if alpha_t is None else alpha_t.double()
+    md64 = md if md is None or md.dtype == torch.bool else md.double()
+    tau, o2 = reference.entmax_attention_stats(
+        qd.double(), kd.double(), vd.double(), md64, causal, scale, alpha=a64
+    )
+    out = reference.entmax_attention(
+        qd.double(), kd.double(), vd.double(), md64, is_causal=causal, scale=scale,
+        enable_gqa=k.shape[1] != q.shape[1], alpha=a64,
+    ).to(dtype)
+    return bwd.backward(dod, qd, kd, vd, md, out, tau.float(), o2.to(dtype), causal, scale, alpha, alpha_t, mask_grad)
+
+
+def _oracle(q, k, v, do, mask, causal, alpha, alpha_t, mask_grad, dtype=torch.float64):
+    """Reference gradients with the inputs rounded to ``dtype`` and computed in ``dtype``."""
+    cast = [t.to(dtype) for t in (do, q, k, v)]
+    m = mask if mask is None or mask.dtype == torch.bool else mask.to(dtype)
+    a = alpha if alpha_t is None else alpha_t.to(torch.float64 if dtype == torch.float64 else torch.float32)
+    return reference.entmax_attention_backward(
+        *cast, m, causal, 1.0 / math.sqrt(q.shape[-1]), alpha=a, mask_needs_grad=mask_grad
+    )
+
+
+def _rounded(dtype, *ts):
+    return [t if t is None or t.dtype == torch.bool else t.to(dtype).double() for t in ts]
+
+
+NAMES = ("dq", "dk", "dv", "dalpha", "dmask")
+
+# (B, H, Hk, Lq, Lk, D, Dv, causal, mask kind, alpha)
+GRID = [
+    pytest.param(1, 2, 2, 1, 1, 24, 24, False, None, 1.5, id="len1"),
+    pytest.param(1, 2, 2, 17, 17, 80, 80, True, None, 1.5, id="d80-causal"),
+    pytest.param(2, 2, 2, 33, 33, 24, 40, False, None, 2.0, id="dv-differs-sparsemax"),
+    pytest.param(1, 2, 2, 17, 33, 24, 24, True, None, 1.3, id="lq<lk-causal-a1.3"),
+    pytest.param(1, 2, 2, 33, 17, 24, 24, True, None, 1.5, id="lq>lk-causal"),
+    pytest.param(1, 2, 2, 33, 17, 24, 24, False, "bool", 1.5, id="bool-mask-dead-row"),
+    pytest.param(2, 4, 2, 33, 33, 24, 24, False, "keypad_bool", 1.5, id="gqa-keypad"),
+    pytest.param(1, 2, 2, 33, 33, 24, 16, False, "float", 1.3, id="float-mask-a1.3"),
+    pytest.param(1, 4, 1, 33, 17, 80, 24, True, None, 2.0, id="gqa4-causal-sparsemax"),
+]
+
+
+@pytest.mark.parametrize("B,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha", GRID)
+def test_fp32_grads_match_float64_oracle(bwd, device, poisoned_buffers, B, H, Hk, Lq, Lk, D, Dv, causal,
+                                         mask_kind, alpha):
+    q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
+    got = _run_kernel(bwd, torch.float32, q, k, v, do, mask, causal, alpha, None, False)
+    q, k, v, do, mask = _rounded(torch.float32, q, k, v, do, mask)
+    want = _oracle(q, k, v, do, mask, causal, alpha, None, False)
+    for name, g, w in zip(NAMES[:3], got, want):
+        assert g.dtype == torch.float32
+        assert_close(g, w, atol=2e-5 * max(w.abs().max().item(), 1.0), rtol=1e-4, name=name)
+    assert got[3].numel() == 0 and got[4].numel() == 0
+
+
+@pytest.mark.parametrize("mask_kind", ["float", "float_2d", "keypad_float"])
+def test_per_head_alpha_and_float_mask_gradients(bwd, device, poisoned_buffers, mask_kind):
+    B, H, Hk, Lq, Lk, D, Dv = 2, 4, 2, 17, 33, 24, 24
+    q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
+    alpha_t = torch.tensor([1.3, 1.5, 2.0, 1.75], device=device)
+    got = _run_kernel(bwd, torch.float32, q, k, v, do, mask, False, 1.5, alpha_t, True)
+    q, k, v, do, mask = _rounded(torch.float32, q, k, v, do, mask)
+    want = _oracle(q, k, v, do, mask, False, 1.5, alpha_t, True)
+    assert got[3].shape == (H,) and got[4].shape == mask.shape
+    for name, g, w in zip(NAMES, got, want):
+        assert_close(g, w, atol=2e-5 * max(w.abs().max().item(), 1.0), rtol=1e-4, name=name)
+
+
+@pytest.mark.parametrize(
+    "H,Hk,Lq,Lk,causal,mask_kind,alpha",
+    [
+        pytest.param(2, 2, 33, 33, True, None, 1.5, id="causal-a1.5"),
+        pytest.param(4, 2, 33, 17, False, "bool", 2.0, id="gqa-bool-sparsemax"),
+        pytest.param(2, 2, 17, 33, False, "float", 1.3, id="float-mask-a1.3"),
+    ],
+)
+def test_bf16_grads_follow_fa_rule(bwd, device, poisoned_buffers, H, Hk, Lq, Lk, causal, mask_kind, alpha):
+    """bf16: error vs the float64 oracle ≤ 3x the error of the plain PyTorch reference run in bf16."""
+    B, D, Dv = 2, 80, 80
+    q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
+    got = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, causal, alpha, None, False)
+    base = _oracle(q, k, v, do, mask, causal, alpha, None, False, dtype=torch.bfloat16)
+    q, k, v, do, mask = _rounded(torch.bfloat16, q, k, v, do, mask)
+    want = _oracle(q, k, v, do, mask, causal, alpha, None, False)
+    for name, g, w, b in zip(NAMES[:3], got, want, base):
+        assert g.dtype == torch.bfloat16
+        assert_fa_rule(g, w, b, factor=3.0, floor=1e-3, name=name)
+
+
+def test_bf16_per_head_alpha_gradient_follows_fa_rule(bwd, device, poisoned_buffers):
+    B, H, Hk, Lq, Lk, D, Dv = 2, 2, 2, 33, 33, 24, 24
+    q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, None)
+    alpha_t = torch.tensor([1.4, 1.8], device=device)
+    got = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, True, 1.5, alpha_t, False)
+    base = _oracle(q, k, v, do, mask, True, 1.5, alpha_t, False, dtype=torch.bfloat16)
+    q, k, v, do, mask = _rounded(torch.bfloat16, q, k, v, do, mask)
+    want = _oracle(q, k, v, do, mask, True, 1.5, alpha_t, False)
+    assert_fa_rule(got[3], want[3], base[3], factor=3.0, floor=1e-3, name="dalpha")
+
+
+def test_fully_masked_rows_get_zero_gradient(bwd, device, poisoned_buffers):
+    B, H, Lq, Lk, D = 1, 2, 17, 33, 24
+    q, k, v, do, _ = _problem(device, B, H, H, Lq, Lk, D, D)
+    mask = torch.rand(B, 1, Lq, Lk, device=device) > 0.5
+    mask[:, :, ::3] = False
+    dq, dk, dv, _, _ = _run_kernel(bwd, torch.float32, q, k, v, do, mask, False, 1.5, None, False)
+    assert torch.isfinite(dq).all() and torch.isfinite(dk).all() and torch.isfinite(dv).all()
+    assert (dq[:, :, ::3] == 0).all()
+
+
+def test_repeated_backward_is_bitwise_deterministic(bwd, device):
+    B, H, Hk, Lq, Lk, D = 1, 4, 2, 33, 33, 24
+    q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, D, "float")
+    alpha_t = torch.tensor([1.3, 1.5, 2.0, 1.75], device=device)
+    first = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, False, 1.5, alpha_t, True)
+    second = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, False, 1.5, alpha_t, True)
+    for name, a, b in zip(NAMES, first, second):
+        assert torch.equal(a, b), f"{name} differs between two identical backward passes"
+
+
+def test_missing_o2_is_a_value_error_naming_it(bwd, device):
+    q, k, v, do, _ = _problem(device, 1, 2, 2, 17, 17, 24, 24)
+    q, k, v, do = (t.float() for t in (q, k, v, do))
+    tau = torch.zeros(1, 2, 17, device=device)
+    with pytest.raises(ValueError, match="o2"):
+        bwd.backward(do, q, k, v, None, do, tau, q.new_empty((0,)), False, 0.2, 1.5, None, False)
+    with pytest.raises(TypeError, match="dtype"):
+        bwd.backward(do.double(), q.double(), k.double(), v.double(), None, do.double(), tau, do.double(),
+                     False, 0.2, 1.5, None, False)
+
+
+@pytest.mark.parametrize("alpha", [1.5, "per-head"])
+def test_public_op_backward_runs_the_kernel(bwd, device, monkeypatch, alpha):
+    """Through ``entmax_attention(...).backward()``: the op dispatches to this kernel and the
+    gradients match the oracle. Needs the fused forward (kernels/attention.py ``supports``). The
+    tolerance is 1e-3 of the gradient's scale, not the 2e-5 above, because here τ and O₂ come from
+    the forward kernel: for a general α its τ carried ~6e-6 absolute error in fp32 (2026-11-29)."""
+    pytest.importorskip("adasplash_compile.kernels.attention")
+    q, k, v, do, _ = _problem(device, 1, 4, 2, 33, 17, 24, 24)
+    if not ops._kernel_supports(q.float(), k.float(), v.float()):
+        pytest.skip("the fused forward kernel does not handle these inputs")
+    calls = []
+    real = bwd.backward
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bwd, "backward", spy)
+    import adasplash_compile
+
+    qf, kf, vf = (t.float().requires_grad_() for t in (q, k, v))
+    alpha_t = torch.tensor([1.3, 1.5, 2.0, 1.75], device=device, requires_grad=True) if alpha == "per-head" else None
+    out = adasplash_compile.entmax_attention(
+        qf, kf, vf, is_causal=True, enable_gqa=True, alpha=alpha_t if alpha_t is not None else alpha
+    )
+    out.backward(do.float())
+    assert calls, "attention_bwd did not call kernels.attention_bwd.backward"
+    a = 1.5 if alpha_t is None else alpha_t.detach()
+    want = _oracle(*_rounded(torch.float32, q, k, v, do), None, True, 1.5, None if alpha_t is None else a, False)
+    grads = (qf.grad, kf.grad, vf.grad) + ((alpha_t.grad,) if alpha_t is not None else ())
+    for name, g, w in zip(NAMES, grads, want):
+        assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
+
+
+@pytest.fixture
+def no_interpreter(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+
+
+def test_gradcheck_public_op_float64(no_interpreter):
+    """float64 gradcheck through the public op's custom-op autograd registration (on the CPU this is
+    the reference path: the kernels do not take float64). q, k, v, a float mask and per-head α."""
+    import adasplash_compile
+
+    B, H, Lq, Lk, D = 1, 2, 3, 5, 4
+    f64 = dict(dtype=torch.float64, requires_grad=True)
+    q, k, v = torch.randn(B, H, Lq, D, **f64), torch.randn(B, H, Lk, D, **f64), torch.randn(B, H, Lk, 2, **f64)
+    mask = torch.randn(1, 1, Lq, Lk, **f64)
+    # The op keeps per-head α in float32, so α and α ± eps must be exact in float32: α has few
+    # mantissa bits and eps = 2^-20 is a multiple of float32's spacing on [1, 2). That rules out
+    # fast mode (random directions) for α; q, k, v and the mask use fast mode because the general-α
+    # reference forward is a Newton loop and full mode would need ~200 of them.
+    alpha = torch.tensor([1.375, 1.75], **f64)
+
+    def f(q, k, v, mask, alpha):
+        return adasplash_compile.entmax_attention(q, k, v, attn_mask=mask, alpha=alpha)
+
+    assert torch.autograd.gradcheck(lambda a: f(q, k, v, mask, a), (alpha,), eps=2.0**-20, atol=1e-5)
+    assert torch.autograd.gradcheck(
+        lambda q, k, v, mask: f(q, k, v, mask, alpha.detach()), (q, k, v, mask), eps=1e-6, atol=1e-5, fast_mode=True
+    )
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: adasplash_compile.entmax_attention(q, k, v, is_causal=True, alpha=2.0), (q, k, v),
+        eps=1e-6, atol=1e-5,
+    )
