@@ -208,9 +208,12 @@ def cmd_explain(args) -> int:
     if args.alpha is not None:
         options["alpha"] = args.alpha
     try:
-        explain = ac.explain
-    except ImportError as e:
-        raise CliError(f"adasplash_compile.backend is not available ({e})") from None
+        importlib.import_module("adasplash_compile.backend")
+    except ModuleNotFoundError as e:
+        if e.name != "adasplash_compile.backend":
+            raise
+        raise CliError(f"the torch.compile backend is not available ({e})") from None
+    explain = ac.explain
     shapes = ", ".join(f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}" for x in inputs
                        if isinstance(x, torch.Tensor))
     print(f"{args.target}: {type(model).__name__} on {args.device}, input {shapes}, options {options}", flush=True)
