@@ -12,7 +12,8 @@ entmax_eager         the ``entmax`` package (entmax15 / sparsemax / entmax_bisec
 entmax_compiled      the same function under plain ``torch.compile`` (Inductor)
 
 Grids (``--bench-grid``; select further with ``-k``, e.g. ``-k "adasplash_compile and N16384"``):
-smoke  B=1, H=2, D=16, N ∈ {32, 64}: CPU-able (Triton interpreter for ours); GPU-only peers skip.
+smoke  B=1, H=2, D=16, N ∈ {32, 64}, each code path once: CPU-able (Triton interpreter for ours);
+       GPU-only peers skip, torch.compile rows skip on the CPU unless --bench-cpu-compile.
 core   B=2, H=16, D=128, bf16, causal, α=1.5, rand+local, fwd+fwd_bwd, N ∈ {4k, 16k} for ours,
        sdpa_cudnn, sdpa_flash, adasplash2, and N=32k for ours and SDPA; plus D=64 at 4k (rand)
        and one non-causal point (4k, rand, with adasplash1 as the entmax peer).
@@ -137,18 +138,19 @@ def _static_skip(impl: str, N: int, D: int, B: int, H: int, cuda: bool) -> str |
 
 def _case(impl, pass_, N, D, alpha, inp, causal, B, H, dtype, cuda, rank) -> Case:
     alpha = None if impl in SOFTMAX else alpha
-    # Order: ours, then softmax peers, then the row-wise file (rank 3), then the e2e file (rank 4),
-    # then AdaSplash (minutes of first-call autotuning per new N, D) last, smallest N first.
+    # Order of a run: ours, softmax peers, the entmax package, row-wise entmax (bench_entmax, rank
+    # 3), then AdaSplash, whose first call at each new (N, D) autotunes for minutes: AdaSplash-1
+    # (no autotuning) first, then AdaSplash-2 by N, D=128 before D=64; end to end (rank 7) last.
     return Case(
         bench="attention", impl=impl, pass_=pass_, N=N, D=D, B=B, H=H, alpha=alpha, input=inp, causal=causal,
         dtype=dtype, skip=_static_skip(impl, N, D, B, H, cuda), compiles=impl == "entmax_compiled",
-        order=(rank, N if rank >= 5 else 0, D, not causal, pass_ != "fwd", inp, impl, N, alpha or 0),
+        order=(rank, N if rank >= 5 else 0, D != 128, not causal, pass_ != "fwd", inp, impl, N, D, alpha or 0),
     )
 
 
 def _rank(impl: str) -> int:
     return {"adasplash_compile": 0, "sdpa_cudnn": 1, "sdpa_flash": 1, "sdpa_math": 1,
-            "entmax_eager": 2, "entmax_compiled": 2, "adasplash2": 5, "adasplash1": 6}[impl]
+            "entmax_eager": 2, "entmax_compiled": 2, "adasplash1": 5, "adasplash2": 6}[impl]
 
 
 def cases(grid: str, cuda: bool) -> list[Case]:
@@ -175,11 +177,15 @@ def cases(grid: str, cuda: bool) -> list[Case]:
     if grid == "smoke":
         dtype = "bfloat16" if cuda else "float32"
         sm = dict(B=1, H=2, dtype=dtype)
-        add(["adasplash_compile", "sdpa_math", "sdpa_flash", "sdpa_cudnn", "adasplash2", "entmax_eager"],
-            [32, 64], [16], [1.5], INPUT_KINDS, [True], both, **sm)
-        add(["entmax_compiled"], [64], [16], [1.5], ["rand"], [True], both, **sm)
-        add(["adasplash_compile", "sdpa_math", "adasplash1", "entmax_eager"], [64], [16], [1.5], ["rand"], [False], both, **sm)
-        add(["adasplash_compile", "adasplash1", "entmax_eager"], [64], [16], [2.0], ["rand"], [True], both, **sm)
+        # Each code path once (the Triton interpreter takes seconds per call): rand at N=32,
+        # local at N=64, one non-causal fwd_bwd and one α=2 fwd.
+        every = ["adasplash_compile", "sdpa_math", "sdpa_flash", "sdpa_cudnn", "adasplash2", "entmax_eager",
+                 "entmax_compiled"]
+        add(every, [32], [16], [1.5], ["rand"], [True], both, **sm)
+        add(every, [64], [16], [1.5], ["local"], [True], both, **sm)
+        add(["adasplash_compile", "sdpa_math", "adasplash1", "entmax_eager"], [64], [16], [1.5], ["rand"], [False],
+            ["fwd_bwd"], **sm)
+        add(["adasplash_compile", "adasplash1", "entmax_eager"], [64], [16], [2.0], ["rand"], [True], ["fwd"], **sm)
     elif grid == "core":
         co = dict(B=2, H=16, dtype="bfloat16")
         main = ["adasplash_compile", "sdpa_cudnn", "sdpa_flash"]
