@@ -128,7 +128,7 @@ def _static_skip(impl: str, N: int, D: int, B: int, H: int, cuda: bool) -> str |
     if impl.startswith("entmax_"):
         if N > ENTMAX_PACKAGE_MAX_N:
             return f"entmax package materialises B·H·N² scores: N={N} > {ENTMAX_PACKAGE_MAX_N} is infeasible"
-        if cuda:
+        if cuda and torch.cuda.is_available():
             need = ENTMAX_PACKAGE_BYTES_PER_SCORE * B * H * N * N
             have = torch.cuda.get_device_properties(0).total_memory
             if need > 0.8 * have:

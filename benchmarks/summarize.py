@@ -287,8 +287,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"| {s['vs']} | {s['pass']} | {s['input']} | {s['N']} | {s['speedup']:.2f}x |")
     if args.no_plots:
         return 0
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed (pip install '.[bench]'): no plots")
+        return 0
     matplotlib.use("Agg")
     title = machine.get("gpu") or "CPU (smoke)"
     written = []
