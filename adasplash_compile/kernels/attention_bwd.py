@@ -39,29 +39,31 @@ __all__ = ["backward", "default_config"]
 
 _MAX_HEAD_DIM = 256
 
-# (dtype, rounded head dim) -> (BLOCK_M, BLOCK_N, num_warps, num_stages). Both passes share the tile
-# sizes because the dQ pass reads the dK/dV pass's per-tile verdicts.
-_CONFIGS: dict[tuple[torch.dtype, int], tuple[int, int, int, int]] = {
-    (torch.bfloat16, 16): (64, 64, 4, 2),
-    (torch.bfloat16, 32): (64, 64, 4, 2),
-    (torch.bfloat16, 64): (64, 64, 4, 2),
-    (torch.bfloat16, 128): (64, 64, 4, 2),
-    (torch.bfloat16, 256): (32, 64, 4, 1),
-    (torch.float16, 16): (64, 64, 4, 2),
-    (torch.float16, 32): (64, 64, 4, 2),
-    (torch.float16, 64): (64, 64, 4, 2),
-    (torch.float16, 128): (64, 64, 4, 2),
-    (torch.float16, 256): (32, 64, 4, 1),
-    (torch.float32, 16): (32, 32, 4, 1),
-    (torch.float32, 32): (32, 32, 4, 1),
-    (torch.float32, 64): (32, 32, 4, 1),
-    (torch.float32, 128): (32, 32, 4, 1),
-    (torch.float32, 256): (16, 32, 4, 1),
+# (dtype, rounded head dim) -> Config. The dK/dV pass's tile (BLOCK_M1 x BLOCK_N1) is also the
+# granularity of its "tile has p > 0" map, which the dQ pass (tiles BLOCK_M2 x BLOCK_N2) reads:
+# BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 must divide BLOCK_N1.
+Config = tuple  # (BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages)
+_CONFIGS: dict[tuple[torch.dtype, int], Config] = {
+    (torch.bfloat16, 16): (32, 128, 128, 32, 4, 3),
+    (torch.bfloat16, 32): (32, 128, 128, 32, 4, 3),
+    (torch.bfloat16, 64): (32, 128, 128, 32, 4, 3),
+    (torch.bfloat16, 128): (32, 64, 64, 32, 4, 3),
+    (torch.bfloat16, 256): (32, 32, 32, 32, 4, 2),
+    (torch.float16, 16): (32, 128, 128, 32, 4, 3),
+    (torch.float16, 32): (32, 128, 128, 32, 4, 3),
+    (torch.float16, 64): (32, 128, 128, 32, 4, 3),
+    (torch.float16, 128): (32, 64, 64, 32, 4, 3),
+    (torch.float16, 256): (32, 32, 32, 32, 4, 2),
+    (torch.float32, 16): (32, 64, 64, 32, 4, 2),
+    (torch.float32, 32): (32, 64, 64, 32, 4, 2),
+    (torch.float32, 64): (32, 64, 64, 32, 4, 2),
+    (torch.float32, 128): (32, 32, 32, 32, 4, 1),
+    (torch.float32, 256): (16, 32, 32, 16, 4, 1),
 }
-_FALLBACK = (32, 32, 4, 1)
-# The interpreter runs tiles as numpy arrays: small tiles keep tests quick and exercise the
-# multi-block paths on tiny sequences.
-_INTERPRETER_CONFIG = (16, 16, 4, 1)
+_FALLBACK: Config = (32, 32, 32, 32, 4, 1)
+# The interpreter runs tiles as numpy arrays: small tiles keep tests quick, and on tiny sequences
+# they still exercise several blocks and a dQ tile that spans two flag rows.
+_INTERPRETER_CONFIG: Config = (16, 32, 32, 16, 4, 1)
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -72,8 +74,8 @@ def _round_dim(d: int) -> int:
     return max(16, 1 << (d - 1).bit_length())
 
 
-def default_config(dtype: torch.dtype, head_dim: int, device: torch.device) -> tuple[int, int, int, int]:
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages) for this dtype and (query/key) head dim."""
+def default_config(dtype: torch.dtype, head_dim: int, device: torch.device) -> Config:
+    """(BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages) for this dtype and head dim."""
     if device.type != "cuda":
         return _INTERPRETER_CONFIG
     return _CONFIGS.get((dtype, _round_dim(head_dim)), _FALLBACK)
@@ -149,7 +151,7 @@ def backward(
     alpha: float,
     alpha_t: Optional[Tensor],
     mask_needs_grad: bool,
-    config: Optional[tuple[int, int, int, int]] = None,
+    config: Optional[Config] = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Gradients of α-entmax attention: ``(dq, dk, dv, dalpha, dmask)``.
 
@@ -157,7 +159,7 @@ def backward(
     ``reference.entmax_attention_stats``); ``out`` is accepted for the op's signature but not read
     (Σ dP·p, which dα needs, is accumulated directly). ``dalpha`` has shape (H,) when ``alpha_t`` is
     given, else it is empty; ``dmask`` has the mask's shape when ``mask_needs_grad``, else it is
-    empty. ``config`` overrides the default (BLOCK_M, BLOCK_N, num_warps, num_stages)."""
+    empty. ``config`` overrides :func:`default_config`."""
     del out
     _check(q, k, v, grad_out, tau, o2)
     B, H, Lq, D = q.shape
@@ -181,7 +183,9 @@ def backward(
         dv.zero_()
         return dq, dk, dv, dalpha, dmask_out
 
-    BLOCK_M, BLOCK_N, num_warps, num_stages = config or default_config(q.dtype, D, q.device)
+    BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages = config or default_config(q.dtype, D, q.device)
+    if BLOCK_M2 % BLOCK_M1 or BLOCK_N1 % BLOCK_N2:
+        raise ValueError(f"config: BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 divide BLOCK_N1, got {config}")
     kind = _alpha_kind(alpha, alpha_t)
     if alpha_t is not None:
         alpha_buf = alpha_t.detach().to(torch.float32).contiguous()
@@ -201,29 +205,30 @@ def backward(
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad)
     tau = tau.to(torch.float32).contiguous()
     delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
-    n_mblocks = _cdiv(Lq, BLOCK_M)
-    n_nblocks = _cdiv(Lk, BLOCK_N)
+    n_mblocks = _cdiv(Lq, BLOCK_M1)
+    n_nblocks = _cdiv(Lk, BLOCK_N1)
     flags = torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
     dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
 
-    mod._bwd_preprocess[(n_mblocks, B * H)](
+    mod._bwd_preprocess[(_cdiv(Lq, BLOCK_M2), B * H)](
         grad_out, o2, delta,
         *grad_out.stride(), *o2.stride(),
         H, Lq,
-        BLOCK_M=BLOCK_M, num_warps=num_warps,
+        BLOCK_M=BLOCK_M2, num_warps=num_warps,
     )
     mod._bwd_dkdv[(n_nblocks, B * Hk)](
         q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dk, dv,
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dk.stride(), *dv.stride(),
         H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
-        GROUP=group, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, num_warps=num_warps, num_stages=num_stages,
+        GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, num_warps=num_warps, num_stages=num_stages,
     )
-    mod._bwd_dq[(n_mblocks, B * H)](
+    mod._bwd_dq[(_cdiv(Lq, BLOCK_M2), B * H)](
         q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full,
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dq.stride(),
         H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
-        GROUP=group, BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, num_warps=num_warps, num_stages=num_stages,
+        GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=BLOCK_M1, FLAG_N=BLOCK_N1,
+        num_warps=num_warps, num_stages=num_stages,
     )
 
     if need_dalpha:
