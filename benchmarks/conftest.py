@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable, Optional
@@ -186,6 +187,10 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
 # ----------------------------------------------------------------------------------------------
 
 
+class RowFailed(Exception):
+    """Our implementation failed a row; the message carries the original traceback."""
+
+
 class RowTimeout(BaseException):
     """Raised by SIGALRM inside a row that ran past its limit. A BaseException so that libraries'
     ``except Exception`` (autotuners, compilers) do not swallow it."""
@@ -311,9 +316,6 @@ class Runner:
         self.benchmark.skipped = True
         pytest.skip(reason)
 
-    def _fail(self, case: Case, exc: BaseException):
-        self.state.failed.append({"id": case.id, **case.record(), "error": f"{type(exc).__name__}: {exc}"[:500]})
-
     @staticmethod
     def _cleanup():
         gc.collect()
@@ -343,44 +345,42 @@ class Runner:
         info = self.benchmark.extra_info
         info.update(case.record())
         self.benchmark.group = _group(case)
-        fn = None
         if self.cuda:
             self._cleanup()
             st.flush_buffer()  # allocated before the row, so never part of its peak memory
             self.base_bytes = torch.cuda.memory_allocated()
+        # Outcomes are decided inside the except clauses but acted on outside them, after the
+        # exception (whose traceback holds the row's tensors) is gone: skipping from inside would
+        # chain it to the skip and keep GiBs alive into the next rows.
+        skip = failure = None
         try:
             with _Alarm(limit):
-                fn = factory()
-                self._measure(case, fn, info, ours)
+                self._measure(case, factory, info, ours)
         except RowTimeout as exc:
             st.timed_out.add(_timeout_key(case, case.pass_))
-            budget_hit = remaining is not None and limit == remaining
-            fn = None
-            self._cleanup()
-            self._skip(case, f"{exc}" + (" (time budget)" if budget_hit else " (row timeout)"))
+            skip = f"{exc}" + (" (time budget)" if remaining is not None and limit == remaining else " (row timeout)")
         except Unavailable as exc:
-            fn = None
-            self._cleanup()
-            self._skip(case, str(exc))
+            skip = str(exc)
         except torch.cuda.OutOfMemoryError as exc:
-            fn = None
-            self._cleanup()
-            self._skip(case, f"out of memory: {str(exc).splitlines()[0][:200]}")
-        except pytest.skip.Exception:
-            raise
+            skip = f"out of memory: {str(exc).splitlines()[0][:200]}"
         except Exception as exc:
-            fn = None
-            self._cleanup()
             if ours:
-                self._fail(case, exc)
-                raise
-            self._skip(case, f"peer failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
-        finally:
-            fn = None
+                failure = (f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            else:
+                first_line = str(exc).splitlines()[0][:300] if str(exc) else ""
+                skip = f"peer failed: {type(exc).__name__}: {first_line}"
         self._cleanup()
+        if skip is not None or failure is not None:
+            self.benchmark.has_error = True  # keep partial stats (an interrupted row) out of the JSON
+        if skip is not None:
+            self._skip(case, skip)
+        if failure is not None:
+            self.state.failed.append({"id": case.id, **case.record(), "error": failure[0][:500]})
+            raise RowFailed(f"{case.id}: {failure[0]}\n{failure[1]}")
 
-    def _measure(self, case: Case, fn, info: dict, ours: bool):
+    def _measure(self, case: Case, factory, info: dict, ours: bool):
         bm = self.benchmark
+        fn = factory()
         sync = torch.cuda.synchronize if self.cuda else (lambda: None)
         t = time.perf_counter()
         # --benchmark-disable (the CI smoke run): one call through pedantic, which then just calls.
