@@ -29,19 +29,26 @@ TEMPLATE = "entmax_rowwise.py.jinja"
 
 # Default configs: (longest row, num_warps) for rows held in one block of next_pow2(n) entries.
 # fp32 rows are converted on load, so the table does not depend on the input dtype.
+# H200 (benchmarks/results/rowwise-h200.md sweep): 4096 fp32 rows 4 ≈ 8 warps, 16 slower;
+# 32768 rows 8 warps (255 registers, small spill) beat 16 and 32 by 5-10%.
 _SINGLE_BLOCK_CONFIGS = (
     (1024, 4),
     (4096, 8),
-    (8192, 16),
-    (32768, 32),
+    (8192, 8),
+    (32768, 8),
 )
 _MAX_SINGLE_BLOCK = _SINGLE_BLOCK_CONFIGS[-1][0]
 _LOOP_BLOCK_N, _LOOP_NUM_WARPS = 4096, 8
-_MIN_BLOCK_N = 16
+_MIN_BLOCK_N = 32
 
 NUM_BINS = 64  # histogram bins over [−1, 0]: a bracket ≈ 1/64 wide before Newton
 MAX_ITERS = 40  # evaluations of f(τ) after the histogram; bisection alone needs ~20 from 1/64
 TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afterwards)
+
+
+# HISTOGRAM=False renders the kernel without the histogram (bracket [−1, 0]); only the benchmark's
+# ablation ("what does the histogram buy") sets it.
+_VARIANT = {"HISTOGRAM": True}
 
 
 def _next_pow2(n: int) -> int:
@@ -54,12 +61,14 @@ def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[i
         if n_cols <= _MAX_SINGLE_BLOCK:
             block_n = max(_MIN_BLOCK_N, _next_pow2(n_cols))
             warps = next(w for limit, w in _SINGLE_BLOCK_CONFIGS if n_cols <= limit)
+            # at least one entry per thread: tl.histogram over-counts a row that threads replicate
+            warps = max(1, min(warps, block_n // 32))
         else:
             block_n, warps = _LOOP_BLOCK_N, _LOOP_NUM_WARPS
     else:
         if block_n < _MIN_BLOCK_N or block_n & (block_n - 1):
             raise ValueError(f"block_n must be a power of two >= {_MIN_BLOCK_N}, got {block_n}")
-        warps = 4
+        warps = max(1, min(4, block_n // 32))
     looping = n_cols > block_n
     return block_n, looping, (num_warps if num_warps is not None else warps)
 
@@ -77,7 +86,7 @@ def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
 def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool):
     return render.load(
         TEMPLATE, BLOCK_N=block_n, LOOPING=looping, ALPHA_KIND=alpha_kind, PER_ROW_ALPHA=per_row,
-        NUM_BINS=NUM_BINS,
+        NUM_BINS=NUM_BINS, **_VARIANT,
     )
 
 
@@ -106,6 +115,7 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     _check_2d("x", x)
     rows, n = x.shape
     iters = torch.zeros(rows, dtype=torch.int32, device=x.device)
+    dbg = torch.zeros(rows, 4, dtype=torch.float32, device=x.device) if stats else iters
     if x.dtype == torch.float64:
         a = alpha if alpha_t is None else alpha_t.to(torch.float64).unsqueeze(-1)
         return reference.entmax(x, a, dim=-1), iters
@@ -119,13 +129,17 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     mod = _module(bn, looping, _alpha_kind(alpha, alpha_t), per_row)
     with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
         mod._entmax_fwd_kernel[(rows,)](
-            x, p, a_rows, iters,
+            x, p, a_rows, iters, dbg,
             x.stride(0), p.stride(0),
             n, float(alpha),
             BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
             num_warps=warps,
         )
+    _LAST_DEBUG["dbg"] = dbg
     return p, iters
+
+
+_LAST_DEBUG: dict = {}
 
 
 class _nullctx:
