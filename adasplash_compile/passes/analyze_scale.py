@@ -33,6 +33,10 @@ def scalar_value(x: object, depth: int = 0) -> Optional[float]:
         return None
     if name == "full":
         return scalar_value(arg(x, 1, "fill_value"), depth + 1)
+    if name in ("zeros", "zeros_like", "new_zeros"):
+        return 0.0
+    if name in ("ones", "ones_like", "new_ones"):
+        return 1.0
     if name == "tensor":
         return scalar_value(arg(x, 0, "data"), depth + 1)
     if name in ("to", "type", "float", "double", "half", "bfloat16", "clone", "contiguous", "detach"):

@@ -113,7 +113,9 @@ class FuseEntmaxAttention:
                     heads = b.method("size", q, 1)
                     a = b.method("reshape", plan.alpha_node, -1)
                     a = b.method("expand", a, heads) if _uniform(plan.alpha_node) else a
-                    alpha_t = b.method("to", a, torch.float32)
+                    # α in the op's compute precision: fp32, fp64 for fp64 inputs
+                    adt = torch.float64 if _dtype(plan.q.node) == torch.float64 else torch.float32
+                    alpha_t = b.method("to", a, adt)
                 call = b.fn(
                     FUSED_OP, q, k, v, mask, bool(plan.is_causal), float(plan.scale), float(plan.alpha), alpha_t,
                     _needs_grad(plan),

@@ -68,6 +68,8 @@ _FUNCTIONS: dict[Any, str] = {
     torch.triu: "triu",
     torch.ones: "ones",
     torch.ones_like: "ones_like",
+    torch.zeros: "zeros",
+    torch.zeros_like: "zeros_like",
     torch.full: "full",
     torch.tensor: "tensor",
     torch.scalar_tensor: "tensor",

@@ -640,7 +640,7 @@ def find_attention_sites(
         kind = map_kind(node, entmax_fns)
         if kind is None:
             continue
-        plan = AttentionMatch(kind=kind, map_node=node, location=stack_location(node), alpha=options.alpha)
+        plan = AttentionMatch(kind=kind, map_node=node, location=_location(node), alpha=options.alpha)
         try:
             if kind == "mha":
                 _explain_mha(node)
@@ -659,6 +659,20 @@ def find_attention_sites(
             continue  # entmax over something that is not attention scores
         sites.append(plan)
     return sites
+
+
+def _location(node: Node) -> Optional[str]:
+    """Where the site is in user code; from a neighbour when the node itself has no trace."""
+    for n in [node, *node.users, *node.all_input_nodes]:
+        loc = stack_location(n)
+        if loc is not None:
+            return loc
+    # Dynamo records no user stack inside torch.nn's own modules: name the module instead.
+    stack = node.meta.get("nn_module_stack") or {}
+    if stack:
+        path, cls = list(stack.values())[-1]
+        return f"{getattr(cls, '__qualname__', cls)}:{path}"
+    return None
 
 
 def _looks_like_attention(node: Node) -> bool:
