@@ -309,12 +309,39 @@ class Runner:
         self.request = request
         self.state: _State = request.config._bench_state
         self.cuda = torch.cuda.is_available()
+        self._logged = False
 
     # -- bookkeeping --
     def _skip(self, case: Case, reason: str):
         self.state.skipped.append({"id": case.id, **case.record(), "reason": reason})
+        if not self._logged:
+            self._log(case, {}, reason, None)
         self.benchmark.skipped = True
         pytest.skip(reason)
+
+    def _log(self, case: Case, info: dict, skip, failure):
+        """One line per row on the terminal as it finishes: the log keeps what was measured even
+        if the process is killed before pytest-benchmark writes its JSON at the end."""
+        plugins = self.request.config.pluginmanager
+        tr, capman = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+        if tr is None or capman is None:
+            return
+        t = f"{time.monotonic() - self.state.t0:4.0f}s"
+        if failure is not None:
+            line = f"FAIL {failure[0][:200]}"
+        elif skip is not None:
+            line = f"skip: {skip}"
+        elif self.benchmark.stats is not None and self.benchmark.stats.stats:
+            st = self.benchmark.stats.stats
+            line = (
+                f"median {st.median * 1e3:.4f} ms (iqr {st.iqr * 1e3:.4f}, {st.rounds} rounds), do_bench "
+                f"{info.get('do_bench_median_ms')} ms, peak {info.get('peak_mib')} MiB, first call {info.get('first_call_s')} s"
+            )
+        else:
+            line = f"ran once, first call {info.get('first_call_s')} s"
+        self._logged = True
+        with capman.global_and_fixture_disabled():
+            tr.write_line(f"[bench {t}] {case.id}: {line}")
 
     @staticmethod
     def _cleanup():
@@ -372,6 +399,7 @@ class Runner:
         self._cleanup()
         if skip is not None or failure is not None:
             self.benchmark.has_error = True  # keep partial stats (an interrupted row) out of the JSON
+        self._log(case, info, skip, failure)
         if skip is not None:
             self._skip(case, skip)
         if failure is not None:
