@@ -23,9 +23,9 @@ full   N ∈ {1k, 4k, 16k, 32k, 64k} × D ∈ {64, 128} × α ∈ {1.5, 2, 1.25}
 
 from __future__ import annotations
 
+import itertools
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -157,21 +157,14 @@ def cases(grid: str, cuda: bool) -> list[Case]:
     out: list[Case] = []
 
     def add(impls, Ns, Ds, alphas, inputs, causals, passes, B, H, dtype):
-        for impl in impls:
-            for N in Ns:
-                for D in Ds:
-                    for alpha in alphas:
-                        for inp in inputs:
-                            for causal in causals:
-                                for pass_ in passes:
-                                    if impl in SOFTMAX and alpha != 1.5:
-                                        continue  # softmax has no α: one row per point
-                                    if impl == "adasplash2" and not (causal and alpha == 1.5):
-                                        continue  # AdaSplash-2 is entmax-1.5, causal only
-                                    if impl == "adasplash1" and causal and alpha == 1.5:
-                                        continue  # adasplash2 covers this point
-                                    c = _case(impl, pass_, N, D, alpha, inp, causal, B, H, dtype, cuda, _rank(impl))
-                                    out.append(c)
+        for impl, N, D, alpha, inp, causal, pass_ in itertools.product(impls, Ns, Ds, alphas, inputs, causals, passes):
+            if impl in SOFTMAX and alpha != 1.5:
+                continue  # softmax has no α: one row per point
+            if impl == "adasplash2" and not (causal and alpha == 1.5):
+                continue  # AdaSplash-2 is entmax-1.5, causal only
+            if impl == "adasplash1" and causal and alpha == 1.5:
+                continue  # adasplash2 covers this point
+            out.append(_case(impl, pass_, N, D, alpha, inp, causal, B, H, dtype, cuda, _rank(impl)))
 
     both = ("fwd", "fwd_bwd")
     if grid == "smoke":
@@ -195,7 +188,7 @@ def cases(grid: str, cuda: bool) -> list[Case]:
         add(main + ["adasplash1"], [4096], [128], [1.5], ["rand"], [False], both, **co)
     elif grid == "full":
         fu = dict(B=2, H=16, dtype="bfloat16")
-        add(list(IMPLS.keys() - {"sdpa_math"}), [1024, 4096, 16384, 32768, 65536], [64, 128],
+        add([i for i in IMPLS if i != "sdpa_math"], [1024, 4096, 16384, 32768, 65536], [64, 128],
             [1.5, 2.0, 1.25], INPUT_KINDS, [True, False], both, **fu)
     else:
         raise ValueError(f"unknown grid {grid!r}")
