@@ -60,7 +60,9 @@ def _is_buffer_source(node: Node) -> bool:
     ga = node.meta.get("grapharg")
     src = getattr(ga, "source", None)
     if src is None:
-        return False
+        # Dynamo names a placeholder after its source: L['self']._buffers['bias'] becomes
+        # L_self_buffers_bias_ (the grapharg meta is not always kept).
+        return "_buffers_" in str(node.target)
     try:
         name = src.name() if callable(getattr(src, "name", None)) else str(src.name)
     except Exception:  # pragma: no cover

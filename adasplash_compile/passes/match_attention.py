@@ -676,10 +676,11 @@ def _location(node: Node) -> Optional[str]:
 
 
 def _looks_like_attention(node: Node) -> bool:
-    """A row map is an attention site if a contraction produces its input or consumes its output."""
+    """A row map is an attention site if a contraction produces its input and another one
+    consumes its output (possibly besides other users)."""
     x = node.args[0] if node.args else None
-    if _reaches_contraction(x):
-        return True
+    if not _reaches_contraction(x):
+        return False
     cur = node
     for _ in range(8):
         for u in cur.users:
