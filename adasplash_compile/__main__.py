@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="compile small entmax and softmax transformers; explain, check, time")
     demo.add_argument("--device", type=_device, default=None, help="cpu or cuda (default: cuda if available)")
     demo.add_argument("--seq-len", type=_positive_int, default=None,
-                      help="sequence length (default: 4096 on a GPU, 256 on the CPU, 32 with --quick)")
+                      help="sequence length (default: 4096 on a GPU, 128 on the CPU, 32 with --quick)")
     demo.add_argument("--alpha", type=_alpha, default=1.5, help="α given to converted softmax sites (default 1.5)")
     demo.add_argument("--quick", action="store_true", help="tiniest sizes and fewest repeats (CPU smoke run)")
 

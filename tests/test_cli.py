@@ -23,6 +23,7 @@ def _run(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["CUDA_VISIBLE_DEVICES"] = ""
+    env["OMP_WAIT_POLICY"] = "PASSIVE"  # busy-waiting OpenMP threads crawl on a loaded 2-core runner
     return subprocess.run([sys.executable, "-m", "adasplash_compile", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
