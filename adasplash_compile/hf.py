@@ -18,8 +18,10 @@ Two registrations are made:
   mask, or ``None`` when the mask is a plain causal mask (then we pass ``is_causal=True``, which
   lets the kernels skip the upper triangle without reading a mask) or when there is nothing to
   mask. Without this registration ``transformers`` >= 4.53 builds *no* mask at all for an unknown
-  implementation, so it is not optional. Older versions (no ``masking_utils``) build their own
-  additive float mask, which our op also accepts.
+  implementation, so it is not optional. Versions 4.50-4.52 (``AttentionInterface`` but no
+  ``masking_utils``) build their own additive float mask (finite ``finfo.min`` where masked),
+  which our op also accepts, without the ``is_causal`` fast path. Before 4.50 there is no
+  ``AttentionInterface`` and :func:`register` raises ImportError.
 
 α comes from, in order: ``module.entmax_alpha`` (a float, or a tensor of shape (num_heads,) —
 e.g. a learnable ``nn.Parameter`` per head, gradients flow to it), ``config.entmax_alpha``,
@@ -153,7 +155,8 @@ def register() -> None:
         from transformers import AttentionInterface
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "adasplash_compile.hf needs transformers>=4.48 (pip install 'adasplash-compile[hf]')"
+            "adasplash_compile.hf needs transformers>=4.50, which has AttentionInterface "
+            "(pip install 'adasplash-compile[hf]')"
         ) from e
     AttentionInterface.register(IMPLEMENTATION_NAME, attention_forward)
     masks = _mask_interface()
