@@ -242,7 +242,11 @@ def plot_rowwise_e2e(rows: list[dict], path: Path, title: str) -> bool:
             ax.set_title("row-wise entmax-1.5 (softmax for reference)")
         else:
             data = sorted(data, key=lambda r: r["median_ms"])
-            ax.barh([r["impl"] for r in data], [r["median_ms"] for r in data],
+            labels = [
+                r["impl"] + (f"\n({r['sites_rewritten']} sites rewritten)" if r.get("sites_rewritten") is not None else "")
+                for r in data
+            ]
+            ax.barh(labels, [r["median_ms"] for r in data],
                     color=[STYLE.get(r["impl"], ("#9467bd",))[0] for r in data])
             for k, r in enumerate(data):
                 ax.annotate(f"{r['median_ms']:.1f} ms", (r["median_ms"], k), va="center", fontsize=8)
