@@ -280,6 +280,57 @@ def live_tile_fraction(q, k, tau, scale, block=64, rows=1024):
     return (live & causal).sum().item() / (causal.sum().item() * B * H)
 
 
+def quick(out_dir):
+    """Short device call: this backward alone (exact τ/O₂ from the reference, no forward kernel) on
+    one bf16 case vs the float64 oracle, then its time at N=4096 (bf16, B=2, H=16, D=128, causal)."""
+    res = dict(meta=dict(gpu=torch.cuda.get_device_name() if DEV == "cuda" else "cpu (smoke)", torch=torch.__version__,
+                         command="bash scripts/gpu_run.sh python3 benchmarks/gpu_attention_bwd.py --quick"))
+    t0 = time.time()
+    rows = []
+    for kind, B, H, N, D, alpha in (("rand", 1, 4, 1024, 128, 1.5), ("local", 2, 4, 1000, 80, 1.3)):
+        if SMOKE:
+            B, H, N, D = 1, 2, 40, 32
+        q, k, v = attention_inputs(kind, B, H, N, D, dtype=torch.bfloat16, device=DEV)
+        do = torch.randn(B, H, N, D, device=DEV).bfloat16()
+        scale = 1.0 / math.sqrt(D)
+        tau, o2 = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, scale,
+                                                   alpha=alpha, chunk_size=256)
+        got = attention_bwd.backward(do, q, k, v, None, None, tau.float(), o2.bfloat16(), True, scale, alpha, None,
+                                     False)
+        want = reference.entmax_attention_backward(do.double(), q.double(), k.double(), v.double(), None, True, scale,
+                                                   alpha=alpha, chunk_size=256)
+        base = reference.entmax_attention_backward(do, q, k, v, None, True, scale, alpha=alpha, chunk_size=256)
+        for name, g, w, b in zip(NAMES[:3], got, want, base):
+            e, eb = max_err(g, w), max_err(b, w)
+            rows.append(dict(case=f"{kind}-N{N}-D{D}-a{alpha}", grad=name, max_err=e, plain_bf16_max_err=eb,
+                             rel_err=rel(g, w), fa_rule_ok=e <= 3 * eb + 1e-3))
+            print(f"[quick] {kind} N={N} D={D} a={alpha} {name}: max err {e:.3e} plain bf16 {eb:.3e} "
+                  f"rel {rows[-1]['rel_err']:.2e} {'OK' if rows[-1]['fa_rule_ok'] else 'FAIL'} ({time.time() - t0:.0f} s)",
+                  flush=True)
+    res["checks"] = rows
+    with open(os.path.join(out_dir, "attention-bwd-h200-quick.json"), "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    B, H, N, D = (1, 2, 128, 32) if SMOKE else (2, 16, 4096, 128)
+    for kind in ("rand", "local"):
+        q, k, v = attention_inputs(kind, B, H, N, D, dtype=torch.bfloat16, device=DEV)
+        do = torch.randn(B, H, N, D, device=DEV).bfloat16()
+        scale = 1.0 / math.sqrt(D)
+        tau, o2 = reference.entmax_attention_stats(q, k, v, None, True, scale, alpha=1.5, chunk_size=512)
+        tau, o2 = tau.float(), o2.bfloat16()
+        fn = lambda: attention_bwd.backward(do, q, k, v, None, None, tau, o2, True, scale, 1.5, None, False)
+        first = fn()
+        same = all(torch.equal(a, b) for a, b in zip(first[:3], fn()[:3]))
+        ms = bench(fn)
+        live = live_tile_fraction(q, k, tau, scale)
+        row = dict(system="ours", pass_="bwd", N=N, input=kind, ms=ms, tflops=4 * B * H * N * N * D / 2 * 2.5 / ms / 1e9,
+                   live_tile_fraction=live, repeat_bitwise_equal=same)
+        res.setdefault("timings", []).append(row)
+        print(f"[quick] bwd N={N} {kind}: {ms:.3f} ms, {row['tflops']:.0f} TF/s, live tiles {100 * live:.1f}%, "
+              f"repeat bitwise equal {same} ({time.time() - t0:.0f} s)", flush=True)
+        with open(os.path.join(out_dir, "attention-bwd-h200-quick.json"), "w") as f:
+            json.dump(res, f, indent=1, default=str)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ns", default="4096,16384")
@@ -287,11 +338,15 @@ def main():
     ap.add_argument("--budget", type=float, default=150.0, help="seconds for the timing section")
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--smoke", action="store_true", help="CPU dry run (TRITON_INTERPRET=1), tiny sizes")
+    ap.add_argument("--quick", action="store_true", help="backward alone: one check and N=4096 timing")
     args = ap.parse_args()
     global DEV, SMOKE
     if args.smoke:
         DEV, SMOKE = "cpu", True
         args.ns = "64"
+    if args.quick:
+        os.makedirs(args.out, exist_ok=True)
+        return quick(args.out)
     import triton
 
     meta = dict(gpu=torch.cuda.get_device_name() if DEV == "cuda" else "cpu (smoke)", torch=torch.__version__, triton=triton.__version__,

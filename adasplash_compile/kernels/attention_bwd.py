@@ -132,7 +132,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
         IS_CAUSAL=bool(is_causal),
         NEED_DALPHA=bool(need_dalpha),
         MASK_GRAD=bool(mask_grad),
-        DOT_PRECISION="ieee" if q.dtype == torch.float32 else "tf32",
+        DOT_PRECISION="ieee" if q.dtype == torch.float32 else "default",
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
     )
 
