@@ -1,0 +1,327 @@
+"""Fused α-entmax attention forward (kernels/attention.py) against the float64 reference.
+
+Runs the Triton kernel (the interpreter on the CPU with TRITON_INTERPRET=1, so shapes stay tiny).
+Every kernel output buffer is NaN-poisoned before the launch, so an element the kernel forgets to
+write fails the check. fp32 is held to a tight absolute tolerance; fp16/bf16 to FlashAttention's
+rule against the reference computed in the same low dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import adasplash_compile
+from adasplash_compile import reference
+from adasplash_compile.kernels import attention as fwd
+from adasplash_compile.kernels import render
+from tests.helpers import assert_close, assert_fa_rule
+
+# Property-test budgets: the interpreter needs ~1 s per kernel call, so a plain CPU run keeps
+# the sweep small; CI (CI=true) runs 200 examples, the GPU profile more.
+settings.register_profile("cpu", max_examples=25, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("gpu", max_examples=1000, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "gpu" if torch.cuda.is_available() else ("ci" if os.environ.get("CI") else "cpu"))
+
+FP32_ATOL = 2e-5  # fp32: the reference's own float32 error is ~1e-7 at these sizes
+
+
+@pytest.fixture(autouse=True)
+def _needs_kernels(kernels_active):
+    if not kernels_active:
+        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1 (the CPU falls back to the reference)")
+
+
+@pytest.fixture(autouse=True)
+def _poisoned_outputs(monkeypatch):
+    """Hand the kernel NaN-filled output buffers (τ too: +inf rows must be written, not left)."""
+    def nan_buffer(shape, dtype, device):
+        return torch.full(shape, float("nan"), dtype=dtype, device=device)
+
+    monkeypatch.setattr(fwd, "_new_buffer", nan_buffer)
+
+
+def _inputs(device, B=1, H=2, Hk=None, Lq=17, Lk=17, D=16, Dv=None, dtype=torch.float32):
+    Hk = Hk or H
+    Dv = Dv or D
+    q = torch.randn(B, H, Lq, D, device=device).to(dtype)
+    k = torch.randn(B, Hk, Lk, D, device=device).to(dtype)
+    v = torch.randn(B, Hk, Lk, Dv, device=device).to(dtype)
+    return q, k, v
+
+
+def _run_and_check(q, k, v, *, mask=None, causal=False, scale=None, alpha=1.5, check_stats=True):
+    """Kernel forward vs the float64 reference: output, τ and O₂ in one launch."""
+    H, Hk = q.shape[1], k.shape[1]
+    scale_f = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    alpha_t = alpha if isinstance(alpha, torch.Tensor) else None
+    alpha_f = 1.5 if alpha_t is not None else alpha
+    out, tau, o2 = fwd.forward(q, k, v, mask, causal, scale_f, alpha_f, alpha_t, check_stats)
+    a64 = alpha_t.double() if alpha_t is not None else alpha
+    kw = dict(attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=Hk != H)
+    oracle = reference.entmax_attention(q.double(), k.double(), v.double(), alpha=a64, **kw)
+    assert out.dtype == q.dtype and out.shape == oracle.shape
+    if q.dtype == torch.float32:
+        assert_close(out, oracle, atol=FP32_ATOL, name="out")
+    else:
+        a_low = alpha_t.float() if alpha_t is not None else alpha
+        baseline = reference.entmax_attention(q, k, v, alpha=a_low, **kw)
+        assert_fa_rule(out, oracle, baseline, factor=3.0, floor=1e-3, name="out")
+    if check_stats:
+        tau_ref, o2_ref = reference.entmax_attention_stats(q.double(), k.double(), v.double(), mask, causal, scale,
+                                                           alpha=a64)
+        fin = torch.isfinite(tau_ref)
+        assert not torch.isnan(tau).any(), "tau: NaN (unwritten or bad math)"
+        assert torch.equal(torch.isinf(tau), ~fin), "tau must be +inf exactly on rows with nothing to attend"
+        assert bool((tau[~fin] > 0).all()), "tau of a fully masked row must be +inf"
+        tol = 1e-4 if q.dtype == torch.float32 else 2e-2
+        assert_close(tau[fin], tau_ref[fin], atol=tol, name="tau")
+        # O₂ weighs keys by s = p^(2−α), which blows up near τ for α > 2: judge it by the FA rule
+        # against the same statistics computed in q's dtype (float32 for fp32 and below)
+        a_low = alpha_t.float() if alpha_t is not None else alpha
+        _, o2_base = reference.entmax_attention_stats(q, k, v, mask, causal, scale, alpha=a_low)
+        assert_fa_rule(o2, o2_ref, o2_base, factor=3.0, floor=FP32_ATOL if q.dtype == torch.float32 else 1e-2,
+                       name="o2")
+    return out, tau, o2
+
+
+# ---- lengths, head dims, causal ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Lq,Lk", [(1, 17), (17, 17), (127, 127), (129, 129)])
+def test_lengths_causal_alpha15(device, Lq, Lk):
+    q, k, v = _inputs(device, H=1, Lq=Lq, Lk=Lk)
+    _run_and_check(q, k, v, causal=True)
+
+
+@pytest.mark.parametrize("D", [24, 80])
+def test_padded_head_dims(device, D):
+    q, k, v = _inputs(device, H=1, Lq=17, Lk=40, D=D)
+    _run_and_check(q, k, v, causal=False)
+
+
+def test_value_head_dim_differs(device):
+    q, k, v = _inputs(device, H=1, Lq=9, Lk=33, D=16, Dv=40)
+    _run_and_check(q, k, v, causal=True)
+
+
+@pytest.mark.parametrize("alpha", [2.0, 1.25, 3.0])
+def test_alphas(device, alpha):
+    q, k, v = _inputs(device, H=1, Lq=17, Lk=50)
+    _run_and_check(q, k, v, causal=alpha != 3.0, alpha=alpha)
+
+
+def test_per_head_alpha(device):
+    q, k, v = _inputs(device, H=3, Lq=9, Lk=30)
+    alpha = torch.tensor([1.3, 1.5, 2.5], device=device)
+    _run_and_check(q, k, v, causal=True, alpha=alpha)
+
+
+def test_custom_scale(device):
+    q, k, v = _inputs(device, H=1, Lq=9, Lk=21)
+    _run_and_check(q, k, v, scale=0.9)
+
+
+# ---- cross attention, decode, GQA --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Lq,Lk,causal", [(9, 40, False), (40, 9, True), (1, 70, False)])
+def test_cross_attention_and_decode(device, Lq, Lk, causal):
+    q, k, v = _inputs(device, H=1, Lq=Lq, Lk=Lk)
+    _run_and_check(q, k, v, causal=causal)
+
+
+@pytest.mark.parametrize("H,Hk", [(4, 2), (3, 1)])
+def test_gqa_and_mqa(device, H, Hk):
+    q, k, v = _inputs(device, H=H, Hk=Hk, Lq=9, Lk=20)
+    _run_and_check(q, k, v, causal=True)
+
+
+# ---- masks -----------------------------------------------------------------------------------
+
+
+def test_bool_mask_full(device):
+    q, k, v = _inputs(device, B=2, H=1, Lq=9, Lk=30)
+    mask = torch.rand(2, 1, 9, 30, device=device) > 0.4
+    _run_and_check(q, k, v, mask=mask)
+
+
+def test_float_mask_broadcast_over_heads(device):
+    q, k, v = _inputs(device, H=2, Lq=9, Lk=30)
+    mask = torch.randn(9, 30, device=device)
+    _run_and_check(q, k, v, mask=mask, alpha=2.0)
+
+
+def test_key_padding_mask_is_a_row_vector(device):
+    q, k, v = _inputs(device, B=2, H=2, Lq=9, Lk=40)
+    mask = torch.ones(2, 1, 1, 40, dtype=torch.bool, device=device)
+    mask[0, ..., 25:] = False
+    mask[1, ..., :3] = False
+    mode, _, _, strides = fwd._mask_layout(mask, False, 2, 2, 9, 40)
+    assert mode == "key_padding" and strides[2] == 0
+    _run_and_check(q, k, v, mask=mask)
+
+
+def test_fully_masked_rows_return_zeros(device):
+    q, k, v = _inputs(device, H=2, Lq=9, Lk=30)
+    mask = torch.rand(1, 2, 9, 30, device=device) > 0.5
+    mask[0, 0, 3] = False
+    mask[0, 1, :] = False  # a whole head with nothing to attend
+    out, tau, o2 = _run_and_check(q, k, v, mask=mask)
+    assert torch.equal(out[0, 0, 3], torch.zeros_like(out[0, 0, 3]))
+    assert torch.equal(out[0, 1], torch.zeros_like(out[0, 1]))
+    assert torch.equal(o2[0, 1], torch.zeros_like(o2[0, 1]))
+    assert bool(torch.isinf(tau[0, 1]).all()) and bool(torch.isinf(tau[0, 0, 3]))
+
+
+def test_float_mask_with_minus_inf_rows(device):
+    q, k, v = _inputs(device, H=1, Lq=9, Lk=30)
+    mask = torch.randn(1, 1, 9, 30, device=device)
+    mask[..., 4, :] = float("-inf")
+    out, _, _ = _run_and_check(q, k, v, mask=mask)
+    assert torch.equal(out[0, 0, 4], torch.zeros_like(out[0, 0, 4]))
+
+
+# ---- low precision ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype,alpha", [(torch.bfloat16, 1.5), (torch.float16, 2.0), (torch.bfloat16, 1.3)])
+def test_low_precision_fa_rule(device, dtype, alpha):
+    q, k, v = _inputs(device, H=1, Lq=33, Lk=70, D=32, dtype=dtype)
+    _run_and_check(q, k, v, causal=True, alpha=alpha)
+
+
+# ---- public API, torch.compile, no recompile per length --------------------------------------
+
+
+def test_public_api_goes_through_kernel(device, monkeypatch):
+    calls = []
+    real = fwd.forward
+
+    def spy(*args):
+        calls.append(args[0].shape)
+        return real(*args)
+
+    monkeypatch.setattr(fwd, "forward", spy)
+    q, k, v = _inputs(device, H=2, Lq=9, Lk=9)
+    out = adasplash_compile.entmax_attention(q, k, v, is_causal=True)
+    assert calls, "entmax_attention did not reach the fused kernel"
+    oracle = reference.entmax_attention(q.double(), k.double(), v.double(), is_causal=True)
+    assert_close(out, oracle, atol=FP32_ATOL)
+
+
+def test_torch_compile_fullgraph_dynamic(device):
+    torch._dynamo.reset()
+    fn = torch.compile(adasplash_compile.entmax_attention, fullgraph=True, dynamic=True)
+    for L in (9, 20):
+        q, k, v = _inputs(device, H=2, Lq=L, Lk=L)
+        out = fn(q, k, v, is_causal=True)
+        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), is_causal=True)
+        assert_close(out, oracle, atol=FP32_ATOL, name=f"compiled L={L}")
+
+
+def test_new_length_reuses_the_generated_kernel(device):
+    q, k, v = _inputs(device, H=1, Lq=9, Lk=20)
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
+    n_modules = len(render._modules)
+    q, k, v = _inputs(device, H=1, Lq=11, Lk=23)
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
+    assert len(render._modules) == n_modules, "a new sequence length rendered a new kernel"
+
+
+def test_supports_everything_in_scope(device):
+    for dtype in (torch.float16, torch.bfloat16, torch.float32):
+        for D in (16, 80, 96, 256):
+            q, k, v = _inputs(device, H=1, Lq=2, Lk=2, D=D, dtype=dtype)
+            assert fwd.supports(q, k, v)
+
+
+def test_tuned_config_cache_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADASPLASH_COMPILE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(fwd, "_tuned", None)
+    cfg = fwd.configs.FwdConfig(64, 32, 4, 2)
+    fwd._save_tuned("some|key", cfg)
+    monkeypatch.setattr(fwd, "_tuned", None)  # a new process reads the file
+    assert fwd._load_tuned()["some|key"] == cfg.as_dict()
+    assert (tmp_path / "tuned" / "attention_fwd.json").exists()
+    monkeypatch.setenv("ADASPLASH_COMPILE_AUTOTUNE", "0")
+    assert not fwd.autotune_enabled()
+
+
+# ---- property test -----------------------------------------------------------------------------
+
+
+@settings(settings.get_profile(_PROFILE))
+@given(
+    Lq=st.integers(1, 40),
+    Lk=st.integers(1, 40),
+    D=st.sampled_from([16, 24, 32]),
+    alpha=st.sampled_from([1.5, 2.0, 1.4, 2.5]),
+    mask_kind=st.sampled_from(["none", "causal", "keypad", "bool", "float"]),
+    dtype=st.sampled_from([torch.float32, torch.bfloat16]),
+    gqa=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_matches_reference(device, Lq, Lk, D, alpha, mask_kind, dtype, gqa, seed):
+    torch.manual_seed(seed)
+    q, k, v = _inputs(device, H=2, Hk=1 if gqa else 2, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
+    mask = None
+    if mask_kind == "keypad":
+        mask = torch.rand(1, 1, 1, Lk, device=device) > 0.3
+    elif mask_kind == "bool":
+        mask = torch.rand(1, 2, Lq, Lk, device=device) > 0.4
+    elif mask_kind == "float":
+        mask = torch.randn(Lq, Lk, device=device)
+    _run_and_check(q, k, v, mask=mask, causal=mask_kind == "causal", alpha=alpha)
+
+
+# ---- bad input through the public API --------------------------------------------------------
+
+_q = lambda *s, dtype=torch.float32: torch.randn(*s, dtype=dtype)  # noqa: E731
+
+
+def _bad_cases():
+    q, k, v = _q(1, 2, 4, 8), _q(1, 2, 4, 8), _q(1, 2, 4, 8)
+    return [
+        ("query", (_q(2, 4, 8), k, v), {}, ValueError),
+        ("key", (q, _q(1, 2, 4), v), {}, ValueError),
+        ("head dim", (q, _q(1, 2, 4, 6), _q(1, 2, 4, 6)), {}, ValueError),
+        ("divisible", (_q(1, 3, 4, 8), _q(1, 2, 4, 8), _q(1, 2, 4, 8)), dict(enable_gqa=True), ValueError),
+        ("enable_gqa", (_q(1, 4, 4, 8), _q(1, 2, 4, 8), _q(1, 2, 4, 8)), {}, ValueError),
+        ("alpha", (q, k, v), dict(alpha=1.0), ValueError),
+        ("alpha", (q, k, v), dict(alpha=0.5), ValueError),
+        ("alpha", (q, k, v), dict(alpha=float("nan")), ValueError),
+        ("alpha", (q, k, v), dict(alpha=torch.tensor([1.5, 1.5, 1.5])), ValueError),
+        ("alpha", (q, k, v), dict(alpha=torch.tensor([1.5, 0.9])), ValueError),
+        ("alpha", (q, k, v), dict(alpha="1.5"), TypeError),
+        ("dtype", (q, k.double(), v), {}, TypeError),
+        ("attn_mask", (q, k, v), dict(attn_mask=torch.ones(3, 4, dtype=torch.bool)), ValueError),
+        ("attn_mask", (q, k, v), dict(attn_mask=torch.ones(4, 4, dtype=torch.int32)), TypeError),
+        ("is_causal", (q, k, v), dict(attn_mask=torch.ones(4, 4, dtype=torch.bool), is_causal=True), ValueError),
+        ("dropout_p", (q, k, v), dict(dropout_p=1.0), ValueError),
+        ("dropout_p", (q, k, v), dict(dropout_p=-0.1), ValueError),
+        ("sequence length", (q, _q(1, 2, 5, 8), v), {}, ValueError),
+        ("floating-point", (q.to(torch.int32), k, v), {}, TypeError),
+        ("scale", (q, k, v), dict(scale=float("inf")), ValueError),
+        ("is_causal", (q, k, v), dict(is_causal=1), TypeError),
+        ("batch", (q, _q(2, 2, 4, 8), _q(2, 2, 4, 8)), {}, ValueError),
+        ("query", ("q", k, v), {}, TypeError),
+    ]
+
+
+@pytest.mark.parametrize("needle,args,kwargs,exc", _bad_cases(), ids=lambda c: c if isinstance(c, str) else "")
+def test_bad_input_raises_naming_the_argument(needle, args, kwargs, exc):
+    with pytest.raises(exc) as info:
+        adasplash_compile.entmax_attention(*args, **kwargs)
+    msg = str(info.value)
+    assert needle in msg or needle.split()[0] in msg, f"error does not name {needle!r}: {msg}"
