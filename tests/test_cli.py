@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -15,7 +16,8 @@ from adasplash_compile import __main__ as cli
 from adasplash_compile import demo
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO_BUDGET_S = 90.0
+DEMO_BUDGET_S = 90.0  # CPU seconds for `demo --quick`, Inductor compile included
+DEMO_HANG_S = 300.0
 
 
 def _run(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
@@ -55,9 +57,12 @@ def test_info_reports_versions_and_execution_path():
 
 def test_demo_quick_runs_end_to_end_on_cpu_with_report_and_checks():
     _needs_backend()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    res = _run("demo", "--quick", "--device", "cpu", timeout=DEMO_BUDGET_S + 30)
+    res = _run("demo", "--quick", "--device", "cpu", timeout=DEMO_HANG_S)
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert res.returncode == 0, f"stdout:\n{res.stdout}\nstderr:\n{res.stderr}"
     out = res.stdout
     n_layers = demo.DemoSizes.for_device("cpu", quick=True).n_layers
@@ -65,7 +70,9 @@ def test_demo_quick_runs_end_to_end_on_cpu_with_report_and_checks():
     assert len(_report_rows(out, "skipped")) == n_layers, "the softmax model without convert_softmax must show a skipped site\n" + out
     assert out.count("PASS") == 3 and "FAIL" not in out, out
     assert "speedup" in out and "compiling" in out
-    assert wall <= DEMO_BUDGET_S, f"demo --quick took {wall:.0f}s (budget {DEMO_BUDGET_S:.0f}s)"
+    # CPU seconds, not wall: on a shared 2-core runner the wall time mostly measures other jobs
+    # (a cold-cache run here: 35 s CPU, 100 s wall at load 5).
+    assert cpu <= DEMO_BUDGET_S, f"demo --quick used {cpu:.0f}s of CPU ({wall:.0f}s wall); budget {DEMO_BUDGET_S:.0f}s"
 
 
 def test_explain_entmax_demo_model_reports_rewritten_site(capsys):
