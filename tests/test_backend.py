@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import adasplash_compile
-from adasplash_compile import reference
 from adasplash_compile.passes import FUSED_OP, rewrite_attention
 from tests.passes.corpus import CASES_BY_NAME, NanoGPTAttention, softmax_as_entmax
 

@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from torch.fx import Node
 
 from .analyze_scale import scalar_value
-from .graph_ops import arg, const_number, fake, op_name, same_size, shape
+from .graph_ops import arg, const_number, op_name, same_size, shape
 
 __all__ = ["Tri", "tri_pattern", "DOMINANT_FILL", "is_dominant_fill", "MaskTerm"]
 
@@ -295,8 +295,9 @@ def where_as_additive(node: Node) -> Optional[tuple[Node, bool, float]]:
     return None
 
 
-def causal_float_mask(node: Node, constants) -> bool:
-    """Whether an additive float mask is ``where(causal, 0, c)`` with a dominant c (see docstring)."""
+def causal_float_mask(node: Node, constants, factor: float = 1.0) -> bool:
+    """Whether an additive float mask (times a later positive ``factor``) is ``where(causal, 0, c)``
+    with a dominant ``c·factor`` (see the module docstring)."""
     cur = node
     while op_name(cur) in ("getitem", "to", "contiguous", "expand", "view", "reshape") and isinstance(cur, Node):
         if op_name(cur) == "getitem" and not _top_left_window(cur):
@@ -308,7 +309,7 @@ def causal_float_mask(node: Node, constants) -> bool:
     if w is None:
         return False
     cond, fill_where_true, c = w
-    if not is_dominant_fill(c):
+    if not is_dominant_fill(c * factor):
         return False
     p = tri_pattern(cond, constants)
     if p is None:

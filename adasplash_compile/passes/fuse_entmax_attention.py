@@ -21,7 +21,6 @@ import torch
 from torch.fx import GraphModule, Node
 
 from .analyze_layout import Operand, swapped_last_two
-from .analyze_mask import MaskTerm
 from .graph_ops import requires_grad, shape
 from .match_attention import AttentionMatch
 

@@ -30,7 +30,7 @@ from .analyze_layout import Operand, einsum_as_contraction, parse_einsum, permut
 from .analyze_mask import MaskTerm, causal_float_mask, is_dominant_fill, tri_pattern
 from .analyze_scale import default_scale, factor_of, scalar_value
 from .graph_ops import (
-    arg, broadcasts_to, const_number, fake, op_name, requires_grad, same_shape, same_size, shape,
+    arg, broadcasts_to, const_number, op_name, same_shape, same_size, shape,
     stack_location, tensor_dtype,
 )
 from .options import PassOptions
@@ -494,7 +494,7 @@ def _finalize_masks(plan: AttentionMatch, ctx: _Ctx, scores_shape) -> None:
                 allow = p if m.negate else p.flip()
             causal = allow.is_causal_allow
     elif m.kind == "add" and not m.tensor_factors and m.factor > 0:
-        causal = causal_float_mask(m.node, ctx.constants)
+        causal = causal_float_mask(m.node, ctx.constants, m.factor)
     if causal:
         plan.masks = []
         plan.is_causal = True

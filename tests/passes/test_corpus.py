@@ -45,7 +45,6 @@ def _fused_count(gm) -> int:
 def _compile(model, convert: bool, counts: list, **kw):
     """torch.compile with backend="adasplash", recording the fused-op count of every graph the
     inner compiler receives."""
-    from torch._dynamo.backends.common import aot_autograd  # noqa: F401  (aot_eager is registered)
     from torch._dynamo import lookup_backend
 
     inner = lookup_backend("aot_eager")
