@@ -29,8 +29,9 @@ TEMPLATE = "entmax_rowwise.py.jinja"
 
 # Default configs: (longest row, num_warps) for rows held in one block of next_pow2(n) entries.
 # fp32 rows are converted on load, so the table does not depend on the input dtype.
-# H200 (benchmarks/results/rowwise-h200.md sweep): 4096 fp32 rows 4 ≈ 8 warps, 16 slower;
-# 32768 rows 8 warps (255 registers, small spill) beat 16 and 32 by 5-10%.
+# H200 sweeps of the pre-fix kernel (benchmarks/results/rowwise-h200-prefix.md, same work per row):
+# 4096 fp32 rows 4 ≈ 8 warps, 16 slower; 32768 rows 8 warps (255 registers, small spill) beat 16
+# and 32 by 5-10%. Not yet re-measured with the packed reductions.
 _SINGLE_BLOCK_CONFIGS = (
     (1024, 4),
     (4096, 8),
