@@ -201,3 +201,21 @@ def test_softmax_models_untouched_without_conversion():
             base = _out(torch.compile(model, backend="aot_eager")(*args))
         assert sum(counts) == 0
         assert torch.equal(got, base)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["manual", "fused_sdpa"])
+def test_real_timm_attention(fused):
+    """timm's own ViT Attention (when timm imports: it needs torchvision), both paths."""
+    vt = pytest.importorskip("timm.models.vision_transformer")
+    attn = vt.Attention(32, num_heads=4).double().eval()
+    attn.fused_attn = fused
+    x = torch.randn(2, 9, 32, dtype=torch.float64)
+    report = _explain(attn, (x,), convert_softmax=True)
+    assert len(report.rewritten) == 1, str(report)
+    counts: list = []
+    with torch.no_grad():
+        got = _compile(attn, True, counts)(x)
+        with softmax_as_entmax(ALPHA):
+            want = attn(x)
+    assert sum(counts) == 1
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
