@@ -144,3 +144,24 @@ def test_bench_runs_pytest_on_benchmarks_passing_extra_arguments(monkeypatch):
     (cmd, kw), = calls
     assert cmd[:3] == [sys.executable, "-m", "pytest"] and Path(cmd[3]) == REPO / "benchmarks"
     assert cmd[4:] == ["--bench-grid=smoke", "-k", "adasplash and N64", "--benchmark-json=out.json"]
+
+
+def example_tokens():
+    """Used by test_explain_input_from_example_or_shape through --example tests.test_cli:example_tokens."""
+    import torch
+
+    return torch.randint(0, 256, (1, 12))
+
+
+def test_explain_input_from_example_or_shape(capsys):
+    _needs_backend()
+    argv = ["explain", "adasplash_compile.demo:EntmaxLM", "--example", "tests.test_cli:example_tokens"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "input (1, 12) int64" in out
+    assert len(_report_rows(out, "rewritten")) == len(demo.EntmaxLM().blocks), out
+    argv = ["explain", "adasplash_compile.demo:SoftmaxLM", "--input-shape", "1x10", "--tokens", "256"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "input (1, 10) int64" in out
+    assert len(_report_rows(out, "skipped")) == len(demo.SoftmaxLM().blocks), out
