@@ -28,11 +28,16 @@ import torch
 from torch.fx import GraphModule, Node
 
 from .. import ops as _ops  # noqa: F401  (registers torch.ops.adasplash_compile.*)
-from .fuse_entmax_attention import FUSED_OP, FuseEntmaxAttention
+from .fuse_entmax_attention import FUSED_OP, FuseEntmaxAttention, mha_entmax_forward
 from .match_attention import AttentionMatch, find_attention_sites
 from .options import PassOptions, parse_options
 
-__all__ = ["rewrite_attention", "uuid", "PassOptions", "parse_options", "FUSED_OP", "AttentionMatch"]
+__all__ = ["rewrite_attention", "uuid", "PassOptions", "parse_options", "FUSED_OP", "FUSED_TARGETS",
+           "AttentionMatch"]
+
+# What a rewritten site calls in the graph: the op itself, or (nn.MultiheadAttention sites) the
+# function that wraps it with MHA's projections.
+FUSED_TARGETS = (FUSED_OP, mha_entmax_forward)
 
 log = logging.getLogger("adasplash_compile")
 

@@ -14,6 +14,7 @@ backward) is set when any input requires grad at trace time.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Optional
 
@@ -87,6 +88,50 @@ def _needs_grad(plan: AttentionMatch) -> bool:
     return any(n is not None and requires_grad(n) for n in nodes)
 
 
+def mha_entmax_forward(query, key, value, num_heads: int, in_proj_weight, in_proj_bias, out_proj_weight,
+                       out_proj_bias, key_padding_mask, attn_mask, use_separate_proj_weight: bool, q_proj_weight,
+                       k_proj_weight, v_proj_weight, is_causal: bool, alpha: float):
+    """``F.multi_head_attention_forward`` (batched, need_weights=False, no bias_k/v, no zero attention,
+    no static k/v, no dropout) with the attention itself done by the fused α-entmax op.
+
+    The projections are PyTorch's own helpers; the masks follow PyTorch's rules exactly: both are
+    made float by ``F._canonical_mask`` (bool True = masked → −inf) and added; ``is_causal`` with
+    no key padding mask drops ``attn_mask`` and runs causal, as PyTorch does. Returns
+    ``(output, None)`` like the original."""
+    import torch.nn.functional as F
+
+    L, B, E = query.shape
+    S = key.shape[0]
+    D = E // num_heads
+    if not use_separate_proj_weight:
+        q, k, v = F._in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+    else:
+        b_q, b_k, b_v = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
+        q, k, v = F._in_projection(query, key, value, q_proj_weight, k_proj_weight, v_proj_weight, b_q, b_k, b_v)
+    q = q.view(L, B, num_heads, D).permute(1, 2, 0, 3)
+    k = k.view(S, B, num_heads, D).permute(1, 2, 0, 3)
+    v = v.view(S, B, num_heads, D).permute(1, 2, 0, 3)
+    causal = bool(is_causal and key_padding_mask is None)
+    mask = None
+    if not causal:
+        if attn_mask is not None:
+            am = F._canonical_mask(mask=attn_mask, mask_name="attn_mask", other_type=None, other_name="",
+                                   target_type=q.dtype, check_other=False)
+            mask = am.view(B, num_heads, L, S) if am.dim() == 3 else am
+        if key_padding_mask is not None:
+            kpm = F._canonical_mask(mask=key_padding_mask, mask_name="key_padding_mask",
+                                    other_type=F._none_or_dtype(attn_mask), other_name="attn_mask",
+                                    target_type=q.dtype)
+            kpm = kpm.view(B, 1, 1, S)
+            mask = kpm if mask is None else mask + kpm
+    save_aux = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (q, k, v, mask))
+    out = FUSED_OP(q, k, v, mask, causal, 1.0 / math.sqrt(D), alpha, None, save_aux)[0]
+    out = out.permute(2, 0, 1, 3).reshape(L * B, E)
+    out = F.linear(out, out_proj_weight, out_proj_bias)
+    return out.view(L, B, out.size(1)), None
+
+
 class FuseEntmaxAttention:
     """Graph in, graph out: rewrites the sites whose status is "rewritten"."""
 
@@ -99,6 +144,18 @@ class FuseEntmaxAttention:
             if plan.status != "rewritten":
                 continue
             out_node = plan.out_node
+            if plan.mha_args is not None:
+                a = plan.mha_args
+                with graph.inserting_before(out_node):
+                    new = graph.call_function(mha_entmax_forward, (
+                        a["query"], a["key"], a["value"], a["num_heads"], a["in_proj_weight"], a["in_proj_bias"],
+                        a["out_proj_weight"], a["out_proj_bias"], a["key_padding_mask"], a["attn_mask"],
+                        a["use_separate_proj_weight"], a["q_proj_weight"], a["k_proj_weight"], a["v_proj_weight"],
+                        a["is_causal"], float(plan.alpha)))
+                    new.meta.update({k: v for k, v in out_node.meta.items() if k in ("stack_trace", "nn_module_stack")})
+                out_node.replace_all_uses_with(new)
+                _erase_dead(graph, out_node)
+                continue
             with graph.inserting_before(out_node):
                 b = _Builder(graph, plan.map_node)
                 q, k, v = b.operand(plan.q), b.operand(plan.k), b.operand(plan.v)

@@ -87,6 +87,10 @@ _FUNCTIONS: dict[Any, str] = {
     F.scaled_dot_product_attention: "sdpa",
     F.multi_head_attention_forward: "mha",
 }
+# PyTorch's native fused fast paths (eval mode under no_grad): one opaque kernel each.
+for _name in ("_transformer_encoder_layer_fwd", "_native_multi_head_attention"):
+    if hasattr(torch, _name):
+        _FUNCTIONS[getattr(torch, _name)] = "native_fused"
 
 # call_method names that are the same operation under another name.
 _METHOD_ALIASES = {

@@ -69,6 +69,7 @@ class AttentionMatch:
     alpha_node: Optional[Node] = None
     gqa: int = 1
     out_dtype: Optional[torch.dtype] = None
+    mha_args: Optional[dict] = None  # nn.MultiheadAttention sites: the call's arguments, by name
 
 
 # ----------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def map_kind(node: Node, entmax_fns: dict) -> Optional[str]:
     if node.op == "call_function" and node.target in entmax_fns:
         return entmax_fns[node.target]
     name = op_name(node)
-    if name in ("softmax", "sdpa", "mha"):
+    if name in ("softmax", "sdpa", "mha", "native_fused"):
         return name
     return None
 
@@ -642,20 +643,26 @@ def find_attention_sites(
             continue
         plan = AttentionMatch(kind=kind, map_node=node, location=_location(node), alpha=options.alpha)
         try:
+            if kind == "native_fused":
+                raise Skip(
+                    "PyTorch's native fused fast path (nn.TransformerEncoderLayer / MultiheadAttention in "
+                    "eval mode under no_grad) is one opaque kernel; with grad enabled or in training mode "
+                    "the module is traced as F.multi_head_attention_forward, which can be converted"
+                )
             if kind == "mha":
-                _explain_mha(node)
+                _match_mha(node, plan)
             elif kind == "sdpa":
                 _match_sdpa(ctx, node, plan)
             else:
                 if kind == "softmax" and not _looks_like_attention(node):
                     continue  # a softmax over logits, not attention: not a site
                 _match_row_map(ctx, node, kind, plan)
-            if kind in ("softmax", "sdpa") and not options.convert_softmax:
+            if kind in ("softmax", "sdpa", "mha") and not options.convert_softmax:
                 raise Skip("softmax attention is left alone (pass convert_softmax=True to convert it to α-entmax)")
             plan.status, plan.reason = "rewritten", None
         except Skip as e:
             plan.status, plan.reason = "skipped", str(e)
-        if kind not in ("softmax", "sdpa", "mha") and plan.status == "skipped" and not _looks_like_attention(node):
+        if kind not in ("softmax", "sdpa", "mha", "native_fused") and plan.status == "skipped" and not _looks_like_attention(node):
             continue  # entmax over something that is not attention scores
         sites.append(plan)
     return sites
@@ -693,14 +700,48 @@ def _looks_like_attention(node: Node) -> bool:
     return False
 
 
-def _explain_mha(node: Node) -> None:
-    need_weights = arg(node, 15, "need_weights", True)
-    if need_weights is not False:
+_MHA_PARAMS = (
+    "query", "key", "value", "embed_dim_to_check", "num_heads", "in_proj_weight", "in_proj_bias", "bias_k",
+    "bias_v", "add_zero_attn", "dropout_p", "out_proj_weight", "out_proj_bias", "training", "key_padding_mask",
+    "need_weights", "attn_mask", "use_separate_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight",
+    "static_k", "static_v", "average_attn_weights", "is_causal",
+)
+_MHA_DEFAULTS = {"training": True, "key_padding_mask": None, "need_weights": True, "attn_mask": None,
+                 "use_separate_proj_weight": False, "q_proj_weight": None, "k_proj_weight": None,
+                 "v_proj_weight": None, "static_k": None, "static_v": None, "average_attn_weights": True,
+                 "is_causal": False}
+
+
+def _match_mha(node: Node, plan: AttentionMatch) -> None:
+    """``F.multi_head_attention_forward`` (nn.MultiheadAttention, TransformerEncoderLayer, ...):
+    one opaque call in the Dynamo graph. The common configuration (batched input, no bias_k/v,
+    no zero attention, no static k/v, no dropout, weights not returned) is replaced as a whole by
+    the same projections around the fused op; masks keep PyTorch's meaning (see
+    ``fuse_entmax_attention.mha_entmax_forward``)."""
+    a = {name: arg(node, i, name, _MHA_DEFAULTS.get(name)) for i, name in enumerate(_MHA_PARAMS)}
+    if a["need_weights"] is not False:
         raise Skip(
             "nn.MultiheadAttention with need_weights=True returns the attention weights, so they must "
             "stay materialised"
         )
-    raise Skip(
-        "nn.MultiheadAttention / TransformerEncoderLayer are traced as one opaque "
-        "F.multi_head_attention_forward call (PyTorch's fused path); its internals are not rewritten"
-    )
+    for name in ("bias_k", "bias_v", "static_k", "static_v"):
+        if a[name] is not None:
+            raise Skip(f"nn.MultiheadAttention with {name}: not supported")
+    if a["add_zero_attn"] is not False:
+        raise Skip("nn.MultiheadAttention with add_zero_attn=True: not supported")
+    p = const_number(a["dropout_p"])
+    if p is None or (p > 0 and a["training"] is not False):
+        raise Skip(f"nn.MultiheadAttention with attention dropout (p={a['dropout_p']}) in training mode")
+    if not isinstance(a["is_causal"], bool) or not isinstance(a["use_separate_proj_weight"], bool):
+        raise Skip("nn.MultiheadAttention with runtime is_causal / use_separate_proj_weight")
+    heads = const_number(a["num_heads"])
+    sq, sk = shape(a["query"]), shape(a["key"])
+    if heads is None or sq is None or sk is None or len(sq) != 3 or len(sk) != 3:
+        raise Skip("nn.MultiheadAttention with unbatched (2-D) inputs")
+    if not all(tensor_dtype(a[n]) == tensor_dtype(a["query"]) for n in ("key", "value")):
+        raise Skip("nn.MultiheadAttention with q, k, v of different dtypes")
+    plan.out_node = node
+    plan.mha_args = a
+    plan.rank = 4
+    plan.is_causal = a["is_causal"] and a["key_padding_mask"] is None
+

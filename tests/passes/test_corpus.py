@@ -20,7 +20,7 @@ import contextlib
 import pytest
 import torch
 
-from adasplash_compile.passes import FUSED_OP
+from adasplash_compile.passes import FUSED_TARGETS
 
 from .corpus import CASES, CASES_BY_NAME, softmax_as_entmax
 
@@ -39,7 +39,7 @@ def _explain(model, args, **options):
 
 
 def _fused_count(gm) -> int:
-    return sum(1 for n in gm.graph.nodes if n.op == "call_function" and n.target is FUSED_OP)
+    return sum(1 for n in gm.graph.nodes if n.op == "call_function" and n.target in FUSED_TARGETS)
 
 
 def _compile(model, convert: bool, counts: list, **kw):
@@ -130,9 +130,14 @@ def test_compiled_inference_matches(case):
             torch._dynamo.reset()
             counts = []
             got = _out(_compile(model, True, counts)(*args))
+            if case.no_grad_converted is not None:  # a native fast path: nothing to rewrite
+                assert sum(counts) == case.no_grad_converted
+                torch.testing.assert_close(got, eager, rtol=1e-9, atol=1e-9)
+                return
             assert sum(counts) == case.converted_sites
-            with softmax_as_entmax(ALPHA):
-                want = _out(model(*args))
+            # (grad mode on: nn.MultiheadAttention's eager fast path would bypass the swap)
+            with softmax_as_entmax(ALPHA), torch.enable_grad():
+                want = _out(model(*args)).detach()
             torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
             assert (got - eager).abs().max() > 1e-6  # conversion really changed the model
 
@@ -219,3 +224,13 @@ def test_real_timm_attention(fused):
             want = attn(x)
     assert sum(counts) == 1
     torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_native_fast_path_is_reported_with_a_reason():
+    """Eval + no_grad: TransformerEncoderLayer takes PyTorch's fused native kernel; explain() says so."""
+    model, args = CASES_BY_NAME["transformer_encoder_layer"].build()
+    model.eval()
+    with torch.no_grad():
+        report = _explain(model, args, convert_softmax=True)
+    assert len(report.sites) == 1 and report.sites[0].kind == "native_fused", str(report)
+    assert report.sites[0].status == "skipped" and "fast path" in report.sites[0].reason
