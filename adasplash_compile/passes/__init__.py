@@ -6,9 +6,9 @@
 :mod:`.report` turns the sites into what :func:`adasplash_compile.explain` prints.
 
 The pipeline is side-effect free: the input graph module is never modified. When there is
-something to rewrite, it works on a copy of the graph that shares the module's parameters and
-buffers; so calling it twice on one graph (Dynamo may) gives the same result twice, and running
-it on its own output finds nothing left to do (idempotent).
+something to rewrite, the rewrite works on a copy of the graph that shares the module's
+parameters and buffers; so calling it twice on one graph (Dynamo may) gives the same result
+twice, and running it on its own output finds nothing left to do (idempotent).
 
 Cache identity: the rewritten graph contains the fused op's call with every decision as a
 constant argument, so Inductor's FX graph cache keys on the result directly. :func:`uuid` (a
@@ -98,16 +98,6 @@ def _constants_reader(gm: GraphModule, example_inputs: Sequence[Any]):
     return read
 
 
-def _copy(gm: GraphModule) -> GraphModule:
-    graph = torch.fx.Graph()
-    val_map: dict = {}
-    out = graph.graph_copy(gm.graph, val_map)
-    graph.output(out)
-    new = GraphModule(gm, graph)
-    new.meta.update(getattr(gm, "meta", {}))
-    return new
-
-
 def rewrite_attention(
     gm: GraphModule, example_inputs: Sequence[Any], options: Any = None
 ) -> tuple[GraphModule, list[AttentionMatch]]:
@@ -117,11 +107,11 @@ def rewrite_attention(
     if not opts.enabled:
         return gm, []
     t0 = time.perf_counter()
-    # Work on a copy (cheap: nodes only, parameters are shared); keep it only if it changed.
-    new = _copy(gm)
-    sites = find_attention_sites(new, opts, _constants_reader(new, example_inputs))
+    # Matching only reads gm; the rewrite works on a copy (parameters shared), so gm is never
+    # modified and a graph with nothing to rewrite costs no copy at all.
+    sites = find_attention_sites(gm, opts, _constants_reader(gm, example_inputs))
     if any(s.status == "rewritten" for s in sites):
-        gm = FuseEntmaxAttention(opts)(new, sites)
+        gm = FuseEntmaxAttention(opts)(gm, sites)
     for s in sites:
         if s.status == "rewritten":
             log.info("adasplash: rewrote %s attention at %s", s.kind, s.location)

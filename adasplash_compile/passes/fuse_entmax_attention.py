@@ -1,6 +1,7 @@
 """Rewrite matched attention sites into one ``adasplash_compile::attention_fwd`` call each.
 
-Contract: ``FuseEntmaxAttention(options)(gm, sites) -> gm``. Each site's plan (from
+Contract: ``FuseEntmaxAttention(options)(gm, sites) -> new gm``; ``gm`` itself is not modified
+(the graph is copied, and the plans are carried over to the copy). Each site's plan (from
 :mod:`.match_attention`) becomes::
 
     out, _, _ = torch.ops.adasplash_compile.attention_fwd(q, k, v, attn_mask, is_causal, scale,
@@ -14,9 +15,10 @@ backward) is set when any input requires grad at trace time.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch.fx import GraphModule, Node
@@ -132,15 +134,33 @@ def mha_entmax_forward(query, key, value, num_heads: int, in_proj_weight, in_pro
     return out.view(L, B, out.size(1)), None
 
 
+def _remap(obj: Any, vm: dict) -> Any:
+    """``obj`` (a plan or a part of one) with every node replaced by its copy."""
+    if isinstance(obj, Node):
+        return vm[obj]
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_remap(x, vm) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _remap(v, vm) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: _remap(getattr(obj, f.name), vm) for f in dataclasses.fields(obj)})
+    return obj
+
+
 class FuseEntmaxAttention:
-    """Graph in, graph out: rewrites the sites whose status is "rewritten"."""
+    """Graph in, graph out: rewrites the sites whose status is "rewritten" in a copy of ``gm``."""
 
     def __init__(self, options) -> None:
         self.options = options
 
     def __call__(self, gm: GraphModule, sites: list[AttentionMatch]) -> GraphModule:
-        graph = gm.graph
+        graph = torch.fx.Graph()
+        vm: dict = {}
+        graph.output(graph.graph_copy(gm.graph, vm))
         for plan in sites:
+            if plan.status != "rewritten":
+                continue
+            plan = _remap(plan, vm)
             if plan.status != "rewritten":
                 continue
             out_node = plan.out_node
@@ -186,8 +206,9 @@ class FuseEntmaxAttention:
             out_node.replace_all_uses_with(out)
             _erase_dead(graph, out_node)
         graph.lint()
-        gm.recompile()
-        return gm
+        new = GraphModule(gm, graph)  # shares gm's submodules, parameters and buffers
+        new.meta.update(getattr(gm, "meta", {}))
+        return new
 
 
 def _uniform(alpha_node: Node) -> bool:
