@@ -80,9 +80,10 @@ def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
 def _niter(kind: str, dtype: torch.dtype) -> int:
     # One refinement sweep puts τ within ~4e-4 of exact for α = 1.5 (below bf16's resolution);
     # fp32 and α = 2 get a second. General α (Newton/secant on h, no closed form; α > 2 has
-    # no safe bound besides the probes) needs 3, or 4 for fp32.
+    # no safe bound besides the probes) needs 5 in every dtype (O₂ = Σ s·v / Σ s with
+    # s = p^(2−α) is ill-conditioned for α > 2: keys right at τ get huge s, so τ must be exact).
     if kind == "general":
-        return 3 if dtype != torch.float32 else 4
+        return 5
     if kind == "2":  # the sparsemax estimate is one-sided: a second sweep makes it exact
         return 2
     return 1 if dtype != torch.float32 else 2
@@ -113,7 +114,8 @@ def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
 
 
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
-            mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = ""):
+            mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
+            dot_upcast: bool = False):
     mod = render.load(
         TEMPLATE,
         ALPHA_KIND=kind,
@@ -131,6 +133,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         BLOCK_M=cfg.BLOCK_M,
         BLOCK_N=cfg.BLOCK_N,
         STOP_AFTER=stop_after,
+        DOT_UPCAST=dot_upcast,
     )
     return mod.attention_fwd_kernel
 
@@ -192,7 +195,10 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
     kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr = kernel_args
-    kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after)
+    # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): compute those dots in fp32 there
+    dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
+    kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
+                   dot_upcast)
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     bmax = torch.empty((max(1, B * H * n_mblocks * n_blocks),), dtype=torch.float32, device=q.device)

@@ -13,7 +13,7 @@ import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import adasplash_compile
@@ -24,8 +24,8 @@ from tests.helpers import assert_close, assert_fa_rule
 
 # Property-test budgets: the interpreter needs ~1 s per kernel call, so a plain CPU run keeps
 # the sweep small; CI (CI=true) runs 200 examples, the GPU profile more.
-settings.register_profile("cpu", max_examples=25, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("cpu", max_examples=25, derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
 settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("gpu", max_examples=1000, derandomize=True, deadline=None,
