@@ -69,6 +69,10 @@ def factor_of(x: object, scores_shape: Sequence) -> Optional[Factor]:
         return v
     if not isinstance(x, Node):
         return None
+    if isinstance(fake(x), (torch.SymFloat, torch.SymInt)):
+        # a runtime Python number (dynamic=True unspecialises float attributes such as HF's
+        # self.scaling): it scales every score alike, so it moves onto q as it is
+        return x
     s = shape(x)
     if s is None:
         return None

@@ -730,7 +730,7 @@ def _match_mha(node: Node, plan: AttentionMatch) -> None:
     if a["add_zero_attn"] is not False:
         raise Skip("nn.MultiheadAttention with add_zero_attn=True: not supported")
     p = const_number(a["dropout_p"])
-    if p is None or (p > 0 and a["training"] is not False):
+    if a["training"] is not False and (p is None or p > 0):
         raise Skip(f"nn.MultiheadAttention with attention dropout (p={a['dropout_p']}) in training mode")
     if not isinstance(a["is_causal"], bool) or not isinstance(a["use_separate_proj_weight"], bool):
         raise Skip("nn.MultiheadAttention with runtime is_causal / use_separate_proj_weight")
