@@ -419,3 +419,12 @@ def test_pass_is_idempotent_and_side_effect_free():
     assert a.code == b.code and len(sites_a) == len(sites_b) == 1
     again, sites_again = rewrite_attention(a, ex, {"convert_softmax": True})
     assert again is a and sites_again == []  # nothing left to do on its own output
+
+
+def test_uuid_depends_on_options_and_is_stable():
+    from adasplash_compile.passes import PassOptions, uuid
+
+    assert uuid(PassOptions()) == uuid(PassOptions())
+    assert uuid(PassOptions()) != uuid(PassOptions(convert_softmax=True))
+    assert uuid(PassOptions(alpha=1.5)) != uuid(PassOptions(alpha=2.0))
+    assert uuid(PassOptions(compiler="eager")) == uuid(PassOptions())  # the rewrite does not depend on it
