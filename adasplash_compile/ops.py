@@ -70,8 +70,9 @@ def entmax_bwd(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor])
 
 
 def _entmax_bwd_reference(grad, p, alpha, alpha_t):
-    a = alpha if alpha_t is None else alpha_t.float().unsqueeze(-1)
-    dx, dalpha = reference.entmax_backward(p.float(), grad.float(), a, need_alpha=alpha_t is not None)
+    cdt = torch.float64 if p.dtype == torch.float64 else torch.float32
+    a = alpha if alpha_t is None else alpha_t.to(cdt).unsqueeze(-1)
+    dx, dalpha = reference.entmax_backward(p.to(cdt), grad.to(cdt), a, need_alpha=alpha_t is not None)
     if alpha_t is None:
         return dx.to(p.dtype), _empty(p)
     return dx.to(p.dtype), dalpha.squeeze(-1).to(alpha_t.dtype)
@@ -107,8 +108,6 @@ def entmax(x: Tensor, alpha: Union[float, Tensor] = 1.5, dim: int = -1) -> Tenso
     check_float_tensor("x", x)
     dim = check_dim("dim", dim, x.dim())
     alpha = check_alpha_rowwise(alpha, x, dim)
-    if x.dtype == torch.float64 and not use_triton(x):
-        return reference.entmax(x, alpha, dim)
     moved = x.movedim(dim, -1)
     rows_shape = moved.shape[:-1]
     x2 = moved.reshape(-1, moved.shape[-1])
