@@ -12,6 +12,9 @@ as ``reference.entmax_attention_stats`` defines them.
 
 Environment:
   ADASPLASH_COMPILE_AUTOTUNE=0   use the default table (``configs.FWD_DEFAULTS``), never tune.
+Autotuning (CUDA, α = 1.5 / 2) compiles each candidate config once per bucket, i.e. seconds on the
+first call in a new (dtype, head dim, mask mode, pow2(Lq), pow2(Lk)) bucket; later calls and later
+processes read the cached choice.
 Tuned configs are cached in ``render.cache_dir()/tuned/attention_fwd.json``, keyed by device,
 dtype, head dims, α kind, mask mode and the next powers of two of Lq and Lk.
 """
@@ -221,7 +224,9 @@ def triton_cdiv(a: int, b: int) -> int:
 def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk):
     kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
     default = _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
-    if q.device.type != "cuda" or not autotune_enabled():
+    # General α renders a much larger kernel (8 probes x 5 sweeps); compiling 3-4 candidates of
+    # it costs tens of seconds per bucket (H200 run 2026-11-29), so it keeps the table's config.
+    if q.device.type != "cuda" or not autotune_enabled() or kind == "general":
         return default
     key = _tune_key(q, dr, dvr, kind, mask_mode, save_aux, Lq, Lk)
     with _tune_lock:

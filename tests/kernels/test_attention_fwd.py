@@ -2,8 +2,8 @@
 
 Runs the Triton kernel (the interpreter on the CPU with TRITON_INTERPRET=1, so shapes stay tiny).
 Every kernel output buffer is NaN-poisoned before the launch, so an element the kernel forgets to
-write fails the check. fp32 is held to a tight absolute tolerance; fp16/bf16 to FlashAttention's
-rule against the reference computed in the same low dtype.
+write fails the check. Tolerances follow FlashAttention's rule against the reference computed in
+the same dtype (fp32 included), with a floor of 2e-5 for fp32 and 1e-3 for fp16/bf16.
 """
 
 from __future__ import annotations
@@ -71,12 +71,12 @@ def _run_and_check(q, k, v, *, mask=None, causal=False, scale=None, alpha=1.5, c
     kw = dict(attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=Hk != H)
     oracle = reference.entmax_attention(q.double(), k.double(), v.double(), alpha=a64, **kw)
     assert out.dtype == q.dtype and out.shape == oracle.shape
-    if q.dtype == torch.float32:
-        assert_close(out, oracle, atol=FP32_ATOL, name="out")
-    else:
-        a_low = alpha_t.float() if alpha_t is not None else alpha
-        baseline = reference.entmax_attention(q, k, v, alpha=a_low, **kw)
-        assert_fa_rule(out, oracle, baseline, factor=3.0, floor=1e-3, name="out")
+    a_low = alpha_t.float() if alpha_t is not None else alpha
+    baseline = reference.entmax_attention(q, k, v, alpha=a_low, **kw)
+    # fp32: within FP32_ATOL, or within the FA rule where the plain fp32 computation is itself
+    # further off (α > 2: p = y^γ with γ < 1 is steep at the threshold)
+    assert_fa_rule(out, oracle, baseline, factor=3.0, floor=FP32_ATOL if q.dtype == torch.float32 else 1e-3,
+                   name="out")
     if check_stats:
         tau_ref, o2_ref = reference.entmax_attention_stats(q.double(), k.double(), v.double(), mask, causal, scale,
                                                            alpha=a64)
@@ -88,11 +88,27 @@ def _run_and_check(q, k, v, *, mask=None, causal=False, scale=None, alpha=1.5, c
         assert_close(tau[fin], tau_ref[fin], atol=tol, name="tau")
         # O₂ weighs keys by s = p^(2−α), which blows up near τ for α > 2: judge it by the FA rule
         # against the same statistics computed in q's dtype (float32 for fp32 and below)
-        a_low = alpha_t.float() if alpha_t is not None else alpha
         _, o2_base = reference.entmax_attention_stats(q, k, v, mask, causal, scale, alpha=a_low)
-        assert_fa_rule(o2, o2_ref, o2_base, factor=3.0, floor=FP32_ATOL if q.dtype == torch.float32 else 1e-2,
-                       name="o2")
+        rows = _well_conditioned_o2_rows(q, k, mask, causal, scale, a64)
+        assert_fa_rule(o2[rows], o2_ref[rows], o2_base[rows], factor=3.0,
+                       floor=FP32_ATOL if q.dtype == torch.float32 else 1e-2, name="o2")
     return out, tau, o2
+
+
+def _well_conditioned_o2_rows(q, k, mask, causal, scale, alpha):
+    """Rows on which O₂ is a well-posed target. For α > 2, s = p^(2−α) diverges as p → 0, so a
+    key sitting (numerically) at τ gets an arbitrarily large weight and O₂ jumps under ulp-level
+    changes of the scores; those rows (smallest nonzero p below 1e-4) are left out. All rows are
+    kept for α ≤ 2, where s is bounded."""
+    H = q.shape[1]
+    a = alpha.reshape(1, H, 1, 1) if isinstance(alpha, torch.Tensor) else torch.full((1, H, 1, 1), alpha,
+                                                                                     dtype=torch.float64)
+    kr = k.double().repeat_interleave(H // k.shape[1], dim=1)
+    z = reference.attention_scores(q.double(), kr, mask, causal, scale)
+    p = reference.entmax(z, a.to(z.device), dim=-1)
+    p_min = torch.where(p > 0, p, torch.ones_like(p)).amin(-1)
+    keep = (a.squeeze(-1) <= 2.0) | (p_min >= 1e-4)
+    return keep.expand(p_min.shape)
 
 
 # ---- lengths, head dims, causal ---------------------------------------------------------------
