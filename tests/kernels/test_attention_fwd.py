@@ -96,19 +96,19 @@ def _run_and_check(q, k, v, *, mask=None, causal=False, scale=None, alpha=1.5, c
 
 
 def _well_conditioned_o2_rows(q, k, mask, causal, scale, alpha):
-    """Rows on which O₂ is a well-posed target. For α > 2, s = p^(2−α) diverges as p → 0, so a
-    key sitting (numerically) at τ gets an arbitrarily large weight and O₂ jumps under ulp-level
-    changes of the scores; those rows (smallest nonzero p below 1e-4) are left out. All rows are
-    kept for α ≤ 2, where s is bounded."""
+    """Rows on which O₂ is a well-posed target. For α > 2, s = p^(2−α) = y^((2−α)/(α−1)) with
+    y = x − τ diverges as y → 0: a key within δ of τ has |ds/s| ~ δ/y, so with τ known to fp32's
+    resolution (~1e-7 of |x|) a key with y < 1e-3 moves O₂ far more than fp32 rounding does.
+    Those rows are left out; all rows are kept for α ≤ 2, where s is bounded."""
     H = q.shape[1]
     a = alpha.reshape(1, H, 1, 1) if isinstance(alpha, torch.Tensor) else torch.full((1, H, 1, 1), alpha,
                                                                                      dtype=torch.float64)
     kr = k.double().repeat_interleave(H // k.shape[1], dim=1)
     z = reference.attention_scores(q.double(), kr, mask, causal, scale)
     p = reference.entmax(z, a.to(z.device), dim=-1)
-    p_min = torch.where(p > 0, p, torch.ones_like(p)).amin(-1)
-    keep = (a.squeeze(-1) <= 2.0) | (p_min >= 1e-4)
-    return keep.expand(p_min.shape)
+    y_min = torch.where(p > 0, p, torch.ones_like(p)).pow(a - 1.0).amin(-1)
+    keep = (a.squeeze(-1) <= 2.0) | (y_min >= 1e-3)
+    return keep.expand(y_min.shape)
 
 
 # ---- lengths, head dims, causal ---------------------------------------------------------------
