@@ -70,16 +70,6 @@ def supports(q: Tensor, k: Tensor, v: Tensor) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
-def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
-    if alpha_t is not None:
-        return "general"
-    if alpha == 1.5:
-        return "15"
-    if alpha == 2.0:
-        return "2"
-    return "general"
-
-
 def _niter(kind: str, dtype: torch.dtype) -> int:
     # One refinement sweep puts τ within ~4e-4 of exact for α = 1.5 (below bf16's resolution);
     # fp32 and α = 2 get a second. General α (Newton/secant on h, no closed form; α > 2 has
@@ -287,7 +277,7 @@ def forward(
             o2.zero_()
         return out, tau, o2
 
-    kind = _alpha_kind(alpha, alpha_t)
+    kind = render.alpha_kind(alpha, alpha_t)
     per_head = alpha_t is not None
     alpha_buf = alpha_t.to(device=q.device, dtype=torch.float32).contiguous() if per_head else tau
     mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)

@@ -81,16 +81,6 @@ def default_config(dtype: torch.dtype, head_dim: int, device: torch.device) -> C
     return _CONFIGS.get((dtype, _round_dim(head_dim)), _FALLBACK)
 
 
-def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
-    if alpha_t is not None:
-        return "general"
-    if alpha == 1.5:
-        return "15"
-    if alpha == 2.0:
-        return "2"
-    return "general"
-
-
 def _check(q: Tensor, k: Tensor, v: Tensor, grad_out: Tensor, tau: Tensor, o2: Tensor) -> None:
     if q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
         raise TypeError(f"attention backward kernel: query dtype must be fp16, bf16 or fp32, got {q.dtype}")
@@ -186,7 +176,7 @@ def backward(
     BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages = config or default_config(q.dtype, D, q.device)
     if BLOCK_M2 % BLOCK_M1 or BLOCK_N1 % BLOCK_N2:
         raise ValueError(f"config: BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 divide BLOCK_N1, got {config}")
-    kind = _alpha_kind(alpha, alpha_t)
+    kind = render.alpha_kind(alpha, alpha_t)
     if alpha_t is not None:
         alpha_buf = alpha_t.detach().to(torch.float32).contiguous()
     elif kind == "general":

@@ -74,16 +74,6 @@ def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[i
     return block_n, looping, (num_warps if num_warps is not None else warps)
 
 
-def _alpha_kind(alpha: float, alpha_t: Optional[Tensor]) -> str:
-    if alpha_t is not None:
-        return "general"
-    if alpha == 1.5:
-        return "15"
-    if alpha == 2.0:
-        return "2"
-    return "general"
-
-
 def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool):
     return render.load(
         TEMPLATE, BLOCK_N=block_n, LOOPING=looping, ALPHA_KIND=alpha_kind, PER_ROW_ALPHA=per_row,
@@ -127,7 +117,7 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     per_row = alpha_t is not None
     a_rows = _row_alpha(alpha_t, rows) if per_row else x
     bn, looping, warps = config_for(n, block_n, num_warps)
-    mod = _module(bn, looping, _alpha_kind(alpha, alpha_t), per_row)
+    mod = _module(bn, looping, render.alpha_kind(alpha, alpha_t), per_row)
     with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
         mod._entmax_fwd_kernel[(rows,)](
             x, p, a_rows, iters, dbg,
@@ -193,7 +183,7 @@ def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Ten
     dx = _out_buffer("out", out, p)
     a_rows = _row_alpha(alpha_t, rows) if per_row else p
     bn, looping, warps = config_for(n, block_n, num_warps)
-    mod = _module(bn, looping, _alpha_kind(alpha, alpha_t), per_row)
+    mod = _module(bn, looping, render.alpha_kind(alpha, alpha_t), per_row)
     with torch.cuda.device(p.device) if p.device.type == "cuda" else _nullctx():
         mod._entmax_bwd_kernel[(rows,)](
             grad, p, dx, a_rows, dalpha if per_row else p,
