@@ -26,8 +26,10 @@ from tests.helpers import assert_close, assert_fa_rule
 # the sweep small; CI (CI=true) runs 200 examples, the GPU profile more.
 settings.register_profile("cpu", max_examples=25, derandomize=True, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
-settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+# No shrinking in CI: each interpreted example costs seconds, and a failure's first example
+# (printed with its reproduce blob) is what the log needs.
+settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
 settings.register_profile("gpu", max_examples=1000, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
