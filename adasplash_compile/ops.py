@@ -110,6 +110,8 @@ def entmax(x: Tensor, alpha: Union[float, Tensor] = 1.5, dim: int = -1) -> Tenso
     alpha = check_alpha_rowwise(alpha, x, dim)
     moved = x.movedim(dim, -1)
     rows_shape = moved.shape[:-1]
+    if x.numel() == 0:
+        return x.clone()
     x2 = moved.reshape(-1, moved.shape[-1])
     alpha_t = None
     if isinstance(alpha, Tensor):
@@ -118,8 +120,6 @@ def entmax(x: Tensor, alpha: Union[float, Tensor] = 1.5, dim: int = -1) -> Tenso
         alpha_f = 1.5
     else:
         alpha_f = alpha
-    if x2.numel() == 0:
-        return x.clone()
     p = entmax_fwd(x2, alpha_f, alpha_t)
     return p.reshape(moved.shape).movedim(-1, dim)
 

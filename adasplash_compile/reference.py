@@ -149,7 +149,10 @@ def _sum_to_shape(t: Tensor, shape: torch.Size) -> Tensor:
 
 
 def _entmax_last_dim(z: Tensor, alpha: Union[float, Tensor]) -> Tensor:
-    """Forward along the last dim in z's dtype (float32 or float64)."""
+    """Forward along the last dim in z's dtype (float32 or float64). A row holding a NaN gives
+    NaN everywhere (as softmax does), never a silently finite answer."""
+    if z.shape[-1] == 0:
+        return z.clone()
     m = z.amax(dim=-1, keepdim=True)
     all_masked = ~torch.isfinite(m)
     m = torch.where(all_masked, torch.zeros_like(m), m)
@@ -172,7 +175,8 @@ def _entmax_last_dim(z: Tensor, alpha: Union[float, Tensor]) -> Tensor:
     # Newton leaves Σp within a few ulps of 1; the sort-based forms are exact up to rounding.
     p_sum = p.sum(-1, keepdim=True)
     p = p / torch.where(p_sum > 0, p_sum, torch.ones_like(p_sum))
-    return torch.where(all_masked, torch.zeros_like(p), p)
+    p = torch.where(all_masked, torch.zeros_like(p), p)
+    return torch.where(torch.isnan(z).any(-1, keepdim=True), torch.full_like(p, float("nan")), p)
 
 
 def entmax(x: Tensor, alpha: Union[float, Tensor] = 1.5, dim: int = -1) -> Tensor:
@@ -280,6 +284,8 @@ def entmax_attention(
         query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, alpha
     )
     B, H, Lq, _ = query.shape
+    if Lq == 0 or key.shape[2] == 0:  # no queries, or nothing to attend: zeros, as for masked rows
+        return query.new_zeros((B, H, Lq, value.shape[-1]))
     key, value, attn_mask = _prepare_attention(query, key, value, attn_mask, alpha, enable_gqa)
     a: Union[float, Tensor] = alpha_f if alpha_t is None else alpha_t.reshape(1, H, 1, 1)
     outs = []
@@ -367,9 +373,12 @@ def entmax_attention_stats(
     ``o2`` (B, H, Lq, Dv): Σ_j s_j v_j / Σ_j s_j with s = p^{2−α} (zero rows where Σ s = 0).
     Both in the compute dtype (float32, or float64 for float64 inputs)."""
     B, H, Lq, D = query.shape
+    cdt = _compute_dtype(query.dtype)
+    if Lq == 0 or key.shape[2] == 0:
+        return (query.new_full((B, H, Lq), float("inf"), dtype=cdt),
+                query.new_zeros((B, H, Lq, value.shape[-1]), dtype=cdt))
     scale = 1.0 / math.sqrt(D) if scale is None else scale
     key_r, value_r, mask4 = _prepare_attention(query, key, value, attn_mask, alpha, key.shape[1] != H)
-    cdt = _compute_dtype(query.dtype)
     a = alpha if not isinstance(alpha, Tensor) else alpha.reshape(1, H, 1, 1).to(cdt)
     taus, o2s = [], []
     for start in range(0, Lq, chunk_size):

@@ -217,3 +217,23 @@ def test_attention_gradcheck_with_per_head_alpha_and_float_mask():
     assert torch.autograd.gradcheck(
         lambda q, k, v, m, a: reference.entmax_attention(q, k, v, attn_mask=m, alpha=a), ins
     )
+
+
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.3])
+def test_nan_in_a_row_gives_nan_in_that_row_only(alpha):
+    x = torch.randn(3, 8, dtype=torch.float64)
+    x[1, 4] = float("nan")
+    p = reference.entmax(x, alpha)
+    assert torch.isnan(p[1]).all()
+    assert torch.isfinite(p[[0, 2]]).all()
+
+
+def test_empty_rows_and_empty_attention_shapes():
+    assert reference.entmax(torch.randn(3, 0)).shape == (3, 0)
+    q, k, v = torch.randn(1, 2, 0, 4), torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 3)
+    assert reference.entmax_attention(q, k, v).shape == (1, 2, 0, 3)
+    q, k, v = torch.randn(1, 2, 3, 4), torch.randn(1, 2, 0, 4), torch.randn(1, 2, 0, 3)
+    out = reference.entmax_attention(q, k, v)
+    assert out.shape == (1, 2, 3, 3) and (out == 0).all()
+    tau, o2 = reference.entmax_attention_stats(q, k, v)
+    assert tau.shape == (1, 2, 3) and torch.isinf(tau).all() and (o2 == 0).all()
