@@ -365,10 +365,7 @@ def _scores_operands(ctx: _Ctx, contraction: Node, steps: list) -> tuple[Operand
         k = Operand(k_node) if k_node is not None else Operand(b).with_view("transpose", -2, -1)
         return Operand(a), k, pre, None
     # einsum
-    eq = contraction.args[0]
-    ops = contraction.args[1:]
-    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
-        ops = tuple(ops[0])
+    eq, ops = _einsum_args(contraction)
     spec = einsum_as_contraction(eq)
     if spec is None or len(ops) != 2:
         raise Skip(f"einsum {eq!r} is not a batched q·kᵀ")
@@ -388,6 +385,14 @@ def _scores_operands(ctx: _Ctx, contraction: Node, steps: list) -> tuple[Operand
     if not all(same_size(x, y) for x, y in zip(qs, ks)):
         raise Skip("q and k have different (broadcast) batch dimensions")
     return q, k, pre, spec.out_spec
+
+
+def _einsum_args(node: Node) -> tuple[Any, tuple]:
+    """(equation, operands) of an einsum node, for both ``einsum(eq, a, b)`` and ``einsum(eq, [a, b])``."""
+    ops = node.args[1:]
+    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+        ops = tuple(ops[0])
+    return node.args[0], tuple(ops)
 
 
 def _fold_operand_scale(op: Operand) -> tuple[Operand, float]:
@@ -415,10 +420,7 @@ def _value_operand(w_contraction: Node, form: str, v: Any, scores_spec: Optional
         if sv is None or len(sv) != rank:
             raise Skip("v has a different rank than the weights")
         return Operand(v), None
-    eq = w_contraction.args[0]
-    ops = w_contraction.args[1:]
-    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
-        ops = tuple(ops[0])
+    eq, ops = _einsum_args(w_contraction)
     parsed = parse_einsum(eq)
     if parsed is None or len(ops) != 2:
         raise Skip(f"einsum {eq!r} after the map is not weights·v")
