@@ -27,26 +27,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import adasplash_compile  # noqa: E402
 from adasplash_compile import reference  # noqa: E402
 from adasplash_compile.kernels import attention as fwd_kernels  # noqa: E402
+from benchmarks.inputs import attention_inputs  # noqa: E402
 
 DEV = "cuda"
 
 
 def make_inputs(kind: str, B: int, H: int, N: int, D: int, dtype=torch.bfloat16, seed: int = 0):
+    """'rand' / 'local' q, k, v as the whole benchmark suite defines them (benchmarks/inputs.py)."""
     g = torch.Generator(device=DEV).manual_seed(seed)
-    if kind == "rand":
-        q, k, v = (torch.randn(B, H, N, D, device=DEV, generator=g) for _ in range(3))
-    elif kind == "local":
-        # q and k share a smooth sinusoidal code of the position, so q_i·k_j is largest near
-        # j = i and attention concentrates near the diagonal.
-        pos = torch.arange(N, device=DEV, dtype=torch.float32)[:, None]
-        freq = torch.exp(-torch.arange(D // 2, device=DEV, dtype=torch.float32) * (math.log(10000.0) / (D // 2)))
-        pe = torch.cat([torch.sin(pos * freq), torch.cos(pos * freq)], dim=-1) * 2.0
-        q = pe + 0.5 * torch.randn(B, H, N, D, device=DEV, generator=g)
-        k = pe + 0.5 * torch.randn(B, H, N, D, device=DEV, generator=g)
-        v = torch.randn(B, H, N, D, device=DEV, generator=g)
-    else:
-        raise ValueError(kind)
-    return q.to(dtype), k.to(dtype), v.to(dtype)
+    return attention_inputs(kind, B, H, N, D, dtype=dtype, device=DEV, generator=g)
 
 
 def rel(a, b):
