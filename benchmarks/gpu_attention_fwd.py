@@ -160,6 +160,24 @@ def profile_sweeps(N=16384, D=128):
         rows.append(row)
         print(f"[sweeps] N={N} {kind}: sweep1 {row['sweep1_ms']:.3f} ms, sweep2 {row['sweep2_ms']:.3f} ms, "
               f"sweep3 {row['sweep3_ms']:.3f} ms, total {row['total_ms']:.3f} ms", flush=True)
+    # the same split for other launch configs (rand only): which tile shape / warps / stages suit
+    # each sweep
+    from adasplash_compile.kernels.configs import FwdConfig
+
+    q, k, v = make_inputs("rand", 2, 16, N, D)
+    for cfg in (FwdConfig(128, 64, 4, 3), FwdConfig(128, 32, 8, 3), FwdConfig(64, 64, 4, 3), FwdConfig(64, 32, 4, 2),
+                FwdConfig(128, 64, 8, 2), FwdConfig(64, 64, 4, 4)):
+        try:
+            ms = {}
+            for name, kw in (("sweep1", dict(niter=0, stop_after="sweep1")), ("all", dict())):
+                fn = fwd_kernels.profile_variant(q, k, v, True, cfg=cfg, **kw)
+                fn()
+                ms[name] = bench(fn)
+        except Exception as e:  # a config that does not fit is reported, not fatal
+            print(f"[sweeps] {cfg}: failed: {type(e).__name__}: {str(e)[:200]}", flush=True)
+            continue
+        rows.append(dict(N=N, D=D, input="rand", config=cfg.as_dict(), sweep1_ms=ms["sweep1"], total_ms=ms["all"]))
+        print(f"[sweeps] N={N} rand {cfg}: sweep1 {ms['sweep1']:.3f} ms, total {ms['all']:.3f} ms", flush=True)
     return rows
 
 
@@ -228,6 +246,9 @@ def main():
             f.write("\nPer-sweep cost (bf16, B=2, H=16, D=128, causal, α=1.5; by differences of kernel variants):\n\n")
             f.write("| N | input | sweep 1 ms | sweep 2 ms | sweep 3 ms | total ms |\n|---|---|---|---|---|---|\n")
             for r in sweeps:
+                if "config" in r:
+                    f.write(f"| {r['N']} | {r['input']} {r['config']} | {r['sweep1_ms']:.3f} | | | {r['total_ms']:.3f} |\n")
+                    continue
                 f.write(f"| {r['N']} | {r['input']} | {r['sweep1_ms']:.3f} | {r['sweep2_ms']:.3f} | {r['sweep3_ms']:.3f} | "
                         f"{r['total_ms']:.3f} |\n")
 

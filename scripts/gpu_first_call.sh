@@ -11,8 +11,8 @@
 # per-N autotuning costs minutes): the scripts compare against ../shared/anchors.
 set -u
 export ADASPLASH_COMPILE_AUTOTUNE=${ADASPLASH_COMPILE_AUTOTUNE:-0}
-timeout 150 python3 benchmarks/gpu_rowwise.py || echo "gpu_rowwise.py exited $?"
-timeout 240 python3 benchmarks/gpu_attention_fwd.py --ns 4096,16384 --budget 120 --skip-profile \
+timeout 120 python3 benchmarks/gpu_rowwise.py || echo "gpu_rowwise.py exited $?"
+timeout 300 python3 benchmarks/gpu_attention_fwd.py --ns 4096,16384 --budget 100 \
     || echo "gpu_attention_fwd.py exited $?"
-timeout 150 python3 benchmarks/gpu_attention_bwd.py --ns 4096,16384 --budget 90 \
+timeout 130 python3 benchmarks/gpu_attention_bwd.py --ns 4096,16384 --budget 70 \
     || echo "gpu_attention_bwd.py exited $?"
