@@ -44,6 +44,9 @@ NREF = 3
 # General α (α > 2 especially) has no cheap safe bound besides the probes themselves, so it gets
 # more probes per sweep: the bracket shrinks at least NREF_GENERAL-fold per sweep.
 NREF_GENERAL = 8
+# Sweep 1 counts keys per score position in 7-bit slots and folds them into per-row counters
+# every FLUSH_EVERY key tiles (≤ 127). Tests lower it to exercise the fold.
+FLUSH_EVERY = 127
 
 
 def _next_pow2(n: int) -> int:
@@ -117,6 +120,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         MASK_MODE=mask_mode,
         MASK_BOOL=mask_bool,
         NB=NB,
+        FLUSH_EVERY=FLUSH_EVERY,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,

@@ -123,6 +123,20 @@ def test_lengths_causal_alpha15(device, Lq, Lk):
     _run_and_check(q, k, v, causal=True)
 
 
+@pytest.mark.parametrize("flush_every", [1, 2])
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
+def test_histogram_fold_and_growing_max(device, monkeypatch, flush_every, alpha):
+    """Sweep 1 folds its element-wise counts into the row counters every FLUSH_EVERY tiles (127
+    on the GPU); here every tile or every other one, over 9 key tiles. Keys far from the diagonal
+    score higher, so the running max (visited diagonal first) keeps growing and the counts keep
+    moving down, by whole windows too."""
+    monkeypatch.setattr(fwd, "FLUSH_EVERY", flush_every)
+    q, k, v = _inputs(device, Lq=150, Lk=150, D=16)
+    k = k * torch.linspace(4.0, 0.5, 150, device=device)[:, None]  # early keys score highest
+    _run_and_check(q, k, v, causal=True, alpha=alpha)
+    _run_and_check(q, k, v, causal=False, alpha=alpha)
+
+
 @pytest.mark.parametrize("D", [24, 80])
 def test_padded_head_dims(device, D):
     q, k, v = _inputs(device, H=1, Lq=17, Lk=40, D=D)
