@@ -42,7 +42,7 @@ def rel(a, b):
     return ((a.double() - b.double()).norm() / b.double().norm()).item()
 
 
-def correctness():
+def correctness(quick=False):
     rows = []
     cases = [
         dict(name="bf16 causal rand a=1.5", kind="rand", N=1024, D=64, dtype=torch.bfloat16, alpha=1.5, causal=True),
@@ -56,6 +56,8 @@ def correctness():
         dict(name="bf16 keypad GQA a=1.5", kind="rand", N=1000, D=128, dtype=torch.bfloat16, alpha=1.5, causal=False,
              keypad=True, gqa=True),
     ]
+    if quick:
+        cases = [cases[0], cases[2]]
     for c in cases:
         B, H = 1, c.get("H", 2)
         q, k, v = make_inputs(c["kind"], B, H, c["N"], c["D"], c["dtype"], seed=1)
@@ -143,7 +145,7 @@ def timings(points, ada_ns, time_budget_s):
     return rows
 
 
-def profile_sweeps(N=16384, D=128):
+def profile_sweeps(N=16384, D=128, configs=False):
     """Cost of each sweep, read off by differences: sweep 1 only; sweeps 1+3 (no refinement);
     all three (α = 1.5, default config)."""
     rows = []
@@ -160,6 +162,8 @@ def profile_sweeps(N=16384, D=128):
         rows.append(row)
         print(f"[sweeps] N={N} {kind}: sweep1 {row['sweep1_ms']:.3f} ms, sweep2 {row['sweep2_ms']:.3f} ms, "
               f"sweep3 {row['sweep3_ms']:.3f} ms, total {row['total_ms']:.3f} ms", flush=True)
+    if not configs:
+        return rows
     # the same split for other launch configs (rand only): which tile shape / warps / stages suit
     # each sweep
     from adasplash_compile.kernels.configs import FwdConfig
@@ -198,6 +202,9 @@ def main():
     ap.add_argument("--budget", type=float, default=300.0, help="seconds for the timing section")
     ap.add_argument("--skip-check", action="store_true")
     ap.add_argument("--skip-profile", action="store_true")
+    ap.add_argument("--profile-configs", action="store_true", help="also split the sweeps for 6 launch configs")
+    ap.add_argument("--quick-check", action="store_true", help="only the two α=1.5 bf16 checks (fewer compiles)")
+    ap.add_argument("--skip-time", action="store_true")
     ap.add_argument("--unseen", type=int, default=4000, help="length for the first-call latency (its bucket is tuned by the 4096 point)")
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     args = ap.parse_args()
@@ -213,16 +220,16 @@ def main():
     # checks use the default table: autotuning every checked bucket would cost minutes of compiles
     tune_env = os.environ.get("ADASPLASH_COMPILE_AUTOTUNE")
     os.environ["ADASPLASH_COMPILE_AUTOTUNE"] = "0"
-    checks = [] if args.skip_check else correctness()
+    checks = [] if args.skip_check else correctness(quick=args.quick_check)
     if tune_env is None:
         os.environ.pop("ADASPLASH_COMPILE_AUTOTUNE")
     else:
         os.environ["ADASPLASH_COMPILE_AUTOTUNE"] = tune_env
     points = [(128, n, kind, True) for n in ns for kind in ("rand", "local")]
     points += [(64, ns[0], "rand", True), (128, ns[0], "rand", False)]
-    sweeps = [] if args.skip_profile else profile_sweeps()
-    t_rows = timings(points, ada_ns, args.budget)
-    first = first_call_unseen(N=args.unseen)
+    sweeps = [] if args.skip_profile else profile_sweeps(configs=args.profile_configs)
+    t_rows = [] if args.skip_time else timings(points, ada_ns, args.budget)
+    first = float("nan") if args.skip_time else first_call_unseen(N=args.unseen)
     print(f"[first call] unseen N={args.unseen}: {first:.3f} s", flush=True)
     res = dict(meta=meta, checks=checks, sweeps=sweeps, timings=t_rows, first_call_unseen_s=first,
                unseen_n=args.unseen)
