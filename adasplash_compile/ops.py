@@ -221,15 +221,18 @@ def _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alp
         alpha=_reference_alpha(alpha, alpha_t), mask_needs_grad=mask_needs_grad,
     )
     dalpha = dalpha.to(alpha_t.dtype) if dalpha is not None else _empty(q)
-    dmask = dmask if dmask is not None else _empty(q)
-    return dq, dk, dv, dalpha, dmask
+    dmask = dmask.contiguous() if dmask is not None else _empty(q)
+    return dq.contiguous(), dk.contiguous(), dv.contiguous(), dalpha, dmask
 
 
 @attention_bwd.register_fake
 def _(grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad):
     dalpha = alpha_t.new_empty(alpha_t.shape) if alpha_t is not None else q.new_empty((0,))
     dmask = attn_mask.new_empty(attn_mask.shape) if (mask_needs_grad and attn_mask is not None) else q.new_empty((0,))
-    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v), dalpha, dmask
+    # contiguous, as both real paths return them (not q's layout: q is often a transposed view)
+    return (torch.empty_like(q, memory_format=torch.contiguous_format),
+            torch.empty_like(k, memory_format=torch.contiguous_format),
+            torch.empty_like(v, memory_format=torch.contiguous_format), dalpha, dmask)
 
 
 def _attention_setup_context(ctx, inputs, output):

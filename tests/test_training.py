@@ -93,3 +93,27 @@ def test_tiny_transformer_with_learnable_alpha_trains(reference_path):
     for blk, a0 in zip(model.blocks, alpha0):
         assert not torch.equal(blk.alpha().detach(), a0), "alpha did not move"
         assert (blk.alpha() > 1).all()
+
+
+@pytest.mark.parametrize("per_head_alpha", [False, True])
+def test_compiled_backward_with_transposed_views(per_head_alpha):
+    """Inductor checks each custom op's outputs against its fake implementation's sizes and
+    strides. q, k, v as (B, L, H, D) projections viewed as (B, H, L, D) are not contiguous; the
+    gradients the op returns are, and the fake must say so (an H200 end-to-end run caught this)."""
+    torch.manual_seed(0)
+    B, L, H, D = 1, 9, 2, 8
+    x = torch.randn(B, L, 3, H, D, requires_grad=True)
+    alpha = torch.tensor([1.5, 1.7], requires_grad=True) if per_head_alpha else 1.5
+
+    def f(x):
+        q, k, v = x.unbind(2)
+        out = adasplash_compile.entmax_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                                 is_causal=True, alpha=alpha)
+        return out.transpose(1, 2).sum(-1).square().sum()
+
+    compiled = torch.compile(f, backend="inductor", fullgraph=True)
+    g_eager = torch.autograd.grad(f(x), x)[0]
+    # no FX graph cache: a graph compiled against an older fake would hide a change
+    with torch._inductor.config.patch(fx_graph_cache=False):
+        g_comp = torch.autograd.grad(compiled(x), x)[0]
+    torch.testing.assert_close(g_comp, g_eager, rtol=1e-5, atol=1e-6)

@@ -165,7 +165,7 @@ def backward(
     dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device) if need_dalpha else q.new_empty((0,))
     dmask_out = q.new_empty((0,))
     if mask_needs_grad and attn_mask is not None:
-        dmask_out = torch.zeros_like(attn_mask)
+        dmask_out = torch.zeros_like(attn_mask, memory_format=torch.contiguous_format)
     if B * H * Lq == 0 or Lk == 0:
         # no query rows, or no keys at all (every row fully masked): every gradient is zero
         dq.zero_()
@@ -225,5 +225,5 @@ def backward(
         dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
     if mask_needs_grad and attn_mask is not None and mask_grad:
         shape4 = (1,) * (4 - attn_mask.dim()) + tuple(attn_mask.shape)
-        dmask_out = dz_full.sum_to_size(shape4).reshape(attn_mask.shape).to(attn_mask.dtype)
+        dmask_out = dz_full.sum_to_size(shape4).reshape(attn_mask.shape).to(attn_mask.dtype).contiguous()
     return dq, dk, dv, dalpha, dmask_out
