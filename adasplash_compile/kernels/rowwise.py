@@ -27,29 +27,37 @@ __all__ = ["entmax_forward", "entmax_forward_with_stats", "entmax_backward", "co
 
 TEMPLATE = "entmax_rowwise.py.jinja"
 
-# Default configs: (longest row, num_warps) for rows held in one block of next_pow2(n) entries.
-# fp32 rows are converted on load, so the table does not depend on the input dtype.
+# Default configs: (longest row, num_warps, rows per program) for rows held in one block of
+# next_pow2(n) entries. fp32 rows are converted on load, so the table does not depend on the input dtype.
 # H200 sweeps of the pre-fix kernel (benchmarks/results/rowwise-h200-prefix.md, same work per row):
 # 4096 fp32 rows 4 ≈ 8 warps, 16 slower; 32768 rows 8 warps (255 registers, small spill) beat 16
-# and 32 by 5-10%. Not yet re-measured with the packed reductions.
+# and 32 by 5-10%. Not yet re-measured with the packed reductions; `gpu_rowwise.py --sweep` times
+# the variants below, and one line here (plus _DEFAULT_VARIANT) switches to the winner.
 _SINGLE_BLOCK_CONFIGS = (
-    (1024, 4),
-    (4096, 8),
-    (8192, 8),
-    (32768, 8),
+    (1024, 4, 1),
+    (4096, 8, 1),
+    (8192, 8, 1),
+    (32768, 8, 1),
 )
 _MAX_SINGLE_BLOCK = _SINGLE_BLOCK_CONFIGS[-1][0]
 _LOOP_BLOCK_N, _LOOP_NUM_WARPS = 4096, 8
 _MIN_BLOCK_N = 32
 
-NUM_BINS = 64  # histogram bins over [−1, 0]: a bracket ≈ 1/64 wide before Newton
+NUM_BINS = 64  # tl.histogram bins over [−1, 0]: a bracket ≈ 1/64 wide before Newton
 MAX_ITERS = 40  # evaluations of f(τ) after the histogram; bisection alone needs ~20 from 1/64
 TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afterwards)
 
+# Forward variants (see _entmax_fwd_rows_kernel in the template):
+#   bracket: "hist" (tl.histogram, NUM_BINS bins), "packed" (counts of packed_bins bins from one
+#            int64 sum), "none" ([−1, 0], the ablation);
+#   packed_bins: 8, 16, 32 or 64 (a multiple of 4: 4 bins per int64 word);
+#   finish:  stop as soon as a step from below provably keeps the support (α ∈ {1.5, 2} only).
+# The baseline (rows_per_program 1, "hist"/"none", no finish) runs the original _entmax_fwd_kernel.
+_DEFAULT_VARIANT = {"bracket": "hist", "packed_bins": 16, "finish": False}
+BRACKETS = ("hist", "packed", "none")
 
-# HISTOGRAM=False renders the kernel without the histogram (bracket [−1, 0]); only the benchmark's
-# ablation ("what does the histogram buy") sets it.
-_VARIANT = {"HISTOGRAM": True}
+# Template parameters of the baseline render (test_render.py renders with these).
+_VARIANT = {"HISTOGRAM": True, "ROWS": 1, "BRACKET": "hist", "PACKED_BINS": 16, "FINISH": False}
 
 
 def _next_pow2(n: int) -> int:
@@ -58,10 +66,16 @@ def _next_pow2(n: int) -> int:
 
 def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[int] = None):
     """(BLOCK_N, LOOPING, num_warps) for rows of ``n_cols`` entries; overrides are for tests/tuning."""
+    return _config(n_cols, block_n, num_warps)[:3]
+
+
+def _config(n_cols: int, block_n: Optional[int], num_warps: Optional[int]):
+    """(BLOCK_N, LOOPING, num_warps, default rows per program)."""
+    rows = 1
     if block_n is None:
         if n_cols <= _MAX_SINGLE_BLOCK:
             block_n = max(_MIN_BLOCK_N, _next_pow2(n_cols))
-            warps = next(w for limit, w in _SINGLE_BLOCK_CONFIGS if n_cols <= limit)
+            warps, rows = next((w, r) for limit, w, r in _SINGLE_BLOCK_CONFIGS if n_cols <= limit)
             # at least one entry per thread: tl.histogram over-counts a row that threads replicate
             warps = max(1, min(warps, block_n // 32))
         else:
@@ -71,14 +85,38 @@ def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[i
             raise ValueError(f"block_n must be a power of two >= {_MIN_BLOCK_N}, got {block_n}")
         warps = max(1, min(4, block_n // 32))
     looping = n_cols > block_n
-    return block_n, looping, (num_warps if num_warps is not None else warps)
+    return block_n, looping, (num_warps if num_warps is not None else warps), rows
 
 
-def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool):
+def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool, rows: int = 1,
+            bracket: str = "hist", packed_bins: int = 16, finish: bool = False, histogram: bool = True):
     return render.load(
         TEMPLATE, BLOCK_N=block_n, LOOPING=looping, ALPHA_KIND=alpha_kind, PER_ROW_ALPHA=per_row,
-        NUM_BINS=NUM_BINS, **_VARIANT,
+        NUM_BINS=NUM_BINS, HISTOGRAM=histogram, ROWS=rows, BRACKET=bracket, PACKED_BINS=packed_bins,
+        FINISH=finish,
     )
+
+
+def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, alpha_kind: str) -> dict:
+    v = dict(_DEFAULT_VARIANT)
+    if bracket is not None:
+        v["bracket"] = bracket
+    if packed_bins is not None:
+        v["packed_bins"] = packed_bins
+    if finish is not None:
+        v["finish"] = finish
+    v["rows"] = default_rows if rows_per_program is None else rows_per_program
+    if v["bracket"] not in BRACKETS:
+        raise ValueError(f"bracket must be one of {BRACKETS}, got {v['bracket']!r}")
+    r, pb = v["rows"], v["packed_bins"]
+    if not isinstance(r, int) or r < 1 or r & (r - 1):
+        raise ValueError(f"rows_per_program must be a power of two >= 1, got {r!r}")
+    if pb not in (8, 16, 32, 64):
+        raise ValueError(f"packed_bins must be 8, 16, 32 or 64, got {pb!r}")
+    if v["bracket"] == "hist" and r > 1:
+        v["bracket"] = "packed"  # tl.histogram counts a whole program: several rows need packed counts
+    v["finish"] = bool(v["finish"]) and alpha_kind in ("15", "2")
+    return v
 
 
 def _check_2d(name: str, t: Tensor) -> None:
@@ -102,7 +140,9 @@ def _out_buffer(name: str, out: Optional[Tensor], like: Tensor) -> Tensor:
 
 
 def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: bool,
-                    block_n: Optional[int], num_warps: Optional[int], out: Optional[Tensor]):
+                    block_n: Optional[int], num_warps: Optional[int], out: Optional[Tensor],
+                    rows_per_program: Optional[int] = None, bracket: Optional[str] = None,
+                    packed_bins: Optional[int] = None, finish: Optional[bool] = None):
     _check_2d("x", x)
     rows, n = x.shape
     iters = torch.zeros(rows, dtype=torch.int32, device=x.device)
@@ -116,18 +156,37 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     p = _out_buffer("out", out, x)
     per_row = alpha_t is not None
     a_rows = _row_alpha(alpha_t, rows) if per_row else x
-    bn, looping, warps = config_for(n, block_n, num_warps)
-    mod = _module(bn, looping, render.alpha_kind(alpha, alpha_t), per_row)
+    bn, looping, warps, default_rows = _config(n, block_n, num_warps)
+    kind = render.alpha_kind(alpha, alpha_t)
+    v = _variant(rows_per_program, bracket, packed_bins, finish, default_rows, kind)
+    baseline = v["rows"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]
     with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
-        mod._entmax_fwd_kernel[(rows,)](
-            x, p, a_rows, iters, dbg,
-            x.stride(0), p.stride(0),
-            n, float(alpha),
-            BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
-            num_warps=warps,
-        )
+        if baseline:
+            mod = _module(bn, looping, kind, per_row, histogram=v["bracket"] == "hist")
+            mod._entmax_fwd_kernel[(rows,)](
+                x, p, a_rows, iters, dbg,
+                x.stride(0), p.stride(0),
+                n, float(alpha),
+                BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
+                num_warps=warps,
+            )
+        else:
+            mod = _module(bn, looping, kind, per_row, rows=v["rows"], bracket=v["bracket"],
+                          packed_bins=v["packed_bins"], finish=v["finish"])
+            mod._entmax_fwd_rows_kernel[(triton_cdiv(rows, v["rows"]),)](
+                x, p, a_rows, iters, dbg,
+                x.stride(0), p.stride(0),
+                rows, n, float(alpha),
+                BLOCK_N=bn, ROWS=v["rows"], NUM_BINS=NUM_BINS, PACKED_BINS=v["packed_bins"],
+                MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
+                num_warps=warps,
+            )
     _LAST_DEBUG["dbg"] = dbg
     return p, iters
+
+
+def triton_cdiv(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 _LAST_DEBUG: dict = {}
@@ -143,22 +202,30 @@ class _nullctx:
 
 def entmax_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
                    block_n: Optional[int] = None, num_warps: Optional[int] = None,
-                   out: Optional[Tensor] = None) -> Tensor:
+                   out: Optional[Tensor] = None, rows_per_program: Optional[int] = None,
+                   bracket: Optional[str] = None, packed_bins: Optional[int] = None,
+                   finish: Optional[bool] = None) -> Tensor:
     """α-entmax over the last dim of 2-D ``x`` (any float dtype; fp32 math), p in ``x``'s dtype.
 
     ``alpha_t`` (shape (rows,)) gives one α per row and overrides ``alpha``. ``block_n`` /
     ``num_warps`` override the default config (tests use a small ``block_n`` to reach the
-    looping path); ``out`` is an optional contiguous output buffer (tests poison it)."""
-    return _launch_forward(x, alpha, alpha_t, False, block_n, num_warps, out)[0]
+    looping path); ``out`` is an optional contiguous output buffer (tests poison it).
+    ``rows_per_program`` / ``bracket`` / ``packed_bins`` / ``finish`` pick a forward variant (None:
+    the default table, ``_SINGLE_BLOCK_CONFIGS`` and ``_DEFAULT_VARIANT``)."""
+    return _launch_forward(x, alpha, alpha_t, False, block_n, num_warps, out,
+                           rows_per_program, bracket, packed_bins, finish)[0]
 
 
 def entmax_forward_with_stats(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
                               block_n: Optional[int] = None, num_warps: Optional[int] = None,
-                              out: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+                              out: Optional[Tensor] = None, rows_per_program: Optional[int] = None,
+                              bracket: Optional[str] = None, packed_bins: Optional[int] = None,
+                              finish: Optional[bool] = None) -> tuple[Tensor, Tensor]:
     """Like :func:`entmax_forward`, also returning the number of f(τ) evaluations each row needed
     after the histogram bracket (int32, shape (rows,); 0 for fully masked rows and for float64
-    inputs, which take the reference path)."""
-    return _launch_forward(x, alpha, alpha_t, True, block_n, num_warps, out)
+    inputs, which take the reference path). Variant options as in :func:`entmax_forward`."""
+    return _launch_forward(x, alpha, alpha_t, True, block_n, num_warps, out,
+                           rows_per_program, bracket, packed_bins, finish)
 
 
 def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,

@@ -163,6 +163,77 @@ def test_iteration_count_is_reported_and_small(dev):
 
 
 # ---------------------------------------------------------------------------------------------
+# forward tuning variants (rows per program, packed-count bracket, early finish)
+# ---------------------------------------------------------------------------------------------
+
+# (rows_per_program, bracket, packed_bins, finish): each launches _entmax_fwd_rows_kernel
+VARIANTS = [
+    (1, "packed", 16, False),
+    (1, "hist", 16, True),
+    (2, "packed", 8, True),
+    (4, "none", 16, True),
+    (2, "packed", 32, False),
+]
+
+
+def _variant_kw(v):
+    r, b, pb, f = v
+    return dict(rows_per_program=r, bracket=b, packed_bins=pb, finish=f)
+
+
+@pytest.mark.parametrize("v", VARIANTS, ids=lambda v: "-".join(map(str, v)))
+@pytest.mark.parametrize("n", [7, 33, 1000])
+def test_forward_variants_match_float64_reference(dev, v, n):
+    # 5 rows: not a multiple of 2 or 4, so the last program has rows past the end; masked entries
+    # and a fully masked row on top.
+    x = torch.randn(5, n, device=dev) * 2
+    x[1, ::3] = float("-inf")
+    x[3] = float("-inf")
+    for alpha in ((1.5, 2.0, 1.3) if n < 1000 else (1.5,)):
+        p, iters = _forward(x, alpha, **_variant_kw(v))
+        assert (p[3] == 0).all() and iters[3] == 0
+        assert (p[1, ::3] == 0).all()
+        _check_fp32(p, x, alpha, iters)
+
+
+@pytest.mark.parametrize("v", [(2, "packed", 16, True), (1, "packed", 16, True)], ids=str)
+def test_forward_variants_looping_and_per_row_alpha(dev, v):
+    x = torch.randn(3, 150, device=dev) * 2
+    x[0, ::4] = float("-inf")
+    alpha_t = torch.tensor([1.3, 1.5, 2.2], device=dev)
+    p, iters = _forward(x, 1.5, alpha_t, **_variant_kw(v))
+    _check_fp32(p, x, 1.5, iters, rows_alpha=alpha_t)
+    for alpha in (1.5, 2.0):  # block_n=64 < n: the looping path of the rows kernel
+        p, iters = _forward(x, alpha, block_n=64, **_variant_kw(v))
+        _check_fp32(p, x, alpha, iters)
+
+
+@pytest.mark.parametrize("dtype", LOW_PRECISION)
+def test_forward_variants_low_precision(dev, dtype):
+    x = (torch.randn(5, 200, device=dev) * 2).to(dtype)
+    p, _ = _forward(x, 1.5, rows_per_program=2, bracket="packed", finish=True)
+    assert p.dtype == dtype
+    assert_fa_rule(p, reference.entmax(x.double(), 1.5), reference.entmax(x, 1.5), name=f"p {dtype}")
+
+
+def test_early_finish_saves_evaluations(dev):
+    x = torch.randn(4, 1000, device=dev)
+    _, base = rowwise.entmax_forward_with_stats(x, 1.5)
+    _, fin = rowwise.entmax_forward_with_stats(x, 1.5, finish=True)
+    assert fin.sum() < base.sum(), (fin.tolist(), base.tolist())
+
+
+def test_bad_variant_options_raise(dev):
+    x = torch.randn(2, 8, device=dev)
+    with pytest.raises(ValueError, match="bracket"):
+        rowwise.entmax_forward(x, 1.5, bracket="sort")
+    with pytest.raises(ValueError, match="rows_per_program"):
+        rowwise.entmax_forward(x, 1.5, rows_per_program=3)
+    with pytest.raises(ValueError, match="packed_bins"):
+        rowwise.entmax_forward(x, 1.5, packed_bins=12)
+
+
+# ---------------------------------------------------------------------------------------------
 # backward
 # ---------------------------------------------------------------------------------------------
 
