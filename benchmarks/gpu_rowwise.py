@@ -8,6 +8,15 @@ bandwidth, forward rel error vs float64 (reference.entmax on x.double(), on the 
 1|, the mean number of f(τ) evaluations after the histogram, and the backward's time. A num_warps
 sweep of our forward is printed so the default table in kernels/rowwise.py can be checked.
 Writes rowwise.json and rowwise.md to $OUT (or ./benchmarks/results/ without $OUT).
+
+    bash scripts/gpu_run.sh python3 benchmarks/gpu_rowwise.py --sweep        # the variant sweep alone
+
+``--sweep`` times every forward variant in SWEEP (rows per program, bracket, packed bins, early
+finish, num_warps, looping block) for α = 1.5 at SHAPES in fp32 and bf16 against torch.softmax in
+the same process, checks each against float64, prints ``[sweep] dtype shape variant ms %softmax
+err rowsum iters`` lines and writes rowwise_sweep.json / rowwise_sweep.md (an internal time budget,
+``--budget-s``, default 70 s, skips what is left). ``--sweep --full`` also runs the report above.
+``--skip-peers`` leaves AdaSplash-2 / entmax out of the report.
 """
 
 from __future__ import annotations
@@ -33,10 +42,150 @@ DTYPES = [torch.float32, torch.bfloat16]
 SWEEP_WARPS = {4096: (4,), 32768: (16,)}  # besides the default (earlier sweeps: 4096 {4, 8, 16}, 32768 {8, 16, 32})
 
 
-def _bench(fn) -> float:
+def _bench(fn, warmup: int = 25, rep: int = 100) -> float:
     fn()
     torch.cuda.synchronize()
-    return do_bench(fn, warmup=25, rep=100, return_mode="median")
+    return do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
+
+
+# ------------------------------------------------------------------------------------------------
+# variant sweep (--sweep)
+# ------------------------------------------------------------------------------------------------
+
+def _v(w, r=1, bracket="hist", pb=16, fin=False, bn=None):
+    return {"num_warps": w, "rows_per_program": r, "bracket": bracket, "packed_bins": pb, "finish": fin, "block_n": bn}
+
+
+# Per (dtype, n): variants in priority order (the time budget cuts from the end). "base" = the
+# original kernel (rows 1, tl.histogram, no early finish); everything else runs _entmax_fwd_rows_kernel.
+SWEEP = {
+    ("float32", 4096): [
+        _v(8), _v(4), _v(8, fin=True), _v(4, fin=True),
+        _v(8, bracket="packed", fin=True), _v(4, bracket="packed", fin=True),
+        _v(8, 2, "packed", fin=True), _v(8, 4, "packed", fin=True), _v(16, 4, "packed", fin=True),
+        _v(8, 2, "packed", 32, True), _v(4, bracket="packed", pb=32, fin=True),
+        _v(8, bracket="packed"), _v(8, bracket="none", fin=True), _v(8, 2, "none", fin=True),
+        _v(16, 2, "packed", fin=True), _v(2, bracket="packed", fin=True),
+    ],
+    ("float32", 32768): [
+        _v(8), _v(16), _v(8, fin=True), _v(16, fin=True), _v(32, fin=True),
+        _v(16, bracket="packed", fin=True), _v(32, bracket="packed", fin=True), _v(8, bracket="packed", fin=True),
+        _v(16, bracket="packed", pb=32, fin=True), _v(16, bracket="none", fin=True),
+        _v(8, bracket="packed", fin=True, bn=4096), _v(8, bracket="packed", fin=True, bn=8192),
+        _v(16, bracket="packed", fin=True, bn=8192), _v(8, bn=4096),
+    ],
+    ("bfloat16", 4096): [
+        _v(8), _v(8, fin=True), _v(4, fin=True), _v(8, bracket="packed", fin=True),
+        _v(8, 2, "packed", fin=True), _v(8, 4, "packed", fin=True), _v(4, bracket="packed", fin=True),
+    ],
+    ("bfloat16", 32768): [
+        _v(8), _v(16, fin=True), _v(8, fin=True), _v(16, bracket="packed", fin=True),
+        _v(32, bracket="packed", fin=True), _v(8, bracket="packed", fin=True, bn=8192),
+    ],
+}
+SWEEP_BUDGET_SHARE = {("float32", 4096): 0.3, ("float32", 32768): 0.3, ("bfloat16", 4096): 0.2, ("bfloat16", 32768): 0.2}
+
+
+def _vname(v: dict) -> str:
+    base = v["rows_per_program"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]
+    name = "base" if base and v["bracket"] == "hist" else f"r{v['rows_per_program']}-{v['bracket']}"
+    if v["bracket"] == "packed":
+        name += str(v["packed_bins"])
+    if v["finish"]:
+        name += "-fin"
+    name += f"-w{v['num_warps']}"
+    if v["block_n"] is not None:
+        name += f"-loop{v['block_n']}"
+    return name
+
+
+def run_sweep(budget_s: float = 70.0) -> dict:
+    """Every variant in SWEEP: median ms (do_bench, warmup 10 ms, rep 40 ms) of the forward with
+    STATS on (one compile per variant gives time, accuracy and iterations; the stats stores are
+    5 words per row), % of torch.softmax's bandwidth (same time ratio: same bytes), rel err vs
+    float64, max |row sum − 1|, mean evaluations. The default config, without stats, is timed too."""
+    t_start = time.time()
+    torch.manual_seed(0)
+    out = []
+    spent_before = 0.0
+    carried = 0.0
+    for (dname, n), variants in SWEEP.items():
+        rows = 4096 if n == 4096 else 1024
+        dtype = getattr(torch, dname)
+        share = budget_s * SWEEP_BUDGET_SHARE[(dname, n)] + carried
+        t_shape = time.time()
+        x = torch.randn(rows, n, device=DEV, dtype=dtype)
+        ref = reference.entmax(x.double(), 1.5)
+        t_sm = _bench(lambda: torch.softmax(x, -1), 10, 40)
+        t_def = _bench(lambda: rowwise.entmax_forward(x, 1.5), 10, 40)
+        shape = f"{rows}x{n}"
+        print(f"[sweep] {dname} {shape} softmax {t_sm:.4f} 100%", flush=True)
+        print(f"[sweep] {dname} {shape} default-nostats {t_def:.4f} {100 * t_sm / t_def:.0f}%", flush=True)
+        out.append({"dtype": dname, "shape": shape, "variant": "softmax", "ms": t_sm, "pct_softmax": 100.0})
+        out.append({"dtype": dname, "shape": shape, "variant": "default-nostats", "ms": t_def,
+                    "pct_softmax": 100 * t_sm / t_def, "config": list(rowwise.config_for(n))})
+        for v in variants:
+            name = _vname(v)
+            if time.time() - t_shape > share or time.time() - t_start > budget_s:
+                print(f"[sweep] {dname} {shape} {name} skipped (time budget)", flush=True)
+                out.append({"dtype": dname, "shape": shape, "variant": name, "skipped": True, **v})
+                continue
+            kw = dict(v)
+            try:
+                t0 = time.time()
+                p, iters = rowwise.entmax_forward_with_stats(x, 1.5, **kw)
+                torch.cuda.synchronize()
+                t_first = time.time() - t0
+                pd = p.double()
+                err = ((pd - ref).norm() / ref.norm()).item()
+                rs = (pd.sum(-1) - 1).abs().max().item()
+                ms = _bench(lambda: rowwise.entmax_forward_with_stats(x, 1.5, **kw), 10, 40)
+                it = iters.float().mean().item()
+                ok = err <= 1e-5 and rs <= 1e-5 if dname == "float32" else err <= 1e-2
+                rec = {"dtype": dname, "shape": shape, "variant": name, "ms": ms, "pct_softmax": 100 * t_sm / ms,
+                       "rel_err": err, "max_row_sum_err": rs, "mean_iters": it, "max_iters": int(iters.max()),
+                       "ok": ok, "first_call_s": t_first, **v}
+                print(f"[sweep] {dname} {shape} {name} {ms:.4f} {100 * t_sm / ms:.0f}% {err:.2e} {rs:.1e} "
+                      f"{it:.2f}{'' if ok else ' FAIL'}", flush=True)
+                del p, pd
+            except Exception as e:  # a variant that fails to compile or launch is recorded, the sweep goes on
+                rec = {"dtype": dname, "shape": shape, "variant": name, "error": repr(e)[-400:], **v}
+                print(f"[sweep] {dname} {shape} {name} ERROR {repr(e)[-200:]}", flush=True)
+            out.append(rec)
+        carried = max(0.0, share - (time.time() - t_shape))
+        del x, ref
+        torch.cuda.empty_cache()
+    return {
+        "command": "bash scripts/gpu_run.sh python3 benchmarks/gpu_rowwise.py --sweep",
+        "argv": sys.argv,
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "triton": triton.__version__,
+        "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "timing": "do_bench median, warmup 10 ms, rep 40 ms; variants timed with STATS on; alpha 1.5; torch.randn, seed 0",
+        "budget_s": budget_s,
+        "elapsed_s": time.time() - t_start,
+        "sweep": out,
+    }
+
+
+def sweep_markdown(rep: dict) -> str:
+    lines = [f"# Row-wise entmax-1.5 forward variant sweep on {rep['gpu']}", "",
+             f"`{rep['command']}` — torch {rep['torch']}, Triton {rep['triton']}, {rep['date_utc']} UTC, "
+             f"{rep['timing']}; {rep['elapsed_s']:.0f} s of a {rep['budget_s']:.0f} s budget.", "",
+             "| dtype | shape | variant | ms | % softmax | rel err | max abs(row sum - 1) | mean iters |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rep["sweep"]:
+        if r.get("skipped"):
+            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | skipped | | | | |")
+        elif "error" in r:
+            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | error: {r['error'][:80]} | | | | |")
+        else:
+            err = f"{r['rel_err']:.2e}" if "rel_err" in r else ""
+            rs = f"{r['max_row_sum_err']:.1e}" if "max_row_sum_err" in r else ""
+            it = f"{r['mean_iters']:.2f}" if "mean_iters" in r else ""
+            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | {r['ms']:.4f} | {r['pct_softmax']:.0f}% | {err} | {rs} | {it} |")
+    return "\n".join(lines) + "\n"
 
 
 def _gbs(nbytes: int, ms: float) -> float:
@@ -112,11 +261,11 @@ def _check_case(x, a, a_t, rows, n) -> dict:
     return entry
 
 
-def run() -> dict:
+def run(skip_peers: bool = False) -> dict:
     dev = "cuda"
     torch.manual_seed(0)
     checks = check_correctness()
-    peers = _peers()
+    peers = {} if skip_peers else _peers()
     results = []
     for dtype in DTYPES:
         for rows, n in SHAPES:
@@ -134,10 +283,8 @@ def run() -> dict:
             row["ours_entmax15"] = {"ms": t, "gbs": _gbs(io, t), **_acc(p, ref),
                                     "mean_iters": iters.float().mean().item(), "max_iters": int(iters.max())}
             if dtype == torch.float32:  # what the histogram buys: the same kernel without it
-                rowwise._VARIANT["HISTOGRAM"] = False
-                p_off, it_off = rowwise.entmax_forward_with_stats(x, 1.5)
-                t_off = _bench(lambda: rowwise.entmax_forward(x, 1.5))
-                rowwise._VARIANT["HISTOGRAM"] = True
+                p_off, it_off = rowwise.entmax_forward_with_stats(x, 1.5, bracket="none")
+                t_off = _bench(lambda: rowwise.entmax_forward(x, 1.5, bracket="none"))
                 row["ours_entmax15_no_histogram"] = {"ms": t_off, "gbs": _gbs(io, t_off), **_acc(p_off, ref),
                                                      "mean_iters": it_off.float().mean().item()}
                 del p_off
@@ -238,11 +385,27 @@ def to_markdown(rep: dict) -> str:
 
 
 def main() -> None:
-    rep = run()
-    md = to_markdown(rep)
-    print(md)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sweep", action="store_true", help="time the forward variants (alone unless --full)")
+    ap.add_argument("--full", action="store_true", help="with --sweep: also run the full report")
+    ap.add_argument("--skip-peers", action="store_true", help="leave AdaSplash-2 / entmax out of the report")
+    ap.add_argument("--budget-s", type=float, default=70.0, help="time budget of the sweep (seconds)")
+    args = ap.parse_args()
     out = Path(os.environ.get("OUT", "benchmarks/results"))
     out.mkdir(parents=True, exist_ok=True)
+    if args.sweep:
+        srep = run_sweep(args.budget_s)
+        smd = sweep_markdown(srep)
+        print(smd)
+        (out / "rowwise_sweep.json").write_text(json.dumps(srep, indent=2))
+        (out / "rowwise_sweep.md").write_text(smd)
+        if not args.full:
+            return
+    rep = run(skip_peers=args.skip_peers)
+    md = to_markdown(rep)
+    print(md)
     (out / "rowwise.json").write_text(json.dumps(rep, indent=2))
     (out / "rowwise.md").write_text(md)
 
