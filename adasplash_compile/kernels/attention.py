@@ -106,12 +106,12 @@ def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
     """Shrink tiles for short sequences (decode, tests): no 128-row tile for one query row."""
     bm = min(cfg.BLOCK_M, max(16, _next_pow2(Lq)))
     bn = min(cfg.BLOCK_N, max(16, _next_pow2(Lk)))
-    return configs.FwdConfig(bm, bn, cfg.num_warps, cfg.num_stages)
+    return configs.FwdConfig(bm, bn, cfg.num_warps, cfg.num_stages, cfg.hist, cfg.split)
 
 
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
-            dot_upcast: bool = False):
+            dot_upcast: bool = False, phase: str = "all"):
     mod = render.load(
         TEMPLATE,
         ALPHA_KIND=kind,
@@ -121,6 +121,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         MASK_BOOL=mask_bool,
         NB=NB,
         FLUSH_EVERY=FLUSH_EVERY,
+        HIST_MODE=cfg.hist,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -131,6 +132,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         BLOCK_N=cfg.BLOCK_N,
         STOP_AFTER=stop_after,
         DOT_UPCAST=dot_upcast,
+        PHASE=phase,
     )
     return mod.attention_fwd_kernel
 
@@ -187,7 +189,10 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 # ----------------------------------------------------------------------------------------------
 
 
-def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after=""):
+def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
+            phase="all", bmax=None):
+    """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
+    forward (the halves share ``bmax``, the tile maxima, and so the tile shape). Returns bmax."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -195,10 +200,11 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): compute those dots in fp32 there
     dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast)
+                   dot_upcast, phase)
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
-    bmax = torch.empty((max(1, B * H * n_mblocks * n_blocks),), dtype=torch.float32, device=q.device)
+    if bmax is None:
+        bmax = torch.empty((max(1, B * H * n_mblocks * n_blocks),), dtype=torch.float32, device=q.device)
     o2_buf = o2 if save_aux else out
     grid = (n_mblocks, B * H)
     kern[grid](
@@ -209,6 +215,18 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
         BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N,
         num_warps=cfg.num_warps, num_stages=cfg.num_stages,
     )
+    return bmax
+
+
+def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after=""):
+    """The forward under ``cfg``: one fused kernel, or (``cfg.split``) the stats kernel (sweeps 1-2,
+    writes τ and the tile maxima) then the output kernel (sweep 3)."""
+    if not cfg.split or stop_after:
+        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after)
+        return
+    stats_args = kernel_args[:6] + (False,) + kernel_args[7:]  # O₂ is the output kernel's business
+    bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
+    _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output", bmax=bmax)
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -238,7 +256,7 @@ def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
         seen.add(cand)
         try:
             ms = do_bench(
-                lambda: _launch(cand, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args),
+                lambda: _run(cand, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args),
                 warmup=3, rep=15,
             )
         except Exception:  # a candidate that does not fit (shared memory, registers) is skipped
@@ -289,7 +307,7 @@ def forward(
     kernel_args = (kind, alpha, per_head, mask_mode, mask_bool, _niter(kind, q.dtype), save_aux,
                    q.dtype == torch.float32, dr, dvr)
     cfg = _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk)
-    _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args)
+    _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args)
     return out, tau, o2
 
 
@@ -308,4 +326,4 @@ def profile_variant(q: Tensor, k: Tensor, v: Tensor, is_causal: bool, *, niter: 
                    q.dtype == torch.float32, dr, dvr)
     cfg = cfg or _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
     scale = D ** -0.5
-    return lambda: _launch(cfg, q, k, v, None, (0, 0, 0, 0), tau, out, tau, out, scale, kernel_args, stop_after)
+    return lambda: _run(cfg, q, k, v, None, (0, 0, 0, 0), tau, out, tau, out, scale, kernel_args, stop_after)

@@ -1,8 +1,10 @@
 """Default launch configs for the attention forward, keyed by (dtype, rounded head dim).
 
 Data, not code: the launcher reads ``FWD_DEFAULTS`` when autotuning is off or has no cached entry,
-and autotunes over ``fwd_candidates`` otherwise. BLOCK_N stays below 128 because sweep 1 packs its
-per-block histogram counts into 7-bit slots.
+and autotunes over ``fwd_candidates`` otherwise. A config names the tile shape, warps and stages,
+sweep 1's histogram mode (``hist``: "elem" or "tile", see the template) and whether the forward
+runs as one kernel or as a stats kernel (sweeps 1-2) plus an output kernel (``split``), each with
+the same tiles. ``hist="tile"`` needs BLOCK_N < 128 (7-bit per-tile slots).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ class FwdConfig:
     BLOCK_N: int
     num_warps: int
     num_stages: int
+    hist: str = "elem"
+    split: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,12 +45,16 @@ FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
     ("fp32", None): FwdConfig(32, 32, 4, 1),
 }
 
-# Autotuning candidates (measured per bucket, then cached on disk).
+# Autotuning candidates (measured per bucket, then cached on disk). H200, 16k causal rand, α=1.5,
+# the fused kernel with hist="elem" (benchmarks/results/run-2026-11-29-s2-call3): 128x64/8 warps
+# 17.8 ms, 64x64/4 warps 16.8 ms, 128x32/8 warps 22.4 ms, 64x32/4 warps/2 stages 21.8 ms.
 _LOWP_CANDIDATES = [
     FwdConfig(128, 64, 8, 3),
-    FwdConfig(128, 64, 4, 3),
-    FwdConfig(128, 32, 4, 3),
     FwdConfig(64, 64, 4, 3),
+    FwdConfig(64, 64, 4, 3, hist="tile"),
+    FwdConfig(128, 64, 8, 3, hist="tile"),
+    FwdConfig(64, 64, 4, 3, split=True),
+    FwdConfig(128, 64, 8, 3, hist="tile", split=True),
 ]
 _LOWP_CANDIDATES_256 = [
     FwdConfig(64, 32, 8, 2),

@@ -123,6 +123,33 @@ def test_lengths_causal_alpha15(device, Lq, Lk):
     _run_and_check(q, k, v, causal=True)
 
 
+_VARIANTS = [
+    fwd.configs.FwdConfig(32, 16, 4, 2, hist="tile"),
+    fwd.configs.FwdConfig(32, 16, 4, 2, hist="elem", split=True),
+    fwd.configs.FwdConfig(16, 32, 4, 2, hist="tile", split=True),
+]
+
+
+@pytest.mark.parametrize("cfg", _VARIANTS, ids=lambda c: f"{c.hist}{'-split' if c.split else ''}-{c.BLOCK_M}x{c.BLOCK_N}")
+def test_config_variants(device, monkeypatch, cfg):
+    """Every histogram mode and the split (stats kernel + output kernel) forward, over several
+    key and query tiles: causal with a growing max, masks, per-head and general α, GQA; τ and O₂
+    checked too (the split writes τ in one kernel and reads it in the other)."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: cfg)
+    monkeypatch.setattr(fwd, "FLUSH_EVERY", 2)
+    q, k, v = _inputs(device, Lq=70, Lk=70, D=16)
+    k = k * torch.linspace(3.0, 0.5, 70, device=device)[:, None]
+    _run_and_check(q, k, v, causal=True)
+    _run_and_check(q, k, v, causal=True, alpha=2.0)
+    q, k, v = _inputs(device, B=2, H=3, Lq=40, Lk=50, D=24)
+    _run_and_check(q, k, v, mask=torch.rand(2, 1, 40, 50, device=device) > 0.4,
+                   alpha=torch.tensor([1.3, 1.5, 2.5], device=device))
+    q, k, v = _inputs(device, H=4, Hk=2, Lq=33, Lk=45, D=16)
+    mask = torch.ones(1, 1, 1, 45, dtype=torch.bool, device=device)
+    mask[..., 30:] = False
+    _run_and_check(q, k, v, mask=mask, alpha=1.25)
+
+
 @pytest.mark.parametrize("flush_every", [1, 2])
 @pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
 def test_histogram_fold_and_growing_max(device, monkeypatch, flush_every, alpha):
