@@ -141,6 +141,8 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
 
 _tune_lock = threading.Lock()
 _tuned: Optional[dict] = None
+# {tune key: {repr(config): median ms}} for the candidates measured in this process (reports)
+tuning_log: dict = {}
 
 
 def _tune_path():
@@ -261,6 +263,7 @@ def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
             )
         except Exception:  # a candidate that does not fit (shared memory, registers) is skipped
             continue
+        tuning_log.setdefault(key, {})[repr(cand)] = ms
         if ms < best_ms:
             best, best_ms = cand, ms
     with _tune_lock:
