@@ -145,7 +145,8 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
                     packed_bins: Optional[int] = None, finish: Optional[bool] = None):
     _check_2d("x", x)
     rows, n = x.shape
-    iters = torch.zeros(rows, dtype=torch.int32, device=x.device)
+    # without stats the kernel never touches these: no zero-fill launch on the hot path
+    iters = torch.zeros(rows, dtype=torch.int32, device=x.device) if stats else x.new_empty((0,), dtype=torch.int32)
     dbg = torch.zeros(rows, 4, dtype=torch.float32, device=x.device) if stats else iters
     if x.dtype == torch.float64:
         a = alpha if alpha_t is None else alpha_t.to(torch.float64).unsqueeze(-1)
