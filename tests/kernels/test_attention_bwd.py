@@ -214,9 +214,10 @@ def test_repeated_backward_is_bitwise_deterministic(bwd, device):
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, D, "float")
     alpha_t = torch.tensor([1.3, 1.5, 2.0, 1.75], device=device)
     first = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, False, 1.5, alpha_t, True)
-    second = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, False, 1.5, alpha_t, True)
-    for name, a, b in zip(NAMES, first, second):
-        assert torch.equal(a, b), f"{name} differs between two identical backward passes"
+    for _ in range(49 if device == "cuda" else 1):  # issue #4: 50 passes on the GPU
+        again = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, False, 1.5, alpha_t, True)
+        for name, a, b in zip(NAMES, first, again):
+            assert torch.equal(a, b), f"{name} differs between identical backward passes"
 
 
 def test_missing_o2_is_a_value_error_naming_it(bwd, device):
