@@ -1,0 +1,84 @@
+"""Registers and spills of the attention forward kernel for sm_90, compiled on the CPU (no GPU).
+
+    python scripts/kernel_regs.py '[{}, 4, 3]' '[{"PHASE": "stats", "HIST_MODE": "tile"}, 8, 3]'
+
+Each argument is JSON ``[template overrides, num_warps, num_stages]``; the overrides replace
+entries of BASE (the bf16, D=128, α=1.5, causal forward at 64x64). Triton compiles the rendered
+kernel down to PTX for sm_90a and the ptxas bundled with Triton's NVIDIA backend reports registers
+and spill bytes. Triton here (3.9) is newer than the H200 image's (3.6), so counts are a guide, not a
+measurement; session 2 used them to find that the forward sits at 253-255 registers (one 8-warp CTA
+per SM) and that sweep 1's element-wise histogram costs ~60 of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+os.environ.pop("TRITON_INTERPRET", None)
+
+import triton  # noqa: E402
+import triton.backends.nvidia as nvidia_backend  # noqa: E402
+from triton.backends.compiler import GPUTarget  # noqa: E402
+from triton.compiler import ASTSource  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile.kernels import attention, render  # noqa: E402
+
+BASE = dict(ALPHA_KIND="15", ALPHA=1.5, PER_HEAD_ALPHA=False, MASK_MODE="causal", MASK_BOOL=False,
+            NB=attention.NB, FLUSH_EVERY=attention.FLUSH_EVERY, HIST_MODE="elem", NREF=attention.NREF, NITER=1,
+            SAVE_AUX=False, IEEE_DOT=False, HEAD_DIM_ROUNDED=128, V_DIM_ROUNDED=128, BLOCK_M=64, BLOCK_N=64,
+            STOP_AFTER="", DOT_UPCAST=False, PHASE="all")
+
+
+def _ptxas() -> str:
+    bindir = os.path.join(os.path.dirname(nvidia_backend.__file__), "bin")
+    for name in ("ptxas-blackwell", "ptxas"):  # the one that reads the PTX version Triton emits
+        path = os.path.join(bindir, name)
+        if os.path.exists(path):
+            return path
+    raise SystemExit(f"no ptxas under {bindir}")
+
+
+def registers(overrides: dict, num_warps: int, num_stages: int) -> tuple[int, int]:
+    params = dict(BASE, **overrides)
+    fn = render.load(attention.TEMPLATE, **params).attention_fwd_kernel
+    sig = {n: "i32" for n in fn.arg_names}
+    ptr = "*fp32" if params["IEEE_DOT"] else "*bf16"
+    sig.update({n: ptr for n in ("Q", "K", "V", "OUT", "O2", "MASK")})
+    sig.update({n: "*fp32" for n in ("ALPHA_T", "TAU", "BMAX")})
+    sig.update(scale="fp32", alpha_arg="fp32")
+    const = dict(HEAD_DIM=params["HEAD_DIM_ROUNDED"], V_DIM=params["V_DIM_ROUNDED"],
+                 HEAD_DIM_ROUNDED=params["HEAD_DIM_ROUNDED"], V_DIM_ROUNDED=params["V_DIM_ROUNDED"],
+                 BLOCK_M=params["BLOCK_M"], BLOCK_N=params["BLOCK_N"])
+    sig.update({c: "constexpr" for c in const})
+    src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(c),): v for c, v in const.items()})
+    kernel = triton.compile(src, target=GPUTarget("cuda", 90, 128),
+                            options={"num_warps": num_warps, "num_stages": num_stages})
+    with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as f:
+        f.write(kernel.asm["ptx"])
+    res = subprocess.run([_ptxas(), "-v", "--gpu-name", "sm_90a", f.name, "-o", os.devnull],
+                         capture_output=True, text=True)
+    os.unlink(f.name)
+    regs = re.search(r"Used (\d+) registers", res.stderr)
+    spill = re.search(r"(\d+) bytes spill stores", res.stderr)
+    if regs is None:
+        raise SystemExit(res.stderr[-2000:])
+    return int(regs.group(1)), int(spill.group(1)) if spill else 0
+
+
+def main(argv: list[str]) -> None:
+    for arg in argv or ['[{}, 4, 3]']:
+        overrides, warps, stages = json.loads(arg)
+        regs, spill = registers(overrides, warps, stages)
+        print(f"{json.dumps(overrides)} warps={warps} stages={stages}: {regs} registers, {spill} bytes spilled",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
