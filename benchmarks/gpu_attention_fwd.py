@@ -145,18 +145,26 @@ def timings(points, ada_ns, time_budget_s):
     return rows
 
 
+_VARIANTS = {"sweep1": dict(niter=0, stop_after="sweep1"), "sweep1+3": dict(niter=0), "all": dict()}
+
+
+def _time_variants(q, k, v, names, cfg=None):
+    """{name: ms} for the kernel variants of ``profile_variant`` (causal, α = 1.5)."""
+    ms = {}
+    for name in names:
+        fn = fwd_kernels.profile_variant(q, k, v, True, cfg=cfg, **_VARIANTS[name])
+        fn()
+        ms[name] = bench(fn)
+    return ms
+
+
 def profile_sweeps(N=16384, D=128, configs=False):
     """Cost of each sweep, read off by differences: sweep 1 only; sweeps 1+3 (no refinement);
     all three (α = 1.5, default config)."""
     rows = []
     for kind in ("rand", "local"):
         q, k, v = make_inputs(kind, 2, 16, N, D)
-        ms = {}
-        for name, kw in (("sweep1", dict(niter=0, stop_after="sweep1")), ("sweep1+3", dict(niter=0)),
-                         ("all", dict())):
-            fn = fwd_kernels.profile_variant(q, k, v, True, **kw)
-            fn()
-            ms[name] = bench(fn)
+        ms = _time_variants(q, k, v, ("sweep1", "sweep1+3", "all"))
         row = dict(N=N, D=D, input=kind, sweep1_ms=ms["sweep1"], sweep2_ms=ms["all"] - ms["sweep1+3"],
                    sweep3_ms=ms["sweep1+3"] - ms["sweep1"], total_ms=ms["all"])
         rows.append(row)
@@ -171,11 +179,7 @@ def profile_sweeps(N=16384, D=128, configs=False):
     q, k, v = make_inputs("rand", 2, 16, N, D)
     for cfg in (FwdConfig(128, 32, 8, 3), FwdConfig(64, 64, 4, 3), FwdConfig(64, 32, 4, 2), FwdConfig(128, 64, 8, 2)):
         try:
-            ms = {}
-            for name, kw in (("sweep1", dict(niter=0, stop_after="sweep1")), ("all", dict())):
-                fn = fwd_kernels.profile_variant(q, k, v, True, cfg=cfg, **kw)
-                fn()
-                ms[name] = bench(fn)
+            ms = _time_variants(q, k, v, ("sweep1", "all"), cfg)
         except Exception as e:  # a config that does not fit is reported, not fatal
             print(f"[sweeps] {cfg}: failed: {type(e).__name__}: {str(e)[:200]}", flush=True)
             continue
