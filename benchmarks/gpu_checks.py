@@ -34,6 +34,17 @@ def _sync(dev):
 def small(dev="cuda") -> bool:
     torch.manual_seed(0)
     ok = True
+    # row-wise first (a few kernels), then every attention case per forward config
+    x = torch.randn(37, 1000, device=dev)
+    x.requires_grad_()
+    entmax(x, alpha=1.5).square().sum().backward()
+    entmax(torch.randn(3, 40000, device=dev), alpha=1.3)  # the looping row-wise path
+    if dev == "cuda":
+        from adasplash_compile.kernels import rowwise
+        rowwise.entmax_forward(torch.randn(37, 4096, device=dev), 1.5, bracket="top")
+        rowwise.entmax_forward(torch.randn(5, 1000, device=dev), 2.0, bracket="top", topk=1)
+    _sync(dev)
+    print("[small] row-wise ok", flush=True)
     cases = [
         dict(B=1, H=2, Hk=2, Lq=77, Lk=77, D=80, causal=True, alpha=1.5, mask=None),
         dict(B=2, H=4, Hk=2, Lq=33, Lk=130, D=24, causal=False, alpha=2.0, mask="keypad"),
@@ -62,12 +73,6 @@ def small(dev="cuda") -> bool:
             bad = [n for n, t in (("out", out), ("dq", q.grad), ("dk", k.grad), ("dv", v.grad)) if not torch.isfinite(t).all()]
             print(f"[small] {cfg} {c}: {'non-finite ' + ','.join(bad) if bad else 'ok'}", flush=True)
             ok &= not bad
-    x = torch.randn(37, 1000, device=dev)
-    x.requires_grad_()
-    entmax(x, alpha=1.5).square().sum().backward()
-    entmax(torch.randn(3, 40000, device=dev), alpha=1.3)  # the looping row-wise path
-    _sync(dev)
-    print("[small] row-wise ok", flush=True)
     return ok
 
 

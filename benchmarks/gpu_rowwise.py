@@ -52,36 +52,30 @@ def _bench(fn, warmup: int = 25, rep: int = 100) -> float:
 # variant sweep (--sweep)
 # ------------------------------------------------------------------------------------------------
 
-def _v(w, r=1, bracket="hist", pb=16, fin=False, bn=None):
-    return {"num_warps": w, "rows_per_program": r, "bracket": bracket, "packed_bins": pb, "finish": fin, "block_n": bn}
+def _v(w, r=1, bracket="hist", pb=16, fin=False, bn=None, topk=2, mr=None):
+    return {"num_warps": w, "rows_per_program": r, "bracket": bracket, "packed_bins": pb, "finish": fin,
+            "block_n": bn, "topk": topk, "maxnreg": mr}
+
+
+def _top(w, k=2, fin=False, mr=None):
+    return _v(w, bracket="top", fin=fin, topk=k, mr=mr)
 
 
 # Per (dtype, n): variants in priority order (the time budget cuts from the end). "base" = the
 # original kernel (rows 1, tl.histogram, no early finish); everything else runs _entmax_fwd_rows_kernel.
+# Session 2's sweep (run-2026-11-29-s3-callA) ranked the packed-count and multi-row variants last;
+# session 3 adds the "top" bracket (subset of per-thread maxima solved first) and register caps.
 SWEEP = {
     ("float32", 4096): [
-        _v(8), _v(4), _v(8, fin=True), _v(4, fin=True),
-        _v(8, bracket="packed", fin=True), _v(4, bracket="packed", fin=True),
-        _v(8, 2, "packed", fin=True), _v(8, 4, "packed", fin=True), _v(16, 4, "packed", fin=True),
-        _v(8, 2, "packed", 32, True), _v(4, bracket="packed", pb=32, fin=True),
-        _v(8, bracket="packed"), _v(8, bracket="none", fin=True), _v(8, 2, "none", fin=True),
-        _v(16, 2, "packed", fin=True), _v(2, bracket="packed", fin=True),
+        _top(8), _top(8, mr=40), _top(16), _top(8, k=1), _top(8, fin=True), _v(8), _v(8, mr=40),
+        _v(16), _top(4), _v(8, bracket="none", fin=True), _top(16, mr=32),
     ],
     ("float32", 32768): [
-        _v(8), _v(16), _v(8, fin=True), _v(16, fin=True), _v(32, fin=True),
-        _v(16, bracket="packed", fin=True), _v(32, bracket="packed", fin=True), _v(8, bracket="packed", fin=True),
-        _v(16, bracket="packed", pb=32, fin=True), _v(16, bracket="none", fin=True),
-        _v(8, bracket="packed", fin=True, bn=4096), _v(8, bracket="packed", fin=True, bn=8192),
-        _v(16, bracket="packed", fin=True, bn=8192), _v(8, bn=4096),
+        _top(8), _top(16), _top(32), _top(16, k=1), _top(8, k=1), _top(16, fin=True),
+        _v(16, bracket="none", fin=True), _v(8),
     ],
-    ("bfloat16", 4096): [
-        _v(8), _v(8, fin=True), _v(4, fin=True), _v(8, bracket="packed", fin=True),
-        _v(8, 2, "packed", fin=True), _v(8, 4, "packed", fin=True), _v(4, bracket="packed", fin=True),
-    ],
-    ("bfloat16", 32768): [
-        _v(8), _v(16, fin=True), _v(8, fin=True), _v(16, bracket="packed", fin=True),
-        _v(32, bracket="packed", fin=True), _v(8, bracket="packed", fin=True, bn=8192),
-    ],
+    ("bfloat16", 4096): [_top(8), _top(4), _top(16), _v(8)],
+    ("bfloat16", 32768): [_top(8), _top(16), _top(32), _v(8)],
 }
 SWEEP_BUDGET_SHARE = {("float32", 4096): 0.3, ("float32", 32768): 0.3, ("bfloat16", 4096): 0.2, ("bfloat16", 32768): 0.2}
 
@@ -91,19 +85,24 @@ def _vname(v: dict) -> str:
     name = "base" if base and v["bracket"] == "hist" else f"r{v['rows_per_program']}-{v['bracket']}"
     if v["bracket"] == "packed":
         name += str(v["packed_bins"])
+    if v["bracket"] == "top":
+        name += str(v["topk"])
     if v["finish"]:
         name += "-fin"
     name += f"-w{v['num_warps']}"
+    if v.get("maxnreg"):
+        name += f"-mr{v['maxnreg']}"
     if v["block_n"] is not None:
         name += f"-loop{v['block_n']}"
     return name
 
 
 def run_sweep(budget_s: float = 70.0) -> dict:
-    """Every variant in SWEEP: median ms (do_bench, warmup 10 ms, rep 40 ms) of the forward with
-    STATS on (one compile per variant gives time, accuracy and iterations; the stats stores are
-    5 words per row), % of torch.softmax's bandwidth (same time ratio: same bytes), rel err vs
-    float64, max |row sum − 1|, mean evaluations. The default config, without stats, is timed too."""
+    """Every variant in SWEEP: median ms (do_bench, warmup 10 ms, rep 40 ms) of the forward without
+    stats (one call with stats first gives accuracy and evaluation counts), % of torch.softmax's
+    bandwidth (same time ratio: same bytes), rel err vs float64, max |row sum − 1|, mean full
+    evaluations of f and, for the "top" bracket, mean subset evaluations. The default config is
+    timed too."""
     t_start = time.time()
     torch.manual_seed(0)
     out = []
@@ -139,14 +138,15 @@ def run_sweep(budget_s: float = 70.0) -> dict:
                 pd = p.double()
                 err = ((pd - ref).norm() / ref.norm()).item()
                 rs = (pd.sum(-1) - 1).abs().max().item()
-                ms = _bench(lambda: rowwise.entmax_forward_with_stats(x, 1.5, **kw), 10, 40)
+                sub = rowwise.last_subset_evaluations().float().mean().item()
+                ms = _bench(lambda: rowwise.entmax_forward(x, 1.5, **kw), 10, 40)
                 it = iters.float().mean().item()
                 ok = err <= 1e-5 and rs <= 1e-5 if dname == "float32" else err <= 1e-2
                 rec = {"dtype": dname, "shape": shape, "variant": name, "ms": ms, "pct_softmax": 100 * t_sm / ms,
                        "rel_err": err, "max_row_sum_err": rs, "mean_iters": it, "max_iters": int(iters.max()),
-                       "ok": ok, "first_call_s": t_first, **v}
+                       "mean_subset_iters": sub, "ok": ok, "first_call_s": t_first, **v}
                 print(f"[sweep] {dname} {shape} {name} {ms:.4f} {100 * t_sm / ms:.0f}% {err:.2e} {rs:.1e} "
-                      f"{it:.2f}{'' if ok else ' FAIL'}", flush=True)
+                      f"{it:.2f} sub {sub:.2f}{'' if ok else ' FAIL'}", flush=True)
                 del p, pd
             except Exception as e:  # a variant that fails to compile or launch is recorded, the sweep goes on
                 rec = {"dtype": dname, "shape": shape, "variant": name, "error": repr(e)[-400:], **v}
@@ -162,7 +162,7 @@ def run_sweep(budget_s: float = 70.0) -> dict:
         "torch": torch.__version__,
         "triton": triton.__version__,
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "timing": "do_bench median, warmup 10 ms, rep 40 ms; variants timed with STATS on; alpha 1.5; torch.randn, seed 0",
+        "timing": "do_bench median, warmup 10 ms, rep 40 ms; variants timed without stats; alpha 1.5; torch.randn, seed 0",
         "budget_s": budget_s,
         "elapsed_s": time.time() - t_start,
         "sweep": out,
@@ -173,18 +173,19 @@ def sweep_markdown(rep: dict) -> str:
     lines = [f"# Row-wise entmax-1.5 forward variant sweep on {rep['gpu']}", "",
              f"`{rep['command']}` — torch {rep['torch']}, Triton {rep['triton']}, {rep['date_utc']} UTC, "
              f"{rep['timing']}; {rep['elapsed_s']:.0f} s of a {rep['budget_s']:.0f} s budget.", "",
-             "| dtype | shape | variant | ms | % softmax | rel err | max abs(row sum - 1) | mean iters |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| dtype | shape | variant | ms | % softmax | rel err | max abs(row sum - 1) | mean full evals | mean subset evals |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rep["sweep"]:
         if r.get("skipped"):
-            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | skipped | | | | |")
+            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | skipped | | | | | |")
         elif "error" in r:
-            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | error: {r['error'][:80]} | | | | |")
+            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | error: {r['error'][:80]} | | | | | |")
         else:
             err = f"{r['rel_err']:.2e}" if "rel_err" in r else ""
             rs = f"{r['max_row_sum_err']:.1e}" if "max_row_sum_err" in r else ""
             it = f"{r['mean_iters']:.2f}" if "mean_iters" in r else ""
-            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | {r['ms']:.4f} | {r['pct_softmax']:.0f}% | {err} | {rs} | {it} |")
+            sub = f"{r['mean_subset_iters']:.2f}" if "mean_subset_iters" in r else ""
+            lines.append(f"| {r['dtype']} | {r['shape']} | {r['variant']} | {r['ms']:.4f} | {r['pct_softmax']:.0f}% | {err} | {rs} | {it} | {sub} |")
     return "\n".join(lines) + "\n"
 
 

@@ -51,13 +51,16 @@ TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afte
 #   bracket: "hist" (tl.histogram, NUM_BINS bins), "packed" (counts of packed_bins bins from one
 #            int64 sum), "none" ([−1, 0], the ablation);
 #   packed_bins: 8, 16, 32 or 64 (a multiple of 4: 4 bins per int64 word);
-#   finish:  stop as soon as a step from below provably keeps the support (α ∈ {1.5, 2} only).
+#   finish:  stop as soon as a step from below provably keeps the support (α ∈ {1.5, 2} only);
+#   bracket "top": solve on the topk (1 or 2) largest entries each thread holds first, then on the
+#            row from that τ (α ∈ {1.5, 2} and rows held in registers; otherwise "hist");
+#   maxnreg: a register cap per thread (more programs per SM; ptxas spills past it).
 # The baseline (rows_per_program 1, "hist"/"none", no finish) runs the original _entmax_fwd_kernel.
-_DEFAULT_VARIANT = {"bracket": "hist", "packed_bins": 16, "finish": False}
-BRACKETS = ("hist", "packed", "none")
+_DEFAULT_VARIANT = {"bracket": "hist", "packed_bins": 16, "finish": False, "topk": 2}
+BRACKETS = ("hist", "packed", "none", "top")
 
 # Template parameters of the baseline render (test_render.py renders with these).
-_VARIANT = {"HISTOGRAM": True, "ROWS": 1, "BRACKET": "hist", "PACKED_BINS": 16, "FINISH": False}
+_VARIANT = {"HISTOGRAM": True, "ROWS": 1, "BRACKET": "hist", "PACKED_BINS": 16, "FINISH": False, "TOPK": 2}
 
 
 def _next_pow2(n: int) -> int:
@@ -89,15 +92,17 @@ def _config(n_cols: int, block_n: Optional[int], num_warps: Optional[int]):
 
 
 def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool, rows: int = 1,
-            bracket: str = "hist", packed_bins: int = 16, finish: bool = False, histogram: bool = True):
+            bracket: str = "hist", packed_bins: int = 16, finish: bool = False, histogram: bool = True,
+            topk: int = 2):
     return render.load(
         TEMPLATE, BLOCK_N=block_n, LOOPING=looping, ALPHA_KIND=alpha_kind, PER_ROW_ALPHA=per_row,
         NUM_BINS=NUM_BINS, HISTOGRAM=histogram, ROWS=rows, BRACKET=bracket, PACKED_BINS=packed_bins,
-        FINISH=finish,
+        FINISH=finish, TOPK=topk,
     )
 
 
-def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, alpha_kind: str) -> dict:
+def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, alpha_kind: str,
+             topk=None, looping: bool = False) -> dict:
     v = dict(_DEFAULT_VARIANT)
     if bracket is not None:
         v["bracket"] = bracket
@@ -105,6 +110,8 @@ def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, 
         v["packed_bins"] = packed_bins
     if finish is not None:
         v["finish"] = finish
+    if topk is not None:
+        v["topk"] = topk
     v["rows"] = default_rows if rows_per_program is None else rows_per_program
     if v["bracket"] not in BRACKETS:
         raise ValueError(f"bracket must be one of {BRACKETS}, got {v['bracket']!r}")
@@ -113,6 +120,10 @@ def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, 
         raise ValueError(f"rows_per_program must be a power of two >= 1, got {r!r}")
     if pb not in (8, 16, 32, 64):
         raise ValueError(f"packed_bins must be 8, 16, 32 or 64, got {pb!r}")
+    if v["topk"] not in (1, 2):
+        raise ValueError(f"topk must be 1 or 2, got {v['topk']!r}")
+    if v["bracket"] == "top" and (looping or alpha_kind not in ("15", "2")):
+        v["bracket"] = "hist"  # the subset start needs the row in registers and a convex f
     if v["bracket"] == "hist" and r > 1:
         v["bracket"] = "packed"  # tl.histogram counts a whole program: several rows need packed counts
     v["finish"] = bool(v["finish"]) and alpha_kind in ("15", "2")
@@ -142,7 +153,8 @@ def _out_buffer(name: str, out: Optional[Tensor], like: Tensor) -> Tensor:
 def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: bool,
                     block_n: Optional[int], num_warps: Optional[int], out: Optional[Tensor],
                     rows_per_program: Optional[int] = None, bracket: Optional[str] = None,
-                    packed_bins: Optional[int] = None, finish: Optional[bool] = None):
+                    packed_bins: Optional[int] = None, finish: Optional[bool] = None,
+                    topk: Optional[int] = None, maxnreg: Optional[int] = None):
     _check_2d("x", x)
     rows, n = x.shape
     # without stats the kernel never touches these: no zero-fill launch on the hot path
@@ -159,7 +171,9 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     a_rows = _row_alpha(alpha_t, rows) if per_row else x
     bn, looping, warps, default_rows = _config(n, block_n, num_warps)
     kind = render.alpha_kind(alpha, alpha_t)
-    v = _variant(rows_per_program, bracket, packed_bins, finish, default_rows, kind)
+    v = _variant(rows_per_program, bracket, packed_bins, finish, default_rows, kind, topk, looping)
+    sub = torch.zeros(rows, dtype=torch.int32, device=x.device) if stats else iters
+    launch = {"num_warps": warps} if maxnreg is None else {"num_warps": warps, "maxnreg": int(maxnreg)}
     baseline = v["rows"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]
     with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
         if baseline:
@@ -169,20 +183,21 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
                 x.stride(0), p.stride(0),
                 n, float(alpha),
                 BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
-                num_warps=warps,
+                **launch,
             )
         else:
             mod = _module(bn, looping, kind, per_row, rows=v["rows"], bracket=v["bracket"],
-                          packed_bins=v["packed_bins"], finish=v["finish"])
+                          packed_bins=v["packed_bins"], finish=v["finish"], topk=v["topk"])
             mod._entmax_fwd_rows_kernel[(triton_cdiv(rows, v["rows"]),)](
-                x, p, a_rows, iters, dbg,
+                x, p, a_rows, iters, dbg, sub,
                 x.stride(0), p.stride(0),
                 rows, n, float(alpha),
                 BLOCK_N=bn, ROWS=v["rows"], NUM_BINS=NUM_BINS, PACKED_BINS=v["packed_bins"],
-                MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
-                num_warps=warps,
+                GROUPS=min(32 * warps, bn // 4), VEC=4 if n % 16 == 0 else 1, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
+                **launch,
             )
     _LAST_DEBUG["dbg"] = dbg
+    _LAST_DEBUG["sub_iters"] = sub
     return p, iters
 
 
@@ -205,28 +220,38 @@ def entmax_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
                    block_n: Optional[int] = None, num_warps: Optional[int] = None,
                    out: Optional[Tensor] = None, rows_per_program: Optional[int] = None,
                    bracket: Optional[str] = None, packed_bins: Optional[int] = None,
-                   finish: Optional[bool] = None) -> Tensor:
+                   finish: Optional[bool] = None, topk: Optional[int] = None,
+                   maxnreg: Optional[int] = None) -> Tensor:
     """α-entmax over the last dim of 2-D ``x`` (any float dtype; fp32 math), p in ``x``'s dtype.
 
     ``alpha_t`` (shape (rows,)) gives one α per row and overrides ``alpha``. ``block_n`` /
     ``num_warps`` override the default config (tests use a small ``block_n`` to reach the
     looping path); ``out`` is an optional contiguous output buffer (tests poison it).
     ``rows_per_program`` / ``bracket`` / ``packed_bins`` / ``finish`` pick a forward variant (None:
-    the default table, ``_SINGLE_BLOCK_CONFIGS`` and ``_DEFAULT_VARIANT``)."""
+    the default table, ``_SINGLE_BLOCK_CONFIGS`` and ``_DEFAULT_VARIANT``); ``topk`` is the
+    subset size per thread of the "top" bracket and ``maxnreg`` caps registers per thread."""
     return _launch_forward(x, alpha, alpha_t, False, block_n, num_warps, out,
-                           rows_per_program, bracket, packed_bins, finish)[0]
+                           rows_per_program, bracket, packed_bins, finish, topk, maxnreg)[0]
 
 
 def entmax_forward_with_stats(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
                               block_n: Optional[int] = None, num_warps: Optional[int] = None,
                               out: Optional[Tensor] = None, rows_per_program: Optional[int] = None,
                               bracket: Optional[str] = None, packed_bins: Optional[int] = None,
-                              finish: Optional[bool] = None) -> tuple[Tensor, Tensor]:
+                              finish: Optional[bool] = None, topk: Optional[int] = None,
+                              maxnreg: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """Like :func:`entmax_forward`, also returning the number of f(τ) evaluations each row needed
     after the histogram bracket (int32, shape (rows,); 0 for fully masked rows and for float64
-    inputs, which take the reference path). Variant options as in :func:`entmax_forward`."""
+    inputs, which take the reference path). Variant options as in :func:`entmax_forward`; with the
+    "top" bracket, ``last_subset_evaluations()`` gives the cheap subset evaluations of the call."""
     return _launch_forward(x, alpha, alpha_t, True, block_n, num_warps, out,
-                           rows_per_program, bracket, packed_bins, finish)
+                           rows_per_program, bracket, packed_bins, finish, topk, maxnreg)
+
+
+def last_subset_evaluations() -> Optional[Tensor]:
+    """Per row, the subset evaluations of the last ``entmax_forward_with_stats`` call ("top" bracket;
+    zeros for other brackets)."""
+    return _LAST_DEBUG.get("sub_iters")
 
 
 def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,

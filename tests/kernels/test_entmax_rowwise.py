@@ -166,19 +166,24 @@ def test_iteration_count_is_reported_and_small(dev):
 # forward tuning variants (rows per program, packed-count bracket, early finish)
 # ---------------------------------------------------------------------------------------------
 
-# (rows_per_program, bracket, packed_bins, finish): each launches _entmax_fwd_rows_kernel
+# (rows_per_program, bracket, packed_bins, finish[, topk]): each launches _entmax_fwd_rows_kernel
 VARIANTS = [
     (1, "packed", 16, False),
     (1, "hist", 16, True),
     (2, "packed", 8, True),
     (4, "none", 16, True),
     (2, "packed", 32, False),
+    (1, "top", 16, False, 2),
+    (2, "top", 16, True, 1),
 ]
 
 
 def _variant_kw(v):
-    r, b, pb, f = v
-    return dict(rows_per_program=r, bracket=b, packed_bins=pb, finish=f)
+    r, b, pb, f = v[:4]
+    kw = dict(rows_per_program=r, bracket=b, packed_bins=pb, finish=f)
+    if len(v) > 4:
+        kw["topk"] = v[4]
+    return kw
 
 
 @pytest.mark.parametrize("v", VARIANTS, ids=lambda v: "-".join(map(str, v)))
@@ -223,6 +228,28 @@ def test_early_finish_saves_evaluations(dev):
     assert fin.sum() < base.sum(), (fin.tolist(), base.tolist())
 
 
+@pytest.mark.parametrize("n", [256, 250])
+def test_top_bracket_subset_start(dev, n):
+    """The "top" bracket solves on the per-thread top-2 first (n = 256: groups are what each thread
+    holds, 4-wide; 250: 1-wide groups, n % 16 != 0). Its root is a lower bound, so the full solve
+    from it stays exact; on random rows the support lies in the subset and one full evaluation
+    confirms it, where the histogram bracket needs ~3. α = 1.3 falls back to the histogram."""
+    x = torch.randn(6, n, device=dev) * 3
+    x[2, ::2] = float("-inf")
+    x[4] = float("-inf")
+    for alpha in (1.5, 2.0, 1.3):
+        p, iters = _forward(x, alpha, bracket="top", num_warps=2)
+        sub = rowwise.last_subset_evaluations()
+        _check_fp32(p, x, alpha, iters)
+        assert (p[4] == 0).all() and iters[4] == 0
+        if alpha != 1.3:
+            _, hist = rowwise.entmax_forward_with_stats(x, alpha)
+            assert iters.sum() < hist.sum(), (iters.tolist(), hist.tolist())
+            assert (sub[[0, 1, 2, 3, 5]] >= 1).all(), sub.tolist()
+        else:
+            assert (sub == 0).all(), sub.tolist()
+
+
 def test_bad_variant_options_raise(dev):
     x = torch.randn(2, 8, device=dev)
     with pytest.raises(ValueError, match="bracket"):
@@ -231,6 +258,8 @@ def test_bad_variant_options_raise(dev):
         rowwise.entmax_forward(x, 1.5, rows_per_program=3)
     with pytest.raises(ValueError, match="packed_bins"):
         rowwise.entmax_forward(x, 1.5, packed_bins=12)
+    with pytest.raises(ValueError, match="topk"):
+        rowwise.entmax_forward(x, 1.5, bracket="top", topk=3)
 
 
 # ---------------------------------------------------------------------------------------------
