@@ -149,7 +149,10 @@ def determinism(n=50, N=4096):
     return dict(passes=n, N=N, B=B, H=H, D=D, per_head_alpha=True, bitwise_equal=bool(same))
 
 
-SWEEP = [(32, 64, 64, 32, 4, 3), (64, 64, 64, 64, 4, 2), (32, 128, 128, 32, 4, 3), (64, 128, 128, 64, 8, 2)]
+# (BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages); the first is the default table's
+SWEEP = [(32, 64, 64, 32, 4, 3), (64, 64, 64, 64, 4, 2), (32, 128, 128, 32, 4, 3), (64, 128, 128, 64, 8, 2),
+         (64, 64, 64, 64, 8, 2), (32, 128, 64, 32, 4, 3), (64, 128, 64, 64, 8, 3), (32, 64, 64, 32, 8, 3),
+         (16, 64, 64, 16, 4, 3), (32, 128, 128, 32, 8, 3)]
 
 
 def sweep(N=4096, budget_s=60.0):
@@ -339,6 +342,7 @@ def main():
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--smoke", action="store_true", help="CPU dry run (TRITON_INTERPRET=1), tiny sizes")
     ap.add_argument("--quick", action="store_true", help="backward alone: one check and N=4096 timing")
+    ap.add_argument("--sweep-only", action="store_true", help="backward alone per config in SWEEP (N=4096, rand)")
     args = ap.parse_args()
     global DEV, SMOKE
     if args.smoke:
@@ -347,6 +351,14 @@ def main():
     if args.quick:
         os.makedirs(args.out, exist_ok=True)
         return quick(args.out)
+    if args.sweep_only:
+        os.makedirs(args.out, exist_ok=True)
+        rows = sweep(budget_s=args.budget)
+        with open(os.path.join(args.out, "attention-bwd-sweep.json"), "w") as f:
+            json.dump(dict(command="bash scripts/gpu_run.sh python3 benchmarks/gpu_attention_bwd.py " + " ".join(sys.argv[1:]),
+                           gpu=torch.cuda.get_device_name() if DEV == "cuda" else "cpu", torch=torch.__version__,
+                           sweep=rows), f, indent=1)
+        return None
     import triton
 
     meta = dict(gpu=torch.cuda.get_device_name() if DEV == "cuda" else "cpu (smoke)", torch=torch.__version__, triton=triton.__version__,

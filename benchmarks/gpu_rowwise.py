@@ -67,12 +67,10 @@ def _top(w, k=2, fin=False, mr=None):
 # session 3 adds the "top" bracket (subset of per-thread maxima solved first) and register caps.
 SWEEP = {
     ("float32", 4096): [
-        _top(8), _top(8, mr=40), _top(16), _top(8, k=1), _top(8, fin=True), _v(8), _v(8, mr=40),
-        _v(16), _top(4), _v(8, bracket="none", fin=True), _top(16, mr=32),
+        _top(8), _top(8, k=1), _top(4), _top(16), _top(8, mr=40), _v(8), _v(8, bracket="none", fin=True),
     ],
     ("float32", 32768): [
-        _top(8), _top(16), _top(32), _top(16, k=1), _top(8, k=1), _top(16, fin=True),
-        _v(16, bracket="none", fin=True), _v(8),
+        _top(8), _top(16), _top(32), _top(16, k=1), _top(8, k=1), _v(8), _v(16, bracket="none", fin=True),
     ],
     ("bfloat16", 4096): [_top(8), _top(4), _top(16), _v(8)],
     ("bfloat16", 32768): [_top(8), _top(16), _top(32), _v(8)],

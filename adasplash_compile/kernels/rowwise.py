@@ -52,11 +52,12 @@ TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afte
 #            int64 sum), "none" ([−1, 0], the ablation);
 #   packed_bins: 8, 16, 32 or 64 (a multiple of 4: 4 bins per int64 word);
 #   finish:  stop as soon as a step from below provably keeps the support (α ∈ {1.5, 2} only);
-#   bracket "top": solve on the topk (1 or 2) largest entries each thread holds first, then on the
-#            row from that τ (α ∈ {1.5, 2} and rows held in registers; otherwise "hist");
+#   bracket "top": solve on the topk (1 or 2) largest entries of each thread's vector slot first,
+#            then on the row from that τ (_entmax_fwd_top_kernel; α ∈ {1.5, 2} and rows held in
+#            registers, otherwise "hist"; one row per program, no early finish);
 #   maxnreg: a register cap per thread (more programs per SM; ptxas spills past it).
 # The baseline (rows_per_program 1, "hist"/"none", no finish) runs the original _entmax_fwd_kernel.
-_DEFAULT_VARIANT = {"bracket": "hist", "packed_bins": 16, "finish": False, "topk": 2}
+_DEFAULT_VARIANT = {"bracket": "top", "packed_bins": 16, "finish": False, "topk": 2}
 BRACKETS = ("hist", "packed", "none", "top")
 
 # Template parameters of the baseline render (test_render.py renders with these).
@@ -124,6 +125,8 @@ def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, 
         raise ValueError(f"topk must be 1 or 2, got {v['topk']!r}")
     if v["bracket"] == "top" and (looping or alpha_kind not in ("15", "2")):
         v["bracket"] = "hist"  # the subset start needs the row in registers and a convex f
+    if v["bracket"] == "top":
+        v["rows"], v["finish"] = 1, False  # its own kernel: one row per program, plain steps
     if v["bracket"] == "hist" and r > 1:
         v["bracket"] = "packed"  # tl.histogram counts a whole program: several rows need packed counts
     v["finish"] = bool(v["finish"]) and alpha_kind in ("15", "2")
@@ -176,7 +179,19 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     launch = {"num_warps": warps} if maxnreg is None else {"num_warps": warps, "maxnreg": int(maxnreg)}
     baseline = v["rows"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]
     with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
-        if baseline:
+        if v["bracket"] == "top":
+            # [REPS, LANES] tile: a column is one thread's vector slot (4 fp32 per 16-byte load when
+            # rows are 16-byte multiples, which is when Triton vectorises the loads)
+            lanes = min(bn, 32 * warps * (4 if n % 16 == 0 else 1))
+            mod = _module(bn, looping, kind, per_row, bracket="top", topk=v["topk"])
+            mod._entmax_fwd_top_kernel[(rows,)](
+                x, p, a_rows, iters, dbg, sub,
+                x.stride(0), p.stride(0),
+                n, float(alpha),
+                REPS=bn // lanes, LANES=lanes, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
+                **launch,
+            )
+        elif baseline:
             mod = _module(bn, looping, kind, per_row, histogram=v["bracket"] == "hist")
             mod._entmax_fwd_kernel[(rows,)](
                 x, p, a_rows, iters, dbg,
@@ -189,11 +204,11 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
             mod = _module(bn, looping, kind, per_row, rows=v["rows"], bracket=v["bracket"],
                           packed_bins=v["packed_bins"], finish=v["finish"], topk=v["topk"])
             mod._entmax_fwd_rows_kernel[(triton_cdiv(rows, v["rows"]),)](
-                x, p, a_rows, iters, dbg, sub,
+                x, p, a_rows, iters, dbg,
                 x.stride(0), p.stride(0),
                 rows, n, float(alpha),
                 BLOCK_N=bn, ROWS=v["rows"], NUM_BINS=NUM_BINS, PACKED_BINS=v["packed_bins"],
-                GROUPS=min(32 * warps, bn // 4), VEC=4 if n % 16 == 0 else 1, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
+                MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
                 **launch,
             )
     _LAST_DEBUG["dbg"] = dbg
