@@ -29,13 +29,13 @@ TEMPLATE = "entmax_rowwise.py.jinja"
 
 # Default configs: (longest row, num_warps, rows per program) for rows held in one block of
 # next_pow2(n) entries. fp32 rows are converted on load, so the table does not depend on the input dtype.
-# H200 sweeps of the pre-fix kernel (benchmarks/results/rowwise-h200-prefix.md, same work per row):
-# 4096 fp32 rows 4 ≈ 8 warps, 16 slower; 32768 rows 8 warps (255 registers, small spill) beat 16
-# and 32 by 5-10%. Not yet re-measured with the packed reductions; `gpu_rowwise.py --sweep` times
-# the variants below, and one line here (plus _DEFAULT_VARIANT) switches to the winner.
+# H200 sweep of the "top" kernel (benchmarks/results/run-2026-11-29-s3-callC/rowwise_sweep.md, fp32,
+# α = 1.5): 4096-entry rows 4 warps 0.0415 ms, 8 warps 0.0531, 16 warps 0.0934; 32768-entry rows
+# 8 warps 0.0887, 16 warps 0.0954, 32 warps 0.1184 (softmax: 0.0585 / 0.1136). `gpu_rowwise.py
+# --sweep` times the variants; one line here (plus _DEFAULT_VARIANT) switches to a winner.
 _SINGLE_BLOCK_CONFIGS = (
     (1024, 4, 1),
-    (4096, 8, 1),
+    (4096, 4, 1),
     (8192, 8, 1),
     (32768, 8, 1),
 )
@@ -180,9 +180,12 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     baseline = v["rows"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]
     with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
         if v["bracket"] == "top":
-            # [REPS, LANES] tile: a column is one thread's vector slot (4 fp32 per 16-byte load when
-            # rows are 16-byte multiples, which is when Triton vectorises the loads)
-            lanes = min(bn, 32 * warps * (4 if n % 16 == 0 else 1))
+            # [REPS, LANES] tile: a column is one thread's vector slot (16 bytes: 4 fp32 or 8 bf16
+            # per load when n is a multiple of 16, which is when Triton vectorises the loads; a
+            # mismatch costs cross-thread shuffles in every subset step: bf16 with 4-wide columns
+            # ran at a quarter of the speed on the H200)
+            vec = 16 // x.element_size() if n % 16 == 0 else 1
+            lanes = min(bn, 32 * warps * vec)
             mod = _module(bn, looping, kind, per_row, bracket="top", topk=v["topk"])
             mod._entmax_fwd_top_kernel[(rows,)](
                 x, p, a_rows, iters, dbg, sub,

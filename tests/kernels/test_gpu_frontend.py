@@ -6,6 +6,12 @@ failed to compile on the H200 (2026-11-29, one device call lost). This test driv
 launchers (attention forward and backward, row-wise entmax) with CPU tensors, captures each kernel
 launch instead of running it, renders the same template parameters without the interpreter, and
 runs Triton's front end (AST → TTIR) for sm_90 with the launch's argument types. No GPU needed.
+
+The H200 image has an older Triton (3.6) than CPU CI (3.9), and 3.6's layout passes crashed on a
+kernel 3.9 compiles (2026-11-29, session 3: a reshaped subset loop, one more device call lost).
+When ``ADASPLASH_COMPAT_TRITON_PYTHON`` names a Python whose ``triton`` is that older release
+(``.ci/run`` builds one), every launch is also compiled all the way to PTX with it, with the
+16-divisibility specialisation a GPU launch gives pointers and integer arguments.
 """
 
 from __future__ import annotations
@@ -97,6 +103,11 @@ def _check_all(launches, tmp_path):
     if res.returncode == 3:
         pytest.skip(res.stdout.strip().splitlines()[-1])
     assert res.returncode == 0, f"lowering failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
+    compat = os.environ.get("ADASPLASH_COMPAT_TRITON_PYTHON")
+    if compat:
+        res = subprocess.run([compat, __file__, str(spec), str(tmp_path), "compile"], env=env, capture_output=True,
+                             text=True, timeout=1200)
+        assert res.returncode == 0, f"compiling with {compat} failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
 
 
 def _signature(fn, args, kwargs):
@@ -141,7 +152,25 @@ def _lower_to_ttir(fn, args, kwargs):
     return src.make_ir(options, *extra)
 
 
-def _child(spec_path, workdir):
+def _compile_to_ptx(fn, args, kwargs):
+    """Full compile (TTIR → TTGIR → LLVM → PTX) for sm_90 with a GPU launch's specialisation."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    sig, constexprs = _signature(fn, args, kwargs)
+    values = dict(zip(fn.arg_names, args))
+    attrs = {}
+    for i, p in enumerate(fn.params):
+        v = values.get(p.name)
+        if sig.get(p.name, "").startswith("*") or (sig.get(p.name) == "i32" and isinstance(v, int) and v % 16 == 0):
+            attrs[(i,)] = [["tt.divisibility", 16]]
+    options = {k: kwargs[k] for k in ("num_warps", "num_stages", "maxnreg") if k in kwargs}
+    triton.compile(ASTSource(fn=fn, signature=sig, constexprs=constexprs, attrs=attrs),
+                   target=GPUTarget("cuda", 90, 32), options=options)
+
+
+def _child(spec_path, workdir, mode="ttir"):
     try:
         from triton.compiler import ASTSource  # noqa: F401
         from triton.compiler.compiler import make_backend  # noqa: F401
@@ -156,8 +185,11 @@ def _child(spec_path, workdir):
         mod = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = mod
         spec.loader.exec_module(mod)
-        print(f"lowering {job['name']} {job['params']}", flush=True)
-        _lower_to_ttir(getattr(mod, job["name"]), job["args"], job["kwargs"])
+        print(f"lowering {job['name']} {job['params']} ({mode})", flush=True)
+        if mode == "compile":
+            _compile_to_ptx(getattr(mod, job["name"]), job["args"], job["kwargs"])
+        else:
+            _lower_to_ttir(getattr(mod, job["name"]), job["args"], job["kwargs"])
     return 0
 
 
@@ -242,4 +274,4 @@ def test_rowwise_kernels_lower_for_sm90(launches, tmp_path):
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2]))
+    sys.exit(_child(*sys.argv[1:4]))
