@@ -48,8 +48,8 @@ _SINGLE_BLOCK_CONFIGS = (
 )
 _MAX_SINGLE_BLOCK = _SINGLE_BLOCK_CONFIGS[-1][0]
 # The backward (one pass, no reductions in a loop) keeps its own table: at 4096 entries it took
-# 0.053 ms with 8 warps and 0.164 ms with 4 (H200, session 3 calls D and E).
-_BWD_SINGLE_BLOCK_WARPS = ((1024, 4), (4096, 8), (8192, 8), (32768, 8))
+# 0.053 ms with 8 warps (H200, session 3 calls C and D) and 0.164 ms with 4 (call E).
+_BWD_SINGLE_BLOCK_CONFIGS = ((1024, 4, 1), (4096, 8, 1), (8192, 8, 1), (32768, 8, 1))
 _LOOP_BLOCK_N, _LOOP_NUM_WARPS = 4096, 8
 _MIN_BLOCK_N = 32
 
@@ -78,18 +78,20 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[int] = None):
-    """(BLOCK_N, LOOPING, num_warps) for rows of ``n_cols`` entries; overrides are for tests/tuning."""
-    return _config(n_cols, block_n, num_warps)[:3]
+def config_for(n_cols: int, block_n: Optional[int] = None, num_warps: Optional[int] = None,
+               backward: bool = False):
+    """(BLOCK_N, LOOPING, num_warps) for rows of ``n_cols`` entries (the forward's table, or the
+    backward's); overrides are for tests/tuning."""
+    return _config(n_cols, block_n, num_warps, _BWD_SINGLE_BLOCK_CONFIGS if backward else _SINGLE_BLOCK_CONFIGS)[:3]
 
 
-def _config(n_cols: int, block_n: Optional[int], num_warps: Optional[int]):
-    """(BLOCK_N, LOOPING, num_warps, default rows per program)."""
+def _config(n_cols: int, block_n: Optional[int], num_warps: Optional[int], table=_SINGLE_BLOCK_CONFIGS):
+    """(BLOCK_N, LOOPING, num_warps, default rows per program) from ``table``."""
     rows = 1
     if block_n is None:
         if n_cols <= _MAX_SINGLE_BLOCK:
             block_n = max(_MIN_BLOCK_N, _next_pow2(n_cols))
-            warps, rows = next((w, r) for limit, w, r in _SINGLE_BLOCK_CONFIGS if n_cols <= limit)
+            warps, rows = next((w, r) for limit, w, r in table if n_cols <= limit)
             # at least one entry per thread: tl.histogram over-counts a row that threads replicate
             warps = max(1, min(warps, block_n // 32))
         else:
@@ -303,10 +305,7 @@ def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Ten
     p = p.contiguous()
     dx = _out_buffer("out", out, p)
     a_rows = _row_alpha(alpha_t, rows) if per_row else p
-    if num_warps is None and block_n is None and n <= _MAX_SINGLE_BLOCK:
-        num_warps = max(1, min(next(w for limit, w in _BWD_SINGLE_BLOCK_WARPS if n <= limit),
-                               max(_MIN_BLOCK_N, _next_pow2(n)) // 32))
-    bn, looping, warps = config_for(n, block_n, num_warps)
+    bn, looping, warps = config_for(n, block_n, num_warps, backward=True)
     mod = _module(bn, looping, render.alpha_kind(alpha, alpha_t), per_row)
     with torch.cuda.device(p.device) if p.device.type == "cuda" else _nullctx():
         mod._entmax_bwd_kernel[(rows,)](
