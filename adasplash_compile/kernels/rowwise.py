@@ -63,8 +63,8 @@ TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afte
 #   packed_bins: 8, 16, 32 or 64 (a multiple of 4: 4 bins per int64 word);
 #   finish:  stop as soon as a step from below provably keeps the support (α ∈ {1.5, 2} only);
 #   bracket "top": solve on the topk (1 or 2) largest entries of each thread's vector slot first,
-#            then on the row from that τ (_entmax_fwd_top_kernel; α ∈ {1.5, 2} and rows held in
-#            registers, otherwise "hist"; one row per program, no early finish);
+#            then on the row from that τ (_entmax_fwd_top_kernel; rows held in registers, otherwise
+#            "hist"; the default for α ∈ {1.5, 2}, opt-in for other α; one row per program);
 #   maxnreg: a register cap per thread (more programs per SM; ptxas spills past it).
 # The baseline (rows_per_program 1, "hist"/"none", no finish) runs the original _entmax_fwd_kernel.
 _DEFAULT_VARIANT = {"bracket": "top", "packed_bins": 16, "finish": False, "topk": 2}
@@ -135,8 +135,9 @@ def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, 
         raise ValueError(f"packed_bins must be 8, 16, 32 or 64, got {pb!r}")
     if v["topk"] not in (1, 2):
         raise ValueError(f"topk must be 1 or 2, got {v['topk']!r}")
-    if v["bracket"] == "top" and (looping or alpha_kind not in ("15", "2")):
-        v["bracket"] = "hist"  # the subset start needs the row in registers and a convex f
+    if v["bracket"] == "top" and (looping or (bracket is None and alpha_kind not in ("15", "2"))):
+        # the subset start needs the row in registers; for general α it is opt-in (not yet timed)
+        v["bracket"] = "hist"
     if v["bracket"] == "top":
         v["rows"], v["finish"] = 1, False  # its own kernel: one row per program, plain steps
     if v["bracket"] == "hist" and r > 1:
