@@ -6,13 +6,14 @@ picks a config, renders the template once per (BLOCK_N, LOOPING, ALPHA_KIND, PER
 ``render.load`` and launches it. ``ops.py`` calls :func:`entmax_forward` / :func:`entmax_backward`.
 
 A row of at most ``_MAX_SINGLE_BLOCK`` entries is held in registers: one read, one write, and every
-Newton step is register math. For α ∈ {1.5, 2} such rows take ``_entmax_fwd_top_kernel`` (the
+Newton step is register math. For a float α ≤ 2 such rows take ``_entmax_fwd_top_kernel`` (the
 default "top" bracket): each thread's two largest entries per vector slot form a subset, τ is solved
 on that subset first (a few values per thread per step), and one evaluation over the whole row
 usually confirms it, because the subset's root is a lower bound that equals τ whenever the support
 lies in the subset. On the H200 this runs at 110-141% of ``torch.softmax``'s time-equivalent
 bandwidth in fp32 (benchmarks/results/h200-2026-11-29-session3.md); the histogram kernel it
-replaced ran at 64-70%. Other α and per-row α use the histogram bracket (``_entmax_fwd_kernel``).
+replaced ran at 64-70%; at α = 1.25 / 1.75 (exp2/log2 per entry) it runs 1.6-3.7x faster than the
+histogram kernel. α > 2 and per-row α use the histogram bracket (``_entmax_fwd_kernel``).
 Longer rows loop over blocks of ``_LOOP_BLOCK_N`` (one pass for the max, one for the histogram,
 one per Newton step, one to write).
 
@@ -63,8 +64,9 @@ TOL = 1e-6  # |Σp − 1| at which τ is accepted (p is renormalised by Σp afte
 #   packed_bins: 8, 16, 32 or 64 (a multiple of 4: 4 bins per int64 word);
 #   finish:  stop as soon as a step from below provably keeps the support (α ∈ {1.5, 2} only);
 #   bracket "top": solve on the topk (1 or 2) largest entries of each thread's vector slot first,
-#            then on the row from that τ (_entmax_fwd_top_kernel; rows held in registers, otherwise
-#            "hist"; the default for α ∈ {1.5, 2}, opt-in for other α; one row per program);
+#            then on the row from that τ (_entmax_fwd_top_kernel; the default for a float α ≤ 2 and
+#            rows held in registers; α > 2, a per-row α tensor and longer rows take "hist"; one row
+#            per program);
 #   maxnreg: a register cap per thread (more programs per SM; ptxas spills past it).
 # The baseline (rows_per_program 1, "hist"/"none", no finish) runs the original _entmax_fwd_kernel.
 _DEFAULT_VARIANT = {"bracket": "top", "packed_bins": 16, "finish": False, "topk": 2}
@@ -115,7 +117,7 @@ def _module(block_n: int, looping: bool, alpha_kind: str, per_row: bool, rows: i
 
 
 def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, alpha_kind: str,
-             topk=None, looping: bool = False) -> dict:
+             topk=None, looping: bool = False, convex: bool = True) -> dict:
     v = dict(_DEFAULT_VARIANT)
     if bracket is not None:
         v["bracket"] = bracket
@@ -135,8 +137,10 @@ def _variant(rows_per_program, bracket, packed_bins, finish, default_rows: int, 
         raise ValueError(f"packed_bins must be 8, 16, 32 or 64, got {pb!r}")
     if v["topk"] not in (1, 2):
         raise ValueError(f"topk must be 1 or 2, got {v['topk']!r}")
-    if v["bracket"] == "top" and (looping or (bracket is None and alpha_kind not in ("15", "2"))):
-        # the subset start needs the row in registers; for general α it is opt-in (not yet timed)
+    if v["bracket"] == "top" and (looping or not convex):
+        # the subset start needs the row in registers and f convex (α ≤ 2): for α > 2 the steps from
+        # below stall (H200, call F: α = 2.5 stopped after ~1 evaluation with 2.3e-3 relative error);
+        # a per-row α tensor is not inspected on the host, so it takes the histogram too
         v["bracket"] = "hist"
     if v["bracket"] == "top":
         v["rows"], v["finish"] = 1, False  # its own kernel: one row per program, plain steps
@@ -187,7 +191,8 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     a_rows = _row_alpha(alpha_t, rows) if per_row else x
     bn, looping, warps, default_rows = _config(n, block_n, num_warps)
     kind = render.alpha_kind(alpha, alpha_t)
-    v = _variant(rows_per_program, bracket, packed_bins, finish, default_rows, kind, topk, looping)
+    convex = alpha_t is None and float(alpha) <= 2.0
+    v = _variant(rows_per_program, bracket, packed_bins, finish, default_rows, kind, topk, looping, convex)
     sub = torch.zeros(rows, dtype=torch.int32, device=x.device) if stats else iters
     launch = {"num_warps": warps} if maxnreg is None else {"num_warps": warps, "maxnreg": int(maxnreg)}
     baseline = v["rows"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]

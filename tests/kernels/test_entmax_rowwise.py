@@ -233,25 +233,28 @@ def test_top_bracket_subset_start(dev, n):
     """The "top" bracket solves on the per-thread top-2 first (n = 256: groups are what each thread
     holds, 4-wide; 250: 1-wide groups, n % 16 != 0). Its root is a lower bound, so the full solve
     from it stays exact; on random rows the support lies in the subset and one full evaluation
-    confirms it, where the histogram bracket needs ~3. Other α (below and above 2, and per row) take it
-    when asked; their default is the histogram."""
+    confirms it, where the histogram bracket needs ~3. It is the default for a float α ≤ 2; α > 2
+    (steps from below stall there) and per-row α take the histogram kernel."""
     x = torch.randn(6, n, device=dev) * 3
     x[2, ::2] = float("-inf")
     x[4] = float("-inf")
-    for alpha in (1.5, 2.0, 1.3, 2.6):
-        p, iters = _forward(x, alpha, bracket="top", num_warps=2)
+    for alpha in (1.5, 2.0, 1.3, 1.8, 2.6):
+        p, iters = _forward(x, alpha, num_warps=2)
         sub = rowwise.last_subset_evaluations()
         _check_fp32(p, x, alpha, iters)
         assert (p[4] == 0).all() and iters[4] == 0
-        assert (sub[[0, 1, 2, 3, 5]] >= 1).all(), sub.tolist()
-        if alpha in (1.5, 2.0):
+        if alpha <= 2.0:  # the default for a float α ≤ 2
+            assert (sub[[0, 1, 2, 3, 5]] >= 1).all(), sub.tolist()
             _, hist = rowwise.entmax_forward_with_stats(x, alpha, bracket="hist")
             assert iters.sum() < hist.sum(), (iters.tolist(), hist.tolist())
-    # per-row α through the subset kernel (opt-in), and the default for general α stays the histogram
+        else:  # α > 2: the histogram kernel, even when asked for the subset start
+            assert (sub == 0).all(), sub.tolist()
+            rowwise.entmax_forward_with_stats(x, alpha, bracket="top")
+            assert (rowwise.last_subset_evaluations() == 0).all()
+    # a per-row α tensor takes the histogram kernel
     alpha_t = torch.tensor([1.2, 1.5, 1.8, 2.0, 2.4, 3.0], device=dev)
     p, iters = _forward(x, 1.5, alpha_t, bracket="top", num_warps=2)
     _check_fp32(p, x, 1.5, iters, rows_alpha=alpha_t)
-    rowwise.entmax_forward_with_stats(x, 1.3)
     assert (rowwise.last_subset_evaluations() == 0).all()
 
 
