@@ -10,32 +10,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 
 import torch
 import triton
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import reference  # noqa: E402
 from adasplash_compile.kernels import rowwise  # noqa: E402
-
-
-def _bench(fn) -> float:
-    fn()
-    torch.cuda.synchronize()
-    return do_bench(fn, warmup=25, rep=100, return_mode="median")
+from benchmarks.gpu_rowwise import _bench, _warm_gpu  # noqa: E402
 
 
 def main() -> None:
     torch.manual_seed(0)
-    a = torch.randn(4096, 4096, device="cuda", dtype=torch.bfloat16)
-    t0 = time.time()
-    while time.time() - t0 < 3.0:  # warm the GPU before timing
-        for _ in range(20):
-            a = torch.softmax(a @ a, -1)
-        torch.cuda.synchronize()
+    _warm_gpu()
     out = []
     for rows, n in ((4096, 4096), (1024, 32768)):
         x = torch.randn(rows, n, device="cuda")
