@@ -47,6 +47,11 @@ NREF_GENERAL = 8
 # Sweep 1 counts keys per score position in 7-bit slots and folds them into per-row counters
 # every FLUSH_EVERY key tiles (≤ 127). Tests lower it to exercise the fold.
 FLUSH_EVERY = 127
+# Sweep 1's "subset" mode (α = 1.5 and 2): candidates kept per score position. Float64
+# simulation (scripts/sim_attention_subset.py, 'rand', N = 4k/16k, 64-key tiles): with 4, 0.2-0.6%
+# of rows at α = 1.5 miss a support key and need a refinement sweep; with 3, 3-6%. Tests lower it
+# to exercise the refinement.
+SUBSET_TOPK = 4
 
 
 def _next_pow2(n: int) -> int:
@@ -115,6 +120,9 @@ def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all"):
+    hist = cfg.hist
+    if hist == "subset" and kind not in ("15", "2"):
+        hist = "elem"  # general α has no closed-form step on the candidates: histogram bracket
     mod = render.load(
         TEMPLATE,
         ALPHA_KIND=kind,
@@ -124,7 +132,8 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         MASK_BOOL=mask_bool,
         NB=NB,
         FLUSH_EVERY=FLUSH_EVERY,
-        HIST_MODE=cfg.hist,
+        HIST_MODE=hist,
+        TOPK=SUBSET_TOPK if hist == "subset" else 0,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,

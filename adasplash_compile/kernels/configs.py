@@ -2,7 +2,7 @@
 
 Data, not code: the launcher reads ``FWD_DEFAULTS`` when autotuning is off or has no cached entry,
 and autotunes over ``fwd_candidates`` otherwise. A config names the tile shape, warps and stages,
-sweep 1's histogram mode (``hist``: "elem" or "tile", see the template) and whether the forward
+sweep 1's mode (``hist``: the histogram "elem" or "tile", or the candidate "subset", see the template) and whether the forward
 runs as one kernel or as a stats kernel (sweeps 1-2) plus an output kernel (``split``), each with
 the same tiles. ``hist="tile"`` needs BLOCK_N < 128 (7-bit per-tile slots).
 """
@@ -60,6 +60,11 @@ _LOWP_CANDIDATES = [
     # not yet measured: with O₂ (training) the 4-warp 64x64 kernel spills ~1 KB per thread (ptxas,
     # scripts/kernel_regs.py) and the 8-warp one none
     FwdConfig(64, 64, 8, 3),
+    # sweep 1 keeps candidates instead of a histogram (α = 1.5 and 2; general α renders "elem")
+    FwdConfig(64, 64, 4, 3, hist="subset"),
+    FwdConfig(64, 64, 8, 3, hist="subset"),
+    FwdConfig(128, 64, 8, 3, hist="subset"),
+    FwdConfig(64, 64, 4, 3, hist="subset", split=True),
 ]
 _LOWP_CANDIDATES_256 = [
     FwdConfig(64, 32, 8, 2),

@@ -127,6 +127,8 @@ _VARIANTS = [
     fwd.configs.FwdConfig(32, 16, 4, 2, hist="tile"),
     fwd.configs.FwdConfig(32, 16, 4, 2, hist="elem", split=True),
     fwd.configs.FwdConfig(16, 32, 4, 2, hist="tile", split=True),
+    fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"),
+    fwd.configs.FwdConfig(16, 32, 4, 2, hist="subset", split=True),
 ]
 
 
@@ -148,6 +150,20 @@ def test_config_variants(device, monkeypatch, cfg):
     mask = torch.ones(1, 1, 1, 45, dtype=torch.bool, device=device)
     mask[..., 30:] = False
     _run_and_check(q, k, v, mask=mask, alpha=1.25)
+
+
+@pytest.mark.parametrize("topk", [1, 2])
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_subset_refinement(device, monkeypatch, topk, alpha, dtype):
+    """The "subset" sweep 1 with too few candidates per score position (1-2 across 10 key tiles):
+    many rows miss support keys, fail the certificate and are finished by the refinement sweeps
+    (tiles whose rows all pass skip them). Wide rows (large k) make supports of ~10-40 keys."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", topk)
+    q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
+    _run_and_check(q, k, v, causal=False, alpha=alpha)
+    _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
 
 
 @pytest.mark.parametrize("sweeps", ["default", 5])

@@ -1,0 +1,132 @@
+"""H200 comparison of the forward's sweep-1 modes: the element-wise histogram ("elem", the
+session 2-3 default) against the candidate subset ("subset": TOPK largest x per score position,
+τ solved on them, certified, refinement sweeps only for tiles with an uncertified row), in several
+launch configs, beside cuDNN SDPA in the same process. bf16, B=2, H=16, D=128, causal, α = 1.5,
+'rand' and 'local' inputs (benchmarks/inputs.py).
+
+    ADASPLASH_COMPILE_AUTOTUNE=0 python benchmarks/gpu_attention_subset.py --out DIR [--ns 4096,16384,32768]
+
+Checks first (each config, N=4096 and the last 512 rows at 16384): relative L2 error of the output
+against float64 and τ's max abs error, next to plain PyTorch in bf16. Then median times
+(triton.testing.do_bench) after a 3 s GPU warm-up. Writes DIR/subset.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile import reference  # noqa: E402
+from adasplash_compile.kernels import attention as fwd  # noqa: E402
+from adasplash_compile.kernels import configs  # noqa: E402
+from benchmarks.gpu_attention_fwd import bench, make_inputs, rel, sdpa_fn  # noqa: E402
+from benchmarks.gpu_rowwise import _warm_gpu  # noqa: E402
+
+ALPHA = 1.5
+CONFIGS = {
+    "elem 64x64/4w": configs.FwdConfig(64, 64, 4, 3),
+    "subset 64x64/4w": configs.FwdConfig(64, 64, 4, 3, hist="subset"),
+    "subset 64x64/8w": configs.FwdConfig(64, 64, 8, 3, hist="subset"),
+    "subset 128x64/8w": configs.FwdConfig(128, 64, 8, 3, hist="subset"),
+    "subset split 64x64/4w": configs.FwdConfig(64, 64, 4, 3, hist="subset", split=True),
+}
+
+
+def _forward(cfg, q, k, v, save_aux=False):
+    configs.fwd_default = lambda dtype, dr: cfg  # noqa: E731 (autotuning is off: the table decides)
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    return fwd.forward(q, k, v, None, True, scale, ALPHA, None, save_aux)
+
+
+def _row_oracle(q, k, v, rows):
+    """float64 output and τ of the given query rows (causal, top-left aligned)."""
+    qd, kd, vd = q[:, :, rows].double(), k.double(), v.double()
+    z = qd @ kd.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    z = z.masked_fill(torch.arange(k.shape[2], device=q.device)[None, None, None, :] > rows[None, None, :, None],
+                      float("-inf"))
+    p = reference.entmax(z, ALPHA, dim=-1)
+    i = p.argmax(-1, keepdim=True)
+    tau = ((ALPHA - 1) * z.gather(-1, i) - p.gather(-1, i) ** (ALPHA - 1)).squeeze(-1)
+    zb = (q[:, :, rows] @ k.transpose(-1, -2)).float() / math.sqrt(q.shape[-1])
+    zb = zb.masked_fill(torch.arange(k.shape[2], device=q.device)[None, None, None, :] > rows[None, None, :, None],
+                        float("-inf"))
+    plain = (reference.entmax(zb, ALPHA, dim=-1).to(q.dtype) @ v)
+    return p @ vd, tau, plain
+
+
+def checks(names):
+    out_rows = []
+    for N, nrows in ((4096, 4096), (16384, 512)):
+        for kind in ("rand", "local"):
+            q, k, v = make_inputs(kind, 1, 2, N, 128, seed=1)
+            rows = torch.arange(N - nrows, N, device=q.device)
+            o_ref, tau_ref, plain = _row_oracle(q, k, v, rows)
+            for name in names:
+                out, tau, _ = _forward(CONFIGS[name], q, k, v)
+                torch.cuda.synchronize()
+                r = dict(name=name, N=N, kind=kind, rows=nrows, rel_err=rel(out[:, :, rows], o_ref),
+                         plain_bf16_rel_err=rel(plain, o_ref),
+                         tau_max_abs_err=(tau[:, :, rows].double() - tau_ref).abs().max().item(),
+                         nan=bool(torch.isnan(out).any()))
+                out_rows.append(r)
+                print(f"[check] {name:24s} N={N:5d} {kind:5s}: rel {r['rel_err']:.2e} (plain bf16 "
+                      f"{r['plain_bf16_rel_err']:.2e}) tau {r['tau_max_abs_err']:.1e} nan {r['nan']}", flush=True)
+    return out_rows
+
+
+def timings(names, ns, budget_s):
+    rows = []
+    t0 = time.time()
+    for N in ns:
+        for kind in ("rand", "local"):
+            q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
+            rep = 200 if N <= 4096 else 400
+            systems = [("sdpa_cudnn", sdpa_fn("cudnn", q, k, v, True))]
+            systems += [(n, (lambda c: (lambda: _forward(c, q, k, v)))(CONFIGS[n])) for n in names]
+            for name, fn in systems:
+                if time.time() - t0 > budget_s:
+                    print(f"[time] budget spent, skipping {name} N={N} {kind}", flush=True)
+                    continue
+                try:
+                    ms = bench(fn, warmup=5, rep=rep)
+                except Exception as e:  # report and go on: one config failing must not lose the rest
+                    print(f"[time] {name} N={N} {kind}: FAILED {type(e).__name__}: {e}", flush=True)
+                    continue
+                rows.append(dict(name=name, N=N, kind=kind, ms=ms))
+                print(f"[time] {name:24s} N={N:5d} {kind:5s}: {ms:8.3f} ms", flush=True)
+            del q, k, v
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ns", default="4096,16384,32768")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--budget", type=float, default=400.0, help="seconds for the timing section")
+    ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--out", default=".")
+    a = ap.parse_args()
+    names = [n for n in a.configs.split(",") if n]
+    torch.manual_seed(0)
+    _warm_gpu()
+    rep = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+               triton=__import__("triton").__version__, alpha=ALPHA)
+    rep["checks"] = [] if a.skip_check else checks(names)
+    _warm_gpu()
+    rep["timings"] = timings(names, [int(n) for n in a.ns.split(",")], a.budget)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "subset.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
