@@ -9,9 +9,11 @@ Ops (all in the ``adasplash_compile`` namespace):
 
 - ``entmax_fwd(x, alpha, alpha_t) -> p``: row-wise α-entmax over the last dim of a 2-D tensor.
 - ``entmax_bwd(grad, p, alpha, alpha_t) -> (dx, dalpha)``.
-- ``attention_fwd(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux) -> (out, tau, o2)``
+- ``attention_fwd(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux) -> (out, tau, o2, tiles)``
   τ is per query row (float32, in the kernel's coordinates); ``o2 = Σ s·v / Σ s`` with
-  s = p^{2−α} is what the backward's δ = rowsum(dO ⊙ O₂) needs, saved only when ``save_aux``.
+  s = p^{2−α} is what the backward's δ = rowsum(dO ⊙ O₂) needs, saved only when ``save_aux``;
+  so is ``tiles``, uint8 (B, H, ⌈Lq/64⌉, ⌈Lk/64⌉): 0 for 64x64 blocks where every score is below
+  its row's τ, which the backward then skips without computing them.
 - ``attention_bwd(...) -> (dq, dk, dv, dalpha, dmask)``.
 
 A tensor ``alpha_t`` overrides the float ``alpha`` (rows / heads each have their own α).
@@ -150,6 +152,17 @@ def _reference_alpha(alpha: float, alpha_t: Optional[Tensor]):
     return alpha if alpha_t is None else alpha_t
 
 
+def _tiles_shape(q: Tensor, k: Tensor, save_aux: bool) -> tuple:
+    """Shape of the forward's active-tile map (kernels/attention.py ``TILE``); empty without save_aux."""
+    if not save_aux:
+        return (0,)
+    B, H, Lq, _ = q.shape
+    return (B, H, (Lq + _TILE - 1) // _TILE, (k.shape[2] + _TILE - 1) // _TILE)
+
+
+_TILE = 64  # kernels.attention.TILE (a constant here: the fake implementation must not import Triton)
+
+
 def _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):
     """Reference forward, also returning τ and O₂ exactly as the kernels do (see
     ``reference.entmax_attention_stats`` for their definitions)."""
@@ -159,9 +172,15 @@ def _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_
     )
     if not save_aux:
         B, H, Lq, _ = q.shape
-        return out, q.new_zeros((B, H, Lq), dtype=torch.float32), out.new_empty((0,))
+        return out, q.new_zeros((B, H, Lq), dtype=torch.float32), out.new_empty((0,)), _empty_tiles(q)
     tau, o2 = reference.entmax_attention_stats(q, k, v, attn_mask, is_causal, scale, alpha=a)
-    return out, tau.float(), o2.to(out.dtype)
+    # no tile information here: every block counts as active
+    tiles = torch.ones(_tiles_shape(q, k, True), dtype=torch.uint8, device=q.device)
+    return out, tau.float(), o2.to(out.dtype), tiles
+
+
+def _empty_tiles(q: Tensor) -> Tensor:
+    return torch.empty((0,), dtype=torch.uint8, device=q.device)
 
 
 @torch.library.custom_op("adasplash_compile::attention_fwd", mutates_args=())
@@ -175,9 +194,11 @@ def attention_fwd(
     alpha: float,
     alpha_t: Optional[Tensor],
     save_aux: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     if _kernel_supports(q, k, v):
-        return _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
+        out, tau, o2, *tiles = _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t,
+                                                             save_aux, return_tiles=save_aux)
+        return out, tau, o2, (tiles[0] if tiles else _empty_tiles(q))
     return _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
 
 
@@ -187,7 +208,7 @@ def _(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):
     out = q.new_empty((B, H, Lq, v.shape[-1]))
     tau = q.new_empty((B, H, Lq), dtype=torch.float32)
     o2 = q.new_empty((B, H, Lq, v.shape[-1])) if save_aux else q.new_empty((0,))
-    return out, tau, o2
+    return out, tau, o2, q.new_empty(_tiles_shape(q, k, save_aux), dtype=torch.uint8)
 
 
 @torch.library.custom_op("adasplash_compile::attention_bwd", mutates_args=())
@@ -200,6 +221,7 @@ def attention_bwd(
     out: Tensor,
     tau: Tensor,
     o2: Tensor,
+    tiles: Tensor,
     is_causal: bool,
     scale: float,
     alpha: float,
@@ -210,7 +232,8 @@ def attention_bwd(
         from .kernels import attention_bwd as _bwd_kernels
 
         return _bwd_kernels.backward(
-            grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad
+            grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad,
+            tiles=tiles,
         )
     return _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, mask_needs_grad)
 
@@ -226,7 +249,7 @@ def _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alp
 
 
 @attention_bwd.register_fake
-def _(grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad):
+def _(grad_out, q, k, v, attn_mask, out, tau, o2, tiles, is_causal, scale, alpha, alpha_t, mask_needs_grad):
     dalpha = alpha_t.new_empty(alpha_t.shape) if alpha_t is not None else q.new_empty((0,))
     dmask = attn_mask.new_empty(attn_mask.shape) if (mask_needs_grad and attn_mask is not None) else q.new_empty((0,))
     # contiguous, as both real paths return them (not q's layout: q is often a transposed view)
@@ -237,17 +260,17 @@ def _(grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha
 
 def _attention_setup_context(ctx, inputs, output):
     q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux = inputs
-    out, tau, o2 = output
+    out, tau, o2, tiles = output
     ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
-    ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, alpha_t)
+    ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, alpha_t)
 
 
-def _attention_backward(ctx, grad_out, _grad_tau, _grad_o2):
-    q, k, v, attn_mask, out, tau, o2, alpha_t = ctx.saved_tensors
+def _attention_backward(ctx, grad_out, _grad_tau, _grad_o2, _grad_tiles):
+    q, k, v, attn_mask, out, tau, o2, tiles, alpha_t = ctx.saved_tensors
     mask_needs_grad = attn_mask is not None and ctx.needs_input_grad[3]
     dq, dk, dv, dalpha, dmask = attention_bwd(
-        grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
-        mask_needs_grad,
+        grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, tiles, ctx.is_causal, ctx.scale, ctx.alpha,
+        alpha_t, mask_needs_grad,
     )
     return (
         dq, dk, dv,
@@ -293,5 +316,4 @@ def entmax_attention(
     grad_needed = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (query, key, value, attn_mask, alpha_t)
     )
-    out, _, _ = attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)
-    return out
+    return attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)[0]

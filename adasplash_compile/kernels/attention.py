@@ -54,6 +54,47 @@ FLUSH_EVERY = 127
 SUBSET_TOPK = 4
 
 
+# Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
+# TILE x TILE block of (query, key) positions, 1 where some key of the block may score above its
+# query row's τ. The backward skips the other blocks without computing their scores.
+TILE = 64
+
+
+def regrid_tiles(act: Tensor, src: tuple[int, int], dst: tuple[int, int], Lq: int, Lk: int) -> Tensor:
+    """A (BH, cdiv(Lq, src_m), cdiv(Lk, src_n)) bool map of active blocks at another granularity
+    (power-of-two block sizes): a destination block is active when any source block it overlaps is.
+    Conservative in both directions, so a skipped block is always truly empty."""
+    for dim, (s, d, L) in enumerate(zip(src, dst, (Lq, Lk)), start=1):
+        n_dst = triton_cdiv(L, d)
+        if s >= d:
+            act = act.repeat_interleave(s // d, dim=dim).narrow(dim, 0, n_dst)
+        else:
+            f = d // s
+            pad = n_dst * f - act.shape[dim]
+            if pad:
+                shape = list(act.shape)
+                shape[dim] = pad
+                act = torch.cat([act, act.new_zeros(shape)], dim=dim)
+            shape = list(act.shape)
+            shape[dim:dim + 1] = [n_dst, f]
+            act = act.reshape(shape).any(dim + 1)
+    return act
+
+
+def _active_tiles(bmax: Tensor, tau: Tensor, cfg: configs.FwdConfig, Lq: int, Lk: int) -> Tensor:
+    """The forward's tile maxima against each query tile's least τ (what sweep 3 skips on),
+    regridded to TILE x TILE blocks: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
+    B, H = tau.shape[:2]
+    n_m, n_n = triton_cdiv(Lq, cfg.BLOCK_M), triton_cdiv(Lk, cfg.BLOCK_N)
+    t = tau.reshape(B * H, Lq)
+    if n_m * cfg.BLOCK_M > Lq:
+        t = torch.cat([t, t.new_full((B * H, n_m * cfg.BLOCK_M - Lq), float("inf"))], dim=1)
+    t_min = t.reshape(B * H, n_m, cfg.BLOCK_M).amin(-1)
+    act = bmax[: B * H * n_m * n_n].reshape(B * H, n_m, n_n) > t_min[..., None]
+    act = regrid_tiles(act, (cfg.BLOCK_M, cfg.BLOCK_N), (TILE, TILE), Lq, Lk)
+    return act.reshape(B, H, act.shape[1], act.shape[2]).to(torch.uint8)
+
+
 def _next_pow2(n: int) -> int:
     return 1 if n <= 1 else 1 << (int(n) - 1).bit_length()
 
@@ -204,7 +245,7 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None):
+            phase="all", bmax=None, bmax_init=False):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). Returns bmax."""
     B, H, Lq, D = q.shape
@@ -218,7 +259,10 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if bmax is None:
-        bmax = torch.empty((max(1, B * H * n_mblocks * n_blocks),), dtype=torch.float32, device=q.device)
+        # causal tiles above the diagonal are never written: −inf there when the map is read back
+        size = (max(1, B * H * n_mblocks * n_blocks),)
+        bmax = (torch.full(size, float("-inf"), device=q.device) if bmax_init
+                else torch.empty(size, dtype=torch.float32, device=q.device))
     o2_buf = o2 if save_aux else out
     grid = (n_mblocks, B * H)
     kern[grid](
@@ -232,15 +276,18 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     return bmax
 
 
-def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after=""):
+def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
+         bmax_init=False):
     """The forward under ``cfg``: one fused kernel, or (``cfg.split``) the stats kernel (sweeps 1-2,
-    writes τ and the tile maxima) then the output kernel (sweep 3)."""
+    writes τ and the tile maxima) then the output kernel (sweep 3). Returns the tile maxima."""
     if not cfg.split or stop_after:
-        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after)
-        return
+        return _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after,
+                       bmax_init=bmax_init)
     stats_args = kernel_args[:6] + (False,) + kernel_args[7:]  # O₂ is the output kernel's business
-    bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
-    _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output", bmax=bmax)
+    bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats",
+                   bmax_init=bmax_init)
+    return _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
+                   bmax=bmax)
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -298,21 +345,25 @@ def forward(
     alpha: float,
     alpha_t: Optional[Tensor],
     save_aux: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Fused forward; arguments already validated by ``_checks.check_attention_args``."""
+    return_tiles: bool = False,
+):
+    """Fused forward; arguments already validated by ``_checks.check_attention_args``. Returns
+    ``(out, tau, o2)``, and with ``return_tiles`` also the active-tile map (see ``TILE``) that the
+    backward skips on: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
     out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
     tau = _new_buffer((B, H, Lq), torch.float32, q.device)
     o2 = _new_buffer((B, H, Lq, Dv) if save_aux else (0,), q.dtype, q.device)
-    if out.numel() == 0 and tau.numel() == 0:
-        return out, tau, o2
-    if Lk == 0:  # nothing to attend anywhere
-        out.zero_()
-        tau.fill_(float("inf"))
-        if save_aux:
-            o2.zero_()
-        return out, tau, o2
+    result = (out, tau, o2)
+    if (out.numel() == 0 and tau.numel() == 0) or Lk == 0:
+        if Lk == 0:  # nothing to attend anywhere
+            out.zero_()
+            tau.fill_(float("inf"))
+            if save_aux:
+                o2.zero_()
+        tiles = torch.zeros((B, H, triton_cdiv(Lq, TILE), triton_cdiv(Lk, TILE)), dtype=torch.uint8, device=q.device)
+        return result + (tiles,) if return_tiles else result
 
     kind = render.alpha_kind(alpha, alpha_t)
     per_head = alpha_t is not None
@@ -323,8 +374,10 @@ def forward(
     kernel_args = (kind, alpha, per_head, mask_mode, mask_bool, _niter(kind, q.dtype, alpha_max), save_aux,
                    q.dtype == torch.float32, dr, dvr)
     cfg = _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk)
-    _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args)
-    return out, tau, o2
+    bmax = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, bmax_init=return_tiles)
+    if return_tiles:
+        return result + (_active_tiles(bmax, tau, cfg, Lq, Lk),)
+    return result
 
 
 def profile_variant(q: Tensor, k: Tensor, v: Tensor, is_causal: bool, *, niter: Optional[int] = None,

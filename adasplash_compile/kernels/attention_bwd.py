@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from . import render
+from .attention import TILE, regrid_tiles
 
 __all__ = ["backward", "default_config"]
 
@@ -109,7 +110,7 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
 
 
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
-             mask_grad: bool):
+             mask_grad: bool, pre_flags: bool = False):
     D, Dv = q.shape[-1], v.shape[-1]
     return render.load(
         "attention_bwd.py.jinja",
@@ -124,6 +125,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
         MASK_GRAD=bool(mask_grad),
         DOT_PRECISION="ieee" if q.dtype == torch.float32 else "default",
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
+        PRE_FLAGS=bool(pre_flags),
     )
 
 
@@ -142,6 +144,7 @@ def backward(
     alpha_t: Optional[Tensor],
     mask_needs_grad: bool,
     config: Optional[Config] = None,
+    tiles: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Gradients of α-entmax attention: ``(dq, dk, dv, dalpha, dmask)``.
 
@@ -149,7 +152,9 @@ def backward(
     ``reference.entmax_attention_stats``); ``out`` is accepted for the op's signature but not read
     (Σ dP·p, which dα needs, is accumulated directly). ``dalpha`` has shape (H,) when ``alpha_t`` is
     given, else it is empty; ``dmask`` has the mask's shape when ``mask_needs_grad``, else it is
-    empty. ``config`` overrides :func:`default_config`."""
+    empty. ``config`` overrides :func:`default_config`. ``tiles`` (optional, may be empty) is the
+    forward's active-tile map (``attention.forward(..., return_tiles=True)``): the dK/dV pass then
+    skips the blocks it marks empty without computing their scores."""
     del out
     _check(q, k, v, grad_out, tau, o2)
     B, H, Lq, D = q.shape
@@ -192,12 +197,18 @@ def backward(
         mask = _mask4(attn_mask, B, H, Lq, Lk)
         m_strides = mask.stride()
 
-    mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad)
-    tau = tau.to(torch.float32).contiguous()
-    delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
     n_mblocks = _cdiv(Lq, BLOCK_M1)
     n_nblocks = _cdiv(Lk, BLOCK_N1)
-    flags = torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
+    pre = flags = torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
+    use_tiles = tiles is not None and tiles.numel() > 0
+    if use_tiles:
+        if tiles.shape != (B, H, _cdiv(Lq, TILE), _cdiv(Lk, TILE)):
+            raise ValueError(f"tiles must have shape {(B, H, _cdiv(Lq, TILE), _cdiv(Lk, TILE))}, got {tuple(tiles.shape)}")
+        pre = regrid_tiles(tiles.reshape(B * H, tiles.shape[2], tiles.shape[3]) != 0, (TILE, TILE),
+                           (BLOCK_M1, BLOCK_N1), Lq, Lk).to(torch.int8).contiguous()
+    mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles)
+    tau = tau.to(torch.float32).contiguous()
+    delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
     dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
 
@@ -208,7 +219,7 @@ def backward(
         BLOCK_M=BLOCK_M2, num_warps=num_warps,
     )
     mod._bwd_dkdv[(n_nblocks, B * Hk)](
-        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dk, dv,
+        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, pre, dk, dv,
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dk.stride(), *dv.stride(),
         H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
         GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, num_warps=num_warps, num_stages=num_stages,

@@ -4,8 +4,8 @@ Contract: ``FuseEntmaxAttention(options)(gm, sites) -> new gm``; ``gm`` itself i
 (the graph is copied, and the plans are carried over to the copy). Each site's plan (from
 :mod:`.match_attention`) becomes::
 
-    out, _, _ = torch.ops.adasplash_compile.attention_fwd(q, k, v, attn_mask, is_causal, scale,
-                                                          alpha, alpha_t, save_aux)
+    out = torch.ops.adasplash_compile.attention_fwd(q, k, v, attn_mask, is_causal, scale,
+                                                    alpha, alpha_t, save_aux)[0]
 
 inserted just before the contraction with v, whose users then read ``out`` (viewed back to the
 original layout and dtype); the now-dead chain (scores, masks, map, weights) is erased. The

@@ -199,6 +199,41 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
         assert_close(g, w, atol=2e-5 * max(w.abs().max().item(), 1.0), rtol=1e-4, name=name)
 
 
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("config", [None, (32, 128, 128, 32, 4, 1)], ids=["default", "wide-keys"])
+def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, config):
+    """The forward's active-tile map (64x64 blocks, regridded to the dK/dV pass's tiles) lets the
+    backward skip blocks without computing their scores. The map must cover every block with a
+    non-zero weight (checked against float64), leave most blocks of peaked scores out, and the
+    gradients with it must be bitwise those without it."""
+    from adasplash_compile.kernels import attention as fwd
+
+    B, H, Hk, L, D = 1, 4, 2, 200, 32
+    k = torch.randn(B, Hk, L, D, device=device)
+    k = k / k.norm(dim=-1, keepdim=True) * D ** 0.5  # equal self-scores: rows' τ alike, as in 'local'
+    q = 3.0 * k.repeat_interleave(2, dim=1) + 0.1 * torch.randn(B, H, L, D, device=device)
+    v = torch.randn(B, Hk, L, D, device=device)
+    do = torch.randn(B, H, L, D, device=device)
+    scale = D ** -0.5
+    out, tau, o2, tiles = fwd.forward(q, k, v, None, causal, scale, 1.5, None, True, return_tiles=True)
+    n = math.ceil(L / fwd.TILE)
+    assert tiles.shape == (B, H, n, n) and tiles.dtype == torch.uint8
+    tau64, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, causal, scale, alpha=1.5)
+    x = 0.5 * reference.attention_scores(q.double(), k.double().repeat_interleave(2, dim=1), None, causal, scale)
+    pad = n * fwd.TILE - L
+    live = torch.nn.functional.pad(x > tau64[..., None], (0, pad, 0, pad))
+    live = live.reshape(B, H, n, fwd.TILE, n, fwd.TILE).any(-1).any(-2)
+    assert bool((tiles.bool() | ~live).all()), "the tile map leaves out a block with non-zero weights"
+    assert (tiles == 0).float().mean() > 0.3, f"tile map too dense to exercise skipping: {tiles.tolist()}"
+    args = (do, q, k, v, None, out, tau, o2, causal, scale, 1.5, None, False)
+    plain = bwd.backward(*args, config=config)
+    skipping = bwd.backward(*args, config=config, tiles=tiles)
+    for name, a, b in zip(NAMES[:3], plain, skipping):
+        assert torch.equal(a, b), f"{name} changed when the backward skipped the forward's empty tiles"
+    with pytest.raises(ValueError, match="tiles"):
+        bwd.backward(*args, config=config, tiles=tiles[..., :1])
+
+
 def test_fully_masked_rows_get_zero_gradient(bwd, device, poisoned_buffers):
     B, H, Lq, Lk, D = 1, 2, 17, 33, 24
     q, k, v, do, _ = _problem(device, B, H, H, Lq, Lk, D, D)
