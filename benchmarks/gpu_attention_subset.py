@@ -1,7 +1,8 @@
 """H200 comparison of the forward's sweep-1 modes: the element-wise histogram ("elem", the
 session 2-3 default) against the candidate subset ("subset": TOPK largest x per score position,
 τ solved on them, certified, refinement sweeps only for tiles with an uncertified row), in several
-launch configs, beside cuDNN SDPA in the same process. bf16, B=2, H=16, D=128, causal, α = 1.5,
+launch configs and profiling variants, beside cuDNN SDPA in the same process; optionally the
+training pass (``--bwd-ns``). bf16, B=2, H=16, D=128, causal, α = 1.5,
 'rand' and 'local' inputs (benchmarks/inputs.py).
 
     ADASPLASH_COMPILE_AUTOTUNE=0 python benchmarks/gpu_attention_subset.py --out DIR [--ns 4096,16384,32768]
@@ -32,19 +33,33 @@ from benchmarks.gpu_attention_fwd import bench, make_inputs, rel, sdpa_fn  # noq
 from benchmarks.gpu_rowwise import _warm_gpu  # noqa: E402
 
 ALPHA = 1.5
+_SUB = configs.FwdConfig(64, 64, 4, 3, hist="subset")
+# name -> (config, module overrides, profiling stop). Call A (run-2026-11-29-s4-callA) ranked
+# 64x64/4w first; 8 warps at 64 rows was 2x slower and the split forward no faster.
 CONFIGS = {
-    "elem 64x64/4w": configs.FwdConfig(64, 64, 4, 3),
-    "subset 64x64/4w": configs.FwdConfig(64, 64, 4, 3, hist="subset"),
-    "subset 64x64/8w": configs.FwdConfig(64, 64, 8, 3, hist="subset"),
-    "subset 128x64/8w": configs.FwdConfig(128, 64, 8, 3, hist="subset"),
-    "subset split 64x64/4w": configs.FwdConfig(64, 64, 4, 3, hist="subset", split=True),
+    "elem 64x64/4w": (configs.FwdConfig(64, 64, 4, 3), {}, ""),
+    "subset 64x64/4w": (_SUB, {}, ""),
+    "subset no-near-skip": (_SUB, {"SUBSET_NEAR_SKIP": False}, ""),
+    "subset 128x64/8w": (configs.FwdConfig(128, 64, 8, 3, hist="subset"), {}, ""),
+    "profile: no refinement": (_SUB, {}, "norefine"),
+    "profile: sweep 1 only": (_SUB, {}, "sweep1"),
 }
 
 
-def _forward(cfg, q, k, v, save_aux=False):
+def _forward(name, q, k, v, save_aux=False, return_tiles=False):
+    cfg, overrides, stop = CONFIGS[name]
     configs.fwd_default = lambda dtype, dr: cfg  # noqa: E731 (autotuning is off: the table decides)
-    scale = 1.0 / math.sqrt(q.shape[-1])
-    return fwd.forward(q, k, v, None, True, scale, ALPHA, None, save_aux)
+    saved = {key: getattr(fwd, key) for key in overrides}
+    for key, val in overrides.items():
+        setattr(fwd, key, val)
+    try:
+        if stop:
+            return fwd.profile_variant(q, k, v, True, stop_after=stop, cfg=cfg)()
+        scale = 1.0 / math.sqrt(q.shape[-1])
+        return fwd.forward(q, k, v, None, True, scale, ALPHA, None, save_aux, return_tiles=return_tiles)
+    finally:
+        for key, val in saved.items():
+            setattr(fwd, key, val)
 
 
 def _row_oracle(q, k, v, rows):
@@ -71,7 +86,9 @@ def checks(names, points=((4096, 4096), (16384, 512))):
             rows = torch.arange(N - nrows, N, device=q.device)
             o_ref, tau_ref, plain = _row_oracle(q, k, v, rows)
             for name in names:
-                out, tau, _ = _forward(CONFIGS[name], q, k, v)
+                if CONFIGS[name][2]:
+                    continue  # profiling variants compute no valid output
+                out, tau, _ = _forward(name, q, k, v)
                 torch.cuda.synchronize()
                 r = dict(name=name, N=N, kind=kind, rows=nrows, rel_err=rel(out[:, :, rows], o_ref),
                          plain_bf16_rel_err=rel(plain, o_ref),
@@ -91,7 +108,7 @@ def timings(names, ns, budget_s):
             q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
             rep = 200 if N <= 4096 else 400
             systems = [("sdpa_cudnn", sdpa_fn("cudnn", q, k, v, True))]
-            systems += [(n, (lambda c: (lambda: _forward(c, q, k, v)))(CONFIGS[n])) for n in names]
+            systems += [(n, (lambda n: (lambda: _forward(n, q, k, v)))(n)) for n in names]
             for name, fn in systems:
                 if time.time() - t0 > budget_s:
                     print(f"[time] budget spent, skipping {name} N={N} {kind}", flush=True)
@@ -107,12 +124,65 @@ def timings(names, ns, budget_s):
     return rows
 
 
+def backward_timings(ns, budget_s):
+    """Training: the forward with O₂ and the tile map, our backward with and without the map, and
+    forward+backward through the public op beside cuDNN's."""
+    import adasplash_compile
+    from adasplash_compile.kernels import attention_bwd
+
+    rows = []
+    t0 = time.time()
+    configs.fwd_default = lambda dtype, dr: _SUB  # noqa: E731
+    for N in ns:
+        for kind in ("rand", "local"):
+            if time.time() - t0 > budget_s:
+                print(f"[bwd] budget spent, skipping N={N} {kind}", flush=True)
+                continue
+            q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
+            do = torch.randn_like(q)
+            scale = 1.0 / math.sqrt(128)
+            out, tau, o2, tiles = fwd.forward(q, k, v, None, True, scale, ALPHA, None, True, return_tiles=True)
+            args = (do, q, k, v, None, out, tau, o2, True, scale, ALPHA, None, False)
+            qg, kg, vg = (t.detach().clone().requires_grad_() for t in (q, k, v))
+
+            def ours():
+                adasplash_compile.entmax_attention(qg, kg, vg, is_causal=True, alpha=ALPHA).backward(do)
+
+            def cudnn():
+                from torch.nn.attention import SDPBackend, sdpa_kernel
+                with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+                    F.scaled_dot_product_attention(qg, kg, vg, is_causal=True).backward(do)
+
+            systems = [
+                ("fwd with O2 + tiles", lambda: fwd.forward(q, k, v, None, True, scale, ALPHA, None, True,
+                                                            return_tiles=True)),
+                ("bwd, no tile map", lambda: attention_bwd.backward(*args)),
+                ("bwd, tile map", lambda: attention_bwd.backward(*args, tiles=tiles)),
+                ("ours fwd+bwd", ours),
+                ("sdpa_cudnn fwd+bwd", cudnn),
+            ]
+            for name, fn in systems:
+                try:
+                    ms = bench(fn, warmup=3, rep=200 if N <= 4096 else 400)
+                except Exception as e:
+                    print(f"[bwd] {name} N={N} {kind}: FAILED {type(e).__name__}: {e}", flush=True)
+                    continue
+                rows.append(dict(name=name, N=N, kind=kind, ms=ms))
+                print(f"[bwd] {name:22s} N={N:5d} {kind:5s}: {ms:8.3f} ms", flush=True)
+            print(f"[bwd] tile map N={N} {kind}: {100 * tiles.float().mean().item():.1f}% of 64x64 blocks "
+                  f"active", flush=True)
+            del q, k, v, do, qg, kg, vg, out, tau, o2, tiles
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ns", default="4096,16384,32768")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--budget", type=float, default=400.0, help="seconds for the timing section")
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--bwd-ns", default="", help="lengths for the training section (empty: skip it)")
+    ap.add_argument("--bwd-budget", type=float, default=150.0)
     ap.add_argument("--out", default=".")
     a = ap.parse_args()
     names = [n for n in a.configs.split(",") if n]
@@ -123,6 +193,8 @@ def main():
     rep["checks"] = [] if a.skip_check else checks(names)
     _warm_gpu()
     rep["timings"] = timings(names, [int(n) for n in a.ns.split(",")], a.budget)
+    if a.bwd_ns:
+        rep["backward"] = backward_timings([int(n) for n in a.bwd_ns.split(",")], a.bwd_budget)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "subset.json"), "w") as f:
         json.dump(rep, f, indent=1)

@@ -52,6 +52,9 @@ FLUSH_EVERY = 127
 # of rows at α = 1.5 miss a support key and need a refinement sweep; with 3, 3-6%. Tests lower it
 # to exercise the refinement.
 SUBSET_TOPK = 4
+# "subset": skip the insertion in tiles where no row has a key within 1 of its max (costs one
+# reduction across the program per tile; saves the insertion on far tiles of local attention)
+SUBSET_NEAR_SKIP = True
 
 
 # Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
@@ -81,18 +84,13 @@ def regrid_tiles(act: Tensor, src: tuple[int, int], dst: tuple[int, int], Lq: in
     return act
 
 
-def _active_tiles(bmax: Tensor, tau: Tensor, cfg: configs.FwdConfig, Lq: int, Lk: int) -> Tensor:
-    """The forward's tile maxima against each query tile's least τ (what sweep 3 skips on),
-    regridded to TILE x TILE blocks: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
-    B, H = tau.shape[:2]
+def _active_tiles(act: Tensor, cfg: configs.FwdConfig, B: int, H: int, Lq: int, Lk: int) -> Tensor:
+    """The output sweep's per-tile "has a non-zero weight" bytes, regridded to TILE x TILE blocks:
+    (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
     n_m, n_n = triton_cdiv(Lq, cfg.BLOCK_M), triton_cdiv(Lk, cfg.BLOCK_N)
-    t = tau.reshape(B * H, Lq)
-    if n_m * cfg.BLOCK_M > Lq:
-        t = torch.cat([t, t.new_full((B * H, n_m * cfg.BLOCK_M - Lq), float("inf"))], dim=1)
-    t_min = t.reshape(B * H, n_m, cfg.BLOCK_M).amin(-1)
-    act = bmax[: B * H * n_m * n_n].reshape(B * H, n_m, n_n) > t_min[..., None]
-    act = regrid_tiles(act, (cfg.BLOCK_M, cfg.BLOCK_N), (TILE, TILE), Lq, Lk)
-    return act.reshape(B, H, act.shape[1], act.shape[2]).to(torch.uint8)
+    a = act[: B * H * n_m * n_n].reshape(B * H, n_m, n_n) != 0
+    a = regrid_tiles(a, (cfg.BLOCK_M, cfg.BLOCK_N), (TILE, TILE), Lq, Lk)
+    return a.reshape(B, H, a.shape[1], a.shape[2]).to(torch.uint8)
 
 
 def _next_pow2(n: int) -> int:
@@ -158,12 +156,16 @@ def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
     return configs.FwdConfig(bm, bn, cfg.num_warps, cfg.num_stages, cfg.hist, cfg.split)
 
 
+def _hist_mode(cfg: configs.FwdConfig, kind: str) -> str:
+    """Sweep 1's mode: general α has no closed-form step on the candidates, so "subset" renders
+    the histogram ("elem") for it."""
+    return "elem" if cfg.hist == "subset" and kind not in ("15", "2") else cfg.hist
+
+
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
-            dot_upcast: bool = False, phase: str = "all"):
-    hist = cfg.hist
-    if hist == "subset" and kind not in ("15", "2"):
-        hist = "elem"  # general α has no closed-form step on the candidates: histogram bracket
+            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False):
+    hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
         ALPHA_KIND=kind,
@@ -175,6 +177,8 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         FLUSH_EVERY=FLUSH_EVERY,
         HIST_MODE=hist,
         TOPK=SUBSET_TOPK if hist == "subset" else 0,
+        NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
+        TILE_FLAGS=tile_flags,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -245,9 +249,10 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, bmax_init=False):
+            phase="all", bmax=None, act=None):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
-    forward (the halves share ``bmax``, the tile maxima, and so the tile shape). Returns bmax."""
+    forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
+    byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -255,18 +260,17 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): compute those dots in fp32 there
     dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase)
+                   dot_upcast, phase, tile_flags=act is not None and phase != "stats")
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if bmax is None:
-        # causal tiles above the diagonal are never written: −inf there when the map is read back
-        size = (max(1, B * H * n_mblocks * n_blocks),)
-        bmax = (torch.full(size, float("-inf"), device=q.device) if bmax_init
-                else torch.empty(size, dtype=torch.float32, device=q.device))
+        # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row)
+        size = 1 if _hist_mode(cfg, kind) == "subset" else max(1, B * H * n_mblocks * n_blocks)
+        bmax = torch.empty((size,), dtype=torch.float32, device=q.device)
     o2_buf = o2 if save_aux else out
     grid = (n_mblocks, B * H)
     kern[grid](
-        q, k, v, mask if mask is not None else q, alpha_buf, out, tau, o2_buf, bmax,
+        q, k, v, mask if mask is not None else q, alpha_buf, out, tau, o2_buf, bmax, act if act is not None else bmax,
         *q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride(),
         H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha),
         HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr,
@@ -277,17 +281,17 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
 
 
 def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-         bmax_init=False):
-    """The forward under ``cfg``: one fused kernel, or (``cfg.split``) the stats kernel (sweeps 1-2,
-    writes τ and the tile maxima) then the output kernel (sweep 3). Returns the tile maxima."""
-    if not cfg.split or stop_after:
-        return _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after,
-                       bmax_init=bmax_init)
+         act=None):
+    """The forward under ``cfg``: one fused kernel, or (``cfg.split``, histogram modes) the stats
+    kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
+    carries its key range in registers, so it always runs fused."""
+    if not cfg.split or stop_after or _hist_mode(cfg, kernel_args[0]) == "subset":
+        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after, act=act)
+        return
     stats_args = kernel_args[:6] + (False,) + kernel_args[7:]  # O₂ is the output kernel's business
-    bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats",
-                   bmax_init=bmax_init)
-    return _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
-                   bmax=bmax)
+    bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
+    _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
+            bmax=bmax, act=act)
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -374,9 +378,13 @@ def forward(
     kernel_args = (kind, alpha, per_head, mask_mode, mask_bool, _niter(kind, q.dtype, alpha_max), save_aux,
                    q.dtype == torch.float32, dr, dvr)
     cfg = _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk)
-    bmax = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, bmax_init=return_tiles)
+    act = None
     if return_tiles:
-        return result + (_active_tiles(bmax, tau, cfg, Lq, Lk),)
+        act = torch.zeros((max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)),),
+                          dtype=torch.uint8, device=q.device)
+    _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act)
+    if return_tiles:
+        return result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
     return result
 
 

@@ -64,7 +64,6 @@ _LOWP_CANDIDATES = [
     FwdConfig(64, 64, 4, 3, hist="subset"),
     FwdConfig(64, 64, 8, 3, hist="subset"),
     FwdConfig(128, 64, 8, 3, hist="subset"),
-    FwdConfig(64, 64, 4, 3, hist="subset", split=True),
 ]
 _LOWP_CANDIDATES_256 = [
     FwdConfig(64, 32, 8, 2),

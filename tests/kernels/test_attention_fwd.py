@@ -128,7 +128,7 @@ _VARIANTS = [
     fwd.configs.FwdConfig(32, 16, 4, 2, hist="elem", split=True),
     fwd.configs.FwdConfig(16, 32, 4, 2, hist="tile", split=True),
     fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"),
-    fwd.configs.FwdConfig(16, 32, 4, 2, hist="subset", split=True),
+    fwd.configs.FwdConfig(16, 32, 4, 2, hist="subset", split=True),  # "subset" runs fused
 ]
 
 
@@ -304,9 +304,9 @@ def test_public_api_goes_through_kernel(device, monkeypatch):
     calls = []
     real = fwd.forward
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         calls.append(args[0].shape)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(fwd, "forward", spy)
     q, k, v = _inputs(device, H=2, Lq=9, Lk=9)

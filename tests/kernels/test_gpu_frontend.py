@@ -225,11 +225,14 @@ def _capture_attention(shape, make_mask, causal, alpha, per_head):
     alpha_t = torch.tensor([1.3, 1.7])[: q.shape[1]] if per_head else None
     scale = q.shape[-1] ** -0.5
     for save_aux in (False, True):
-        attention.forward(q, k, v, mask, causal, scale, alpha, alpha_t, save_aux)
+        attention.forward(q, k, v, mask, causal, scale, alpha, alpha_t, save_aux, return_tiles=save_aux)
     out = torch.randn(q.shape[:3] + (v.shape[-1],)).to(q.dtype)
     tau = torch.randn(q.shape[:3])
-    attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
-                           alpha_t, mask is not None and mask.dtype != torch.bool)
+    tiles = torch.ones(q.shape[:2] + (-(-q.shape[2] // attention.TILE), -(-k.shape[2] // attention.TILE)),
+                       dtype=torch.uint8)
+    for t in (None, tiles):  # the dK/dV pass with and without the forward's tile map
+        attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
+                               alpha_t, mask is not None and mask.dtype != torch.bool, tiles=t)
 
 
 def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkeypatch):
@@ -238,7 +241,13 @@ def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkey
     for cfg in attention.configs.fwd_candidates(torch.bfloat16, 128):
         monkeypatch.setattr(attention.configs, "fwd_default", lambda dtype, dr, cfg=cfg: cfg)
         for save_aux in (False, True):
-            attention.forward(q, k, v, None, True, 0.088, 1.5, None, save_aux)
+            attention.forward(q, k, v, None, True, 0.088, 1.5, None, save_aux, return_tiles=save_aux)
+    # the "subset" variants benchmarks/gpu_attention_subset.py times
+    sub = attention.configs.FwdConfig(64, 64, 4, 3, hist="subset")
+    monkeypatch.setattr(attention, "SUBSET_NEAR_SKIP", False)
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
+    for stop in ("norefine", "sweep1"):
+        attention.profile_variant(q, k, v, True, stop_after=stop, cfg=sub)()
     _check_all(launches, tmp_path)
 
 
