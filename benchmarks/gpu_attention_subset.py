@@ -133,6 +133,7 @@ def backward_timings(ns, budget_s):
     rows = []
     t0 = time.time()
     configs.fwd_default = lambda dtype, dr: _SUB  # noqa: E731
+    torch.cuda.empty_cache()
     for N in ns:
         for kind in ("rand", "local"):
             if time.time() - t0 > budget_s:
@@ -192,7 +193,7 @@ def main():
                triton=__import__("triton").__version__, alpha=ALPHA)
     rep["checks"] = [] if a.skip_check else checks(names)
     _warm_gpu()
-    rep["timings"] = timings(names, [int(n) for n in a.ns.split(",")], a.budget)
+    rep["timings"] = timings(names, [int(n) for n in a.ns.split(",") if n], a.budget)
     if a.bwd_ns:
         rep["backward"] = backward_timings([int(n) for n in a.bwd_ns.split(",")], a.bwd_budget)
     os.makedirs(a.out, exist_ok=True)

@@ -1,10 +1,12 @@
 """Fused α-entmax attention forward: launch, configs, autotune cache.
 
-The kernel (``templates/attention_fwd.py.jinja``) makes three sweeps over the key blocks of one
-query tile: (1) running row max + a histogram of x = (α−1)·z on an absolute grid, giving a safe
-bracket for τ; (2) exact threshold sums at a few probes inside the bracket, giving τ; (3) the
-output Σ p·v / Σ p over only the key tiles whose max exceeds τ. Sequence lengths are runtime
-arguments, so a new length never recompiles.
+The kernel (``templates/attention_fwd.py.jinja``) sweeps the key blocks of one query tile. Sweep 1
+computes the scores once; in the default "subset" mode (α = 1.5 and 2) it keeps the TOPK largest
+x = (α−1)·z per score position and τ is solved on those candidates, exactly, with a certificate;
+only tiles with an uncertified row make refinement sweeps. The histogram modes ("elem", "tile";
+general α) build a histogram in sweep 1 for a safe bracket and find τ at a few probes in a second
+sweep. The last sweep is the output Σ p·v / Σ p over only the key tiles that can hold support.
+Sequence lengths are runtime arguments, so a new length never recompiles.
 
 ``forward`` returns ``(out, tau, o2)`` with τ in absolute coordinates x = (α−1)·z (no max shift;
 +inf for rows with nothing to attend) and, when ``save_aux``, O₂ = Σ s·v / Σ s with s = p^(2−α),

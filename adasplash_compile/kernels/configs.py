@@ -31,12 +31,16 @@ _F16 = (torch.float16, torch.bfloat16)
 
 # (dtype group, HEAD_DIM_ROUNDED) -> config. "lowp" = fp16/bf16. None = any head dim.
 FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
-    ("lowp", 16): FwdConfig(128, 64, 4, 3),
-    ("lowp", 32): FwdConfig(128, 64, 4, 3),
-    ("lowp", 64): FwdConfig(128, 64, 4, 3),
-    # H200 autotune, 2026-11-29 (benchmarks/results/run-2026-11-29-s2-call4/tune.json): 64x64/4 warps
-    # fused wins at 4k and is within 3-4% of the split forward (picked at 16k, 32k)
-    ("lowp", 128): FwdConfig(64, 64, 4, 3),
+    # H200, 2026-11-29 session 4 (benchmarks/results/run-2026-11-29-s4-call{A,B}): sweep 1 keeping
+    # candidates ("subset") at 64x64/4 warps against the histogram ("elem") at D=128, causal, α=1.5:
+    # rand 0.89 / 11.5 / 47.2 ms against 1.28 / 16.8 / 64.0 at 4k / 16k / 32k, local 0.38 / 3.51 /
+    # 12.7 against 0.41 / 3.87 / 14.2; 8 warps at 64 rows ran 2x slower, 128x64/8 warps 10-15% slower
+    # on rand. Smaller head dims take the same tile (a 128-row tile would hold 256 candidate
+    # registers per thread at 4 warps).
+    ("lowp", 16): FwdConfig(64, 64, 4, 3, hist="subset"),
+    ("lowp", 32): FwdConfig(64, 64, 4, 3, hist="subset"),
+    ("lowp", 64): FwdConfig(64, 64, 4, 3, hist="subset"),
+    ("lowp", 128): FwdConfig(64, 64, 4, 3, hist="subset"),
     ("lowp", 256): FwdConfig(64, 32, 8, 2),
     ("fp32", 16): FwdConfig(64, 32, 4, 2),
     ("fp32", 32): FwdConfig(64, 32, 4, 2),
@@ -52,7 +56,7 @@ FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
 # 17.8 ms, 64x64/4 warps 16.8 ms, 128x32/8 warps 22.4 ms, 64x32/4 warps/2 stages 21.8 ms.
 _LOWP_CANDIDATES = [
     FwdConfig(128, 64, 8, 3),
-    FwdConfig(64, 64, 4, 3),
+    FwdConfig(64, 64, 4, 3),  # the histogram default before session 4
     FwdConfig(64, 64, 4, 3, hist="tile"),
     FwdConfig(128, 64, 8, 3, hist="tile"),
     FwdConfig(64, 64, 4, 3, split=True),
@@ -61,8 +65,6 @@ _LOWP_CANDIDATES = [
     # scripts/kernel_regs.py) and the 8-warp one none
     FwdConfig(64, 64, 8, 3),
     # sweep 1 keeps candidates instead of a histogram (α = 1.5 and 2; general α renders "elem")
-    FwdConfig(64, 64, 4, 3, hist="subset"),
-    FwdConfig(64, 64, 8, 3, hist="subset"),
     FwdConfig(128, 64, 8, 3, hist="subset"),
 ]
 _LOWP_CANDIDATES_256 = [

@@ -202,10 +202,10 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("config", [None, (32, 128, 128, 32, 4, 1)], ids=["default", "wide-keys"])
 def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, config):
-    """The forward's active-tile map (64x64 blocks, regridded to the dK/dV pass's tiles) lets the
-    backward skip blocks without computing their scores. The map must cover every block with a
-    non-zero weight (checked against float64), leave most blocks of peaked scores out, and the
-    gradients with it must be bitwise those without it."""
+    """The forward's active-tile map (64x64 blocks, regridded to the dK/dV pass's tiles) limits each
+    key block of the backward to the query blocks between the first and last non-empty one. The map
+    must cover every block with a non-zero weight (checked against float64), leave most blocks of
+    peaked scores out, and the gradients with it must be bitwise those without it."""
     from adasplash_compile.kernels import attention as fwd
 
     B, H, Hk, L, D = 1, 4, 2, 200, 32
