@@ -40,6 +40,7 @@ CONFIGS = {
     "elem 64x64/4w": (configs.FwdConfig(64, 64, 4, 3), {}, ""),
     "subset 64x64/4w": (_SUB, {}, ""),
     "subset no-near-skip": (_SUB, {"SUBSET_NEAR_SKIP": False}, ""),
+    "subset in-kernel refinement": (_SUB, {"SUBSET_FIXUP": False}, ""),
     "subset 128x64/8w": (configs.FwdConfig(128, 64, 8, 3, hist="subset"), {}, ""),
     "profile: no refinement": (_SUB, {}, "norefine"),
     "profile: sweep 1 only": (_SUB, {}, "sweep1"),
@@ -88,15 +89,29 @@ def checks(names, points=((4096, 4096), (16384, 512))):
             for name in names:
                 if CONFIGS[name][2]:
                     continue  # profiling variants compute no valid output
-                out, tau, _ = _forward(name, q, k, v)
+                listed = []
+                real_launch = fwd._launch
+
+                def spy(*args, **kwargs):
+                    if kwargs.get("phase") == "fixup":
+                        listed.append(kwargs["fix"][0])
+                    return real_launch(*args, **kwargs)
+
+                fwd._launch = spy
+                try:
+                    out, tau, _ = _forward(name, q, k, v)
+                finally:
+                    fwd._launch = real_launch
                 torch.cuda.synchronize()
+                fixed = int(listed[0].sum()) if listed else -1
                 r = dict(name=name, N=N, kind=kind, rows=nrows, rel_err=rel(out[:, :, rows], o_ref),
                          plain_bf16_rel_err=rel(plain, o_ref),
                          tau_max_abs_err=(tau[:, :, rows].double() - tau_ref).abs().max().item(),
-                         nan=bool(torch.isnan(out).any()))
+                         nan=bool(torch.isnan(out).any()), fixup_rows=fixed, total_rows=int(tau.numel()))
                 out_rows.append(r)
                 print(f"[check] {name:24s} N={N:5d} {kind:5s}: rel {r['rel_err']:.2e} (plain bf16 "
-                      f"{r['plain_bf16_rel_err']:.2e}) tau {r['tau_max_abs_err']:.1e} nan {r['nan']}", flush=True)
+                      f"{r['plain_bf16_rel_err']:.2e}) tau {r['tau_max_abs_err']:.1e} nan {r['nan']} "
+                      f"fix-up rows {fixed}/{tau.numel()}", flush=True)
     return out_rows
 
 

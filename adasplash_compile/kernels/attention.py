@@ -57,6 +57,11 @@ SUBSET_TOPK = 4
 # "subset": skip the insertion in tiles where no row has a key within 1 of its max (costs one
 # reduction across the program per tile; saves the insertion on far tiles of local attention)
 SUBSET_NEAR_SKIP = True
+# "subset": rows whose candidates missed a support key go to a per-head list and a second launch
+# redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
+# tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
+SUBSET_FIXUP = True
+FIXUP_BLOCK_M = 16
 
 
 # Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
@@ -166,7 +171,7 @@ def _hist_mode(cfg: configs.FwdConfig, kind: str) -> str:
 
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
-            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False):
+            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -181,6 +186,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
         TOPK=SUBSET_TOPK if hist == "subset" else 0,
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
         TILE_FLAGS=tile_flags,
+        FIXUP=fixup,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -251,7 +257,7 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None):
+            phase="all", bmax=None, act=None, fix=None):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
@@ -262,7 +268,8 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): compute those dots in fp32 there
     dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags=act is not None and phase != "stats")
+                   dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
+                   fixup=fix is not None and phase == "all")
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if bmax is None:
@@ -273,6 +280,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     grid = (n_mblocks, B * H)
     kern[grid](
         q, k, v, mask if mask is not None else q, alpha_buf, out, tau, o2_buf, bmax, act if act is not None else bmax,
+        *(fix if fix is not None else (tau, tau)),
         *q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride(),
         H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha),
         HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr,
@@ -287,7 +295,17 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     """The forward under ``cfg``: one fused kernel, or (``cfg.split``, histogram modes) the stats
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
     carries its key range in registers, so it always runs fused."""
-    if not cfg.split or stop_after or _hist_mode(cfg, kernel_args[0]) == "subset":
+    subset = _hist_mode(cfg, kernel_args[0]) == "subset"
+    if subset and SUBSET_FIXUP and not stop_after:
+        B, H, Lq = tau.shape
+        fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
+               torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
+        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix)
+        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, cfg.BLOCK_N, 4, cfg.num_stages, "subset")
+        _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
+                fix=fix)
+        return
+    if not cfg.split or stop_after or subset:
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after, act=act)
         return
     stats_args = kernel_args[:6] + (False,) + kernel_args[7:]  # O₂ is the output kernel's business

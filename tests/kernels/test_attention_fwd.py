@@ -152,18 +152,33 @@ def test_config_variants(device, monkeypatch, cfg):
     _run_and_check(q, k, v, mask=mask, alpha=1.25)
 
 
+@pytest.mark.parametrize("fixup", [True, False], ids=["fixup-launch", "in-kernel"])
 @pytest.mark.parametrize("topk", [1, 2])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
-def test_subset_refinement(device, monkeypatch, topk, alpha, dtype):
+def test_subset_refinement(device, monkeypatch, topk, alpha, dtype, fixup):
     """The "subset" sweep 1 with too few candidates per score position (1-2 across 10 key tiles):
-    many rows miss support keys, fail the certificate and are finished by the refinement sweeps
-    (tiles whose rows all pass skip them). Wide rows (large k) make supports of ~10-40 keys."""
+    many rows miss support keys and fail the certificate. They are redone by the fix-up launch
+    (16-row tiles of listed rows), or with SUBSET_FIXUP off by refinement sweeps in the tile (tiles
+    whose rows all pass skip them). Wide rows (large k) make supports of ~10-40 keys."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", topk)
+    monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup)
+    listed = []
+    real_launch = fwd._launch
+
+    def spy(*args, **kwargs):
+        out = real_launch(*args, **kwargs)
+        if kwargs.get("phase") == "fixup":
+            listed.append(int(kwargs["fix"][0].sum()))
+        return out
+
+    monkeypatch.setattr(fwd, "_launch", spy)
     q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
     _run_and_check(q, k, v, causal=False, alpha=alpha)
     _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
+    if fixup:
+        assert len(listed) == 2 and min(listed) > 0, f"the fix-up launch got no rows: {listed}"
 
 
 @pytest.mark.parametrize("sweeps", ["default", 5])

@@ -246,6 +246,8 @@ def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkey
     sub = attention.configs.FwdConfig(64, 64, 4, 3, hist="subset")
     monkeypatch.setattr(attention, "SUBSET_NEAR_SKIP", False)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
+    monkeypatch.setattr(attention, "SUBSET_FIXUP", False)
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
     for stop in ("norefine", "sweep1"):
         attention.profile_variant(q, k, v, True, stop_after=stop, cfg=sub)()
     _check_all(launches, tmp_path)
