@@ -51,11 +51,15 @@ def small(dev="cuda", all_configs: bool = True) -> bool:
         dict(B=1, H=3, Hk=3, Lq=65, Lk=50, D=64, causal=False, alpha="per-head", mask="float"),
         dict(B=1, H=2, Hk=1, Lq=1, Lk=300, D=128, causal=False, alpha=1.3, mask=None),
     ]
-    variants = [None, configs.FwdConfig(64, 64, 4, 3, hist="tile"), configs.FwdConfig(64, 64, 4, 3, split=True)]
+    # "fix-up": the default ("subset") forward with one candidate per score position and the fix-up
+    # launch at any length, so that many rows go through the fix-up kernel
+    variants = [None, "fix-up", configs.FwdConfig(64, 64, 4, 3, hist="tile"), configs.FwdConfig(64, 64, 4, 3, split=True)]
     if not all_configs:
-        variants = variants[:1]
+        variants = variants[:2]
+    defaults = attention.SUBSET_TOPK, attention.FIXUP_MIN_LK
     for cfg in variants:
-        if cfg is not None:
+        attention.SUBSET_TOPK, attention.FIXUP_MIN_LK = (1, 0) if cfg == "fix-up" else defaults
+        if isinstance(cfg, configs.FwdConfig):
             attention.configs.fwd_default = lambda dtype, dr, cfg=cfg: cfg
         for c in cases:
             q = torch.randn(c["B"], c["H"], c["Lq"], c["D"], device=dev, dtype=torch.bfloat16, requires_grad=True)

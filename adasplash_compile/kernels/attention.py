@@ -62,6 +62,10 @@ SUBSET_NEAR_SKIP = True
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
 SUBSET_FIXUP = True
 FIXUP_BLOCK_M = 16
+# The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
+# so it pays only on long rows. H200 call E, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
+# 1.07 / 0.45 vs 0.89 / 0.38; 16k 10.95 / 3.74 vs 11.54 / 3.51; 32k 40.7 / 13.0 vs 46.7 / 12.6.
+FIXUP_MIN_LK = 16384
 
 
 # Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
@@ -296,7 +300,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
     carries its key range in registers, so it always runs fused."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
-    if subset and SUBSET_FIXUP and not stop_after:
+    if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
         fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
                torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
