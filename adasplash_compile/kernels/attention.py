@@ -62,6 +62,8 @@ SUBSET_NEAR_SKIP = True
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
 SUBSET_FIXUP = True
 FIXUP_BLOCK_M = 16
+FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
+FIXUP_WARPS = 4
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
 # so it pays only on long rows. H200 call E, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.07 / 0.45 vs 0.89 / 0.38; 16k 10.95 / 3.74 vs 11.54 / 3.51; 32k 40.7 / 13.0 vs 46.7 / 12.6.
@@ -305,7 +307,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
                torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix)
-        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, cfg.BLOCK_N, 4, cfg.num_stages, "subset")
+        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
         _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                 fix=fix)
         return
