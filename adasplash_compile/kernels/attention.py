@@ -65,8 +65,8 @@ FIXUP_BLOCK_M = 16
 FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
 FIXUP_WARPS = 4
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
-# so it pays only on long rows. H200 call E, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
-# 1.07 / 0.45 vs 0.89 / 0.38; 16k 10.95 / 3.74 vs 11.54 / 3.51; 32k 40.7 / 13.0 vs 46.7 / 12.6.
+# so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
+# 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
 
 
