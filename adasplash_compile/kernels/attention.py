@@ -71,8 +71,9 @@ FIXUP_MIN_LK = 16384
 
 
 # Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
-# TILE x TILE block of (query, key) positions, 1 where some key of the block may score above its
-# query row's τ. The backward skips the other blocks without computing their scores.
+# TILE x TILE block of (query, key) positions, 1 where the block carries weight (some key above
+# its query row's τ). The backward's dK/dV pass visits, per key block, only the query blocks from
+# the first to the last marked one.
 TILE = 64
 
 
