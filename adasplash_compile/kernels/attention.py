@@ -83,7 +83,9 @@ def regrid_tiles(act: Tensor, src: tuple[int, int], dst: tuple[int, int], Lq: in
     Conservative in both directions, so a skipped block is always truly empty."""
     for dim, (s, d, L) in enumerate(zip(src, dst, (Lq, Lk)), start=1):
         n_dst = triton_cdiv(L, d)
-        if s >= d:
+        if s == d:
+            continue
+        if s > d:
             act = act.repeat_interleave(s // d, dim=dim).narrow(dim, 0, n_dst)
         else:
             f = d // s
@@ -102,6 +104,8 @@ def _active_tiles(act: Tensor, cfg: configs.FwdConfig, B: int, H: int, Lq: int, 
     """The output sweep's per-tile "has a non-zero weight" bytes, regridded to TILE x TILE blocks:
     (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
     n_m, n_n = triton_cdiv(Lq, cfg.BLOCK_M), triton_cdiv(Lk, cfg.BLOCK_N)
+    if (cfg.BLOCK_M, cfg.BLOCK_N) == (TILE, TILE):  # already the map (0 / 1 bytes): no copy
+        return act[: B * H * n_m * n_n].view(B, H, n_m, n_n)
     a = act[: B * H * n_m * n_n].reshape(B * H, n_m, n_n) != 0
     a = regrid_tiles(a, (cfg.BLOCK_M, cfg.BLOCK_N), (TILE, TILE), Lq, Lk)
     return a.reshape(B, H, a.shape[1], a.shape[2]).to(torch.uint8)

@@ -108,12 +108,13 @@ def _query_ranges(tiles: Tensor, block_m: int, block_n: int, Lq: int, Lk: int) -
     contiguous range keeps the kernel's loop free of branches around its loads (a per-tile skip
     made the dense case 12% slower on the H200, run-2026-11-29-s4-callB)."""
     B, H, R, C = tiles.shape
-    act = regrid_tiles(tiles.reshape(B * H, R, C) != 0, (TILE, TILE), (block_m, block_n), Lq, Lk)
+    act = regrid_tiles(tiles.reshape(B * H, R, C).bool(), (TILE, TILE), (block_m, block_n), Lq, Lk)
     n_m = act.shape[1]
-    idx = torch.arange(n_m, device=act.device, dtype=torch.int32)[None, :, None]
-    first = torch.where(act, idx, n_m).amin(1)
-    last = torch.where(act, idx + 1, 0).amax(1)
-    return torch.stack([first, last], dim=-1).to(torch.int32).contiguous()
+    # few small ops: at 4k they are host time of the same order as the kernels they save
+    upto = torch.arange(1, n_m + 1, device=act.device, dtype=torch.int32)[None, :, None]
+    first = torch.where(act, upto, n_m + 1).amin(1) - 1
+    last = (act * upto).amax(1)
+    return torch.stack([first, last], dim=-1)
 
 
 def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
