@@ -12,8 +12,8 @@ Ops (all in the ``adasplash_compile`` namespace):
 - ``attention_fwd(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux) -> (out, tau, o2, tiles)``
   τ is per query row (float32, in the kernel's coordinates); ``o2 = Σ s·v / Σ s`` with
   s = p^{2−α} is what the backward's δ = rowsum(dO ⊙ O₂) needs, saved only when ``save_aux``;
-  so is ``tiles``, uint8 (B, H, ⌈Lq/64⌉, ⌈Lk/64⌉): 0 for 64x64 blocks where every score is below
-  its row's τ, which the backward then skips without computing them.
+  so is ``tiles``, uint8 (B, H, ⌈Lq/64⌉, ⌈Lk/64⌉): 1 for 64x64 blocks that carry weight; the
+  backward's dK/dV pass visits, per key block, only the query blocks from the first to the last 1.
 - ``attention_bwd(...) -> (dq, dk, dv, dalpha, dmask)``.
 
 A tensor ``alpha_t`` overrides the float ``alpha`` (rows / heads each have their own α).
@@ -156,11 +156,10 @@ def _tiles_shape(q: Tensor, k: Tensor, save_aux: bool) -> tuple:
     """Shape of the forward's active-tile map (kernels/attention.py ``TILE``); empty without save_aux."""
     if not save_aux:
         return (0,)
+    from .kernels.configs import TILE  # torch only, no Triton
+
     B, H, Lq, _ = q.shape
-    return (B, H, (Lq + _TILE - 1) // _TILE, (k.shape[2] + _TILE - 1) // _TILE)
-
-
-_TILE = 64  # kernels.attention.TILE (a constant here: the fake implementation must not import Triton)
+    return (B, H, (Lq + TILE - 1) // TILE, (k.shape[2] + TILE - 1) // TILE)
 
 
 def _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):

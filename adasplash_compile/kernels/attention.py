@@ -70,11 +70,7 @@ FIXUP_WARPS = 4
 FIXUP_MIN_LK = 16384
 
 
-# Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
-# TILE x TILE block of (query, key) positions, 1 where the block carries weight (some key above
-# its query row's τ). The backward's dK/dV pass visits, per key block, only the query blocks from
-# the first to the last marked one.
-TILE = 64
+TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
 
 
 def regrid_tiles(act: Tensor, src: tuple[int, int], dst: tuple[int, int], Lq: int, Lk: int) -> Tensor:

@@ -125,7 +125,7 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
 
 
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
-             mask_grad: bool, pre_flags: bool = False):
+             mask_grad: bool, query_ranges: bool = False):
     D, Dv = q.shape[-1], v.shape[-1]
     return render.load(
         "attention_bwd.py.jinja",
@@ -140,7 +140,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
         MASK_GRAD=bool(mask_grad),
         DOT_PRECISION="ieee" if q.dtype == torch.float32 else "default",
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
-        PRE_FLAGS=bool(pre_flags),
+        QUERY_RANGES=bool(query_ranges),
     )
 
 

@@ -29,6 +29,13 @@ class FwdConfig:
 
 _F16 = (torch.float16, torch.bfloat16)
 
+# Granularity of the active-tile map the forward hands to the backward (``tiles``): one byte per
+# TILE x TILE block of (query, key) positions, 1 where the block carries weight (some key above
+# its query row's τ). The backward's dK/dV pass visits, per key block, only the query blocks from
+# the first to the last marked one. Here (no Triton import) so the op's fake implementation can
+# size the map.
+TILE = 64
+
 # (dtype group, HEAD_DIM_ROUNDED) -> config. "lowp" = fp16/bf16. None = any head dim.
 FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
     # H200, 2026-11-29 session 4 (benchmarks/results/run-2026-11-29-s4-call{A,B}): sweep 1 keeping
