@@ -43,7 +43,9 @@ _MAX_HEAD_DIM = 256
 # (dtype, rounded head dim) -> Config. The dK/dV pass's tile (BLOCK_M1 x BLOCK_N1) is also the
 # granularity of its "tile has p > 0" map, which the dQ pass (tiles BLOCK_M2 x BLOCK_N2) reads:
 # BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 must divide BLOCK_N1.
-Config = tuple  # (BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages)
+# (BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages[, dq_num_warps, dq_num_stages]):
+# without the last two, the dQ pass launches with the dK/dV pass's warps and stages.
+Config = tuple
 _CONFIGS: dict[tuple[torch.dtype, int], Config] = {
     (torch.bfloat16, 16): (32, 128, 128, 32, 4, 3),
     (torch.bfloat16, 32): (32, 128, 128, 32, 4, 3),
@@ -76,7 +78,7 @@ def _round_dim(d: int) -> int:
 
 
 def default_config(dtype: torch.dtype, head_dim: int, device: torch.device) -> Config:
-    """(BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages) for this dtype and head dim."""
+    """The backward's :data:`Config` for this dtype and head dim."""
     if device.type != "cuda":
         return _INTERPRETER_CONFIG
     return _CONFIGS.get((dtype, _round_dim(head_dim)), _FALLBACK)
@@ -193,7 +195,11 @@ def backward(
         dv.zero_()
         return dq, dk, dv, dalpha, dmask_out
 
-    BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages = config or default_config(q.dtype, D, q.device)
+    cfg = tuple(config or default_config(q.dtype, D, q.device))
+    if len(cfg) not in (6, 8):
+        raise ValueError(f"config: expected 6 or 8 entries (see attention_bwd.Config), got {config}")
+    BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages = cfg[:6]
+    dq_warps, dq_stages = cfg[6:] if len(cfg) == 8 else (num_warps, num_stages)
     if BLOCK_M2 % BLOCK_M1 or BLOCK_N1 % BLOCK_N2:
         raise ValueError(f"config: BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 divide BLOCK_N1, got {config}")
     kind = render.alpha_kind(alpha, alpha_t)
@@ -245,7 +251,7 @@ def backward(
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dq.stride(),
         H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
         GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=BLOCK_M1, FLAG_N=BLOCK_N1,
-        num_warps=num_warps, num_stages=num_stages,
+        num_warps=dq_warps, num_stages=dq_stages,
     )
 
     if need_dalpha:
