@@ -42,8 +42,9 @@ FWD_CONFIGS = {
     "subset 128x64/8w/2s": configs.FwdConfig(128, 64, 8, 2, hist="subset"),
     "subset 64x32/4w/3s": configs.FwdConfig(64, 32, 4, 3, hist="subset"),
 }
-# (BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, dK/dV warps, stages, dQ warps, stages); the first is the
-# table's default (session 3's 4k sweep, run-2026-11-29-s3-callC)
+# (BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, dK/dV warps, stages, dQ warps, stages); the first is
+# session 3's D=128 default (its 4k sweep, run-2026-11-29-s3-callC); session 5's call A picked the
+# fifth (run-2026-11-29-s5-callA)
 BWD_CONFIGS = [
     (64, 64, 64, 64, 4, 2, 4, 2),
     (64, 64, 64, 64, 4, 3, 4, 3),
@@ -168,7 +169,7 @@ def e2e(ns, fwd_cfg, bwd_cfg):
 
     _use_fwd(fwd_cfg)
     saved = dict(attention_bwd._CONFIGS)
-    attention_bwd._CONFIGS[(torch.bfloat16, 128)] = tuple(bwd_cfg)
+    attention_bwd._CONFIGS[(torch.bfloat16, D)] = tuple(bwd_cfg)
     rows = []
     try:
         for N in ns:
@@ -195,14 +196,18 @@ def e2e(ns, fwd_cfg, bwd_cfg):
 
 
 def main():
+    global D
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--ns", default="4096,16384")
     ap.add_argument("--fwd", default=",".join(FWD_CONFIGS), help="forward config names (comma-separated)")
     ap.add_argument("--bwd", type=int, default=len(BWD_CONFIGS), help="how many of BWD_CONFIGS to try")
+    ap.add_argument("--head-dim", type=int, default=D)
+    ap.add_argument("--no-e2e", action="store_true", help="skip forward+backward through the public op")
     a = ap.parse_args()
+    D = a.head_dim
     ns = [int(n) for n in a.ns.split(",") if n]
-    fwd_names = [n for n in a.fwd.split(",") if n]
+    fwd_names = [n for n in a.fwd.split(",") if n] or [next(iter(FWD_CONFIGS))]
     bwd_cfgs = BWD_CONFIGS[: a.bwd]
     t0 = time.time()
     rep = {"torch": torch.__version__, "device": torch.cuda.get_device_name()}
@@ -214,7 +219,7 @@ def main():
     fwd_names = [n for n in fwd_names if n not in failed]
     bwd_cfgs = [c for c in bwd_cfgs if str(c) not in failed]
     _warm_gpu()
-    rep["fwd"] = fwd_timings(fwd_names, ns)
+    rep["fwd"] = fwd_timings(fwd_names, ns) if len(fwd_names) > 1 else []
     print(f"[time] forward done at {time.time() - t0:.0f} s", flush=True)
     best_fwd = _best(rep["fwd"], lambda r: r["name"], max(ns)) or fwd_names[0]
     rep["bwd"] = bwd_timings(bwd_cfgs, ns, FWD_CONFIGS[best_fwd])
@@ -222,9 +227,10 @@ def main():
     best_bwd = _best(rep["bwd"], lambda r: tuple(r["config"]), max(ns)) or bwd_cfgs[0]
     rep["best"] = {"fwd": best_fwd, "bwd": list(best_bwd)}
     print(f"[best] forward {best_fwd}, backward {best_bwd}", flush=True)
-    rep["e2e"] = e2e(ns, FWD_CONFIGS[best_fwd], best_bwd)
+    if not a.no_e2e:
+        rep["e2e"] = e2e(ns, FWD_CONFIGS[best_fwd], best_bwd)
     print(f"[time] all done at {time.time() - t0:.0f} s", flush=True)
-    with open(os.path.join(a.out, "training_sweep.json"), "w") as f:
+    with open(os.path.join(a.out, f"training_sweep_d{D}.json"), "w") as f:
         json.dump(rep, f, indent=1)
 
 
