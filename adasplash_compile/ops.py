@@ -315,17 +315,55 @@ def entmax_attention(
     grad_needed = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (query, key, value, attn_mask, alpha_t)
     )
-    if not grad_needed and _plain_eager(query, key, value) and _kernel_supports(query, key, value):
-        # eager inference: the kernel without the custom op's dispatch layers, which were ~40% of
-        # the host time of a call (CPU profile, 2026-11-29); same function as the op's kernel path
-        return _attention_kernels().forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t,
-                                            False)[0]
+    if _plain_eager(query, key, value, attn_mask, alpha_t) and _kernel_supports(query, key, value):
+        # eager: the kernels without the custom op's dispatch layers (the same functions the op
+        # calls). Those layers cost ~1 ms of host time per training step on the H200, more than
+        # the kernels of a 4k step (benchmarks/results/run-2026-11-29-s5-callB/host_profile.json).
+        if not grad_needed:
+            return _attention_kernels().forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t,
+                                                False)[0]
+        return _EagerAttention.apply(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t)
     return attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)[0]
 
 
+class _EagerAttention(torch.autograd.Function):
+    """Eager training on plain tensors: the op's kernel forward (with τ, O₂ and the tile map saved)
+    and kernel backward, wired by a plain autograd.Function. torch.compile, export, fake tensors
+    and dispatch modes go through the custom op instead (``_plain_eager``)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t):
+        out, tau, o2, tiles = _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t,
+                                                           True, return_tiles=True)
+        ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
+        ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, alpha_t)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        from .kernels import attention_bwd as _bwd_kernels
+
+        q, k, v, attn_mask, out, tau, o2, tiles, alpha_t = ctx.saved_tensors
+        mask_needs_grad = attn_mask is not None and ctx.needs_input_grad[3]
+        dq, dk, dv, dalpha, dmask = _bwd_kernels.backward(
+            grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
+            mask_needs_grad, tiles=tiles,
+        )
+        return (dq, dk, dv, dmask if mask_needs_grad else None, None, None, None,
+                dalpha if (alpha_t is not None and ctx.needs_input_grad[7]) else None)
+
+
 def _plain_eager(*tensors: Tensor) -> bool:
-    """Eager execution on plain tensors: not traced by torch.compile / export, no tensor subclass
-    (fake, functional, DTensor) and no dispatch mode active, so calling the kernel directly is the
-    same as going through the op."""
+    """Eager execution on plain tensors (or parameters): not traced by torch.compile / export, no
+    tensor subclass (fake, functional, DTensor), no dispatch mode and no torch.func transform
+    active, so calling the kernels directly is the same as going through the op."""
     return (not torch.compiler.is_compiling() and torch._C._len_torch_dispatch_stack() == 0
-            and all(type(t) is torch.Tensor for t in tensors))
+            and not _functorch_active()
+            and all(t is None or type(t) in (torch.Tensor, torch.nn.Parameter) for t in tensors))
+
+
+def _functorch_active() -> bool:
+    """torch.func transforms (grad, vmap) wrap tensors that still report type torch.Tensor."""
+    active = getattr(torch._C, "_are_functorch_transforms_active", None)
+    return bool(active()) if active is not None else False

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from . import render
-from .attention import TILE, regrid_tiles
+from .configs import TILE
 
 __all__ = ["backward", "default_config"]
 
@@ -105,21 +105,6 @@ def _check(q: Tensor, k: Tensor, v: Tensor, grad_out: Tensor, tau: Tensor, o2: T
             f"o2 must have shape {tuple(grad_out.shape)} (the forward must be run with save_aux=True), "
             f"got {tuple(o2.shape)}"
         )
-
-
-def _query_ranges(tiles: Tensor, block_m: int, block_n: int, Lq: int, Lk: int) -> Tensor:
-    """Per (batch·head, key block of the dK/dV pass): [first, last + 1) of the query blocks whose
-    tile the forward's map marks non-empty (empty range: [n, 0)), int32 (B·H, n_nblocks, 2). A
-    contiguous range keeps the kernel's loop free of branches around its loads (a per-tile skip
-    made the dense case 12% slower on the H200, run-2026-11-29-s4-callB)."""
-    B, H, R, C = tiles.shape
-    act = regrid_tiles(tiles.reshape(B * H, R, C).bool(), (TILE, TILE), (block_m, block_n), Lq, Lk)
-    n_m = act.shape[1]
-    # few small ops: at 4k they are host time of the same order as the kernels they save
-    upto = torch.arange(1, n_m + 1, device=act.device, dtype=torch.int32)[None, :, None]
-    first = torch.where(act, upto, n_m + 1).amin(1) - 1
-    last = (act * upto).amax(1)
-    return torch.stack([first, last], dim=-1)
 
 
 def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
@@ -225,12 +210,13 @@ def backward(
     n_nblocks = _cdiv(Lk, BLOCK_N1)
     use_tiles = tiles is not None and tiles.numel() > 0
     flags = torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
-    ranges = flags
+    n_trows, n_tcols = _cdiv(Lq, TILE), _cdiv(Lk, TILE)
     if use_tiles:
-        if tiles.shape != (B, H, _cdiv(Lq, TILE), _cdiv(Lk, TILE)):
-            raise ValueError(f"tiles must have shape {(B, H, _cdiv(Lq, TILE), _cdiv(Lk, TILE))}, got {tuple(tiles.shape)}")
-        ranges = _query_ranges(tiles, BLOCK_M1, BLOCK_N1, Lq, Lk)
-        flags.zero_()  # the dK/dV pass writes only the query blocks inside each range
+        if tiles.shape != (B, H, n_trows, n_tcols):
+            raise ValueError(f"tiles must have shape {(B, H, n_trows, n_tcols)}, got {tuple(tiles.shape)}")
+        tiles = tiles.contiguous()
+    else:
+        tiles = flags  # never read
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles)
     tau = tau.to(torch.float32).contiguous()
     delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
@@ -244,10 +230,10 @@ def backward(
         BLOCK_M=BLOCK_M2, num_warps=num_warps,
     )
     mod._bwd_dkdv[(n_nblocks, B * Hk)](
-        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, ranges, dk, dv,
+        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, tiles, dk, dv,
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dk.stride(), *dv.stride(),
-        H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
-        GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, num_warps=num_warps, num_stages=num_stages,
+        H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols,
+        GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE, num_warps=num_warps, num_stages=num_stages,
     )
     mod._bwd_dq[(_cdiv(Lq, BLOCK_M2), B * H)](
         q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full,

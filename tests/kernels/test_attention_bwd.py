@@ -201,11 +201,12 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
 
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("config,dtype", [(None, torch.float32), ((32, 128, 128, 32, 4, 1), torch.float32),
-                                          ((64, 64, 64, 64, 4, 1), torch.bfloat16)],
-                         ids=["default", "wide-keys", "64x64-bf16"])
+                                          ((64, 64, 64, 64, 4, 1), torch.bfloat16),
+                                          ((64, 128, 64, 64, 8, 2, 4, 2), torch.bfloat16)],
+                         ids=["default", "wide-keys", "64x64-bf16", "h200-default-bf16"])
 def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, config, dtype):
-    """The forward's active-tile map (64x64 blocks, regridded to the dK/dV pass's tiles) limits each
-    key block of the backward to the query blocks between the first and last non-empty one. The map
+    """The forward's active-tile map (64x64 blocks, read by the dK/dV pass for its own tiles) limits
+    each key block of the backward to the query blocks between the first and last non-empty one. The map
     must cover every block with a non-zero weight (checked against float64), leave most blocks of
     peaked scores out, and the gradients with it must be bitwise those without it."""
     from adasplash_compile.kernels import attention as fwd
@@ -302,6 +303,67 @@ def test_public_op_backward_runs_the_kernel(bwd, device, monkeypatch, alpha):
     grads = (qf.grad, kf.grad, vf.grad) + ((alpha_t.grad,) if alpha_t is not None else ())
     for name, g, w in zip(NAMES, grads, want):
         assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
+
+
+class _PassThrough(torch.utils._python_dispatch.TorchDispatchMode):
+    """A dispatch mode that changes nothing: while active, entmax_attention must go through the
+    custom op (the eager shortcut is only for plain eager execution)."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+def test_eager_shortcut_matches_the_op_bitwise(bwd, device):
+    """Plain eager calls skip the custom op's dispatch layers (ops._EagerAttention, and the kernel
+    forward directly without grad); the outputs and every gradient (q, k, v, per-head α, a float
+    mask) must equal the op path's bit for bit, and each path must be the one taken."""
+    pytest.importorskip("adasplash_compile.kernels.attention")
+    import adasplash_compile
+
+    q, k, v, do, _ = _problem(device, 1, 4, 2, 40, 33, 24, 16)
+    q, k, v, do = (t.float() for t in (q, k, v, do))
+    if not ops._kernel_supports(q, k, v):
+        pytest.skip("the fused forward kernel does not handle these inputs")
+    mask = torch.randn(1, 1, 40, 33, device=device)
+    alpha = torch.tensor([1.3, 1.5, 2.0, 1.75], device=device)
+
+    def run(through_op):
+        leaves = [t.clone().requires_grad_() for t in (q, k, v, mask, alpha)]
+        if through_op:
+            with _PassThrough():
+                out = adasplash_compile.entmax_attention(*leaves[:3], attn_mask=leaves[3], enable_gqa=True,
+                                                         alpha=leaves[4])
+        else:
+            out = adasplash_compile.entmax_attention(*leaves[:3], attn_mask=leaves[3], enable_gqa=True,
+                                                     alpha=leaves[4])
+        name = type(out.grad_fn).__name__
+        out.backward(do)
+        return out.detach(), [t.grad for t in leaves], name
+
+    out_e, grads_e, fn_e = run(False)
+    out_o, grads_o, fn_o = run(True)
+    assert fn_e == "_EagerAttentionBackward", fn_e
+    assert fn_e != fn_o
+    assert torch.equal(out_e, out_o)
+    for name, a, b in zip(("dq", "dk", "dv", "dmask", "dalpha"), grads_e, grads_o):
+        assert a is not None and torch.equal(a, b), name
+    with torch.no_grad():
+        assert torch.equal(adasplash_compile.entmax_attention(q, k, v, attn_mask=mask, enable_gqa=True,
+                                                              alpha=alpha), out_o)
+
+
+def test_eager_shortcut_is_off_under_torch_func(device):
+    """torch.func transforms wrap tensors that still look plain: the shortcut must not apply."""
+    from torch.func import grad
+
+    seen = []
+
+    def f(x):
+        seen.append(ops._plain_eager(x))
+        return (x * x).sum()
+
+    grad(f)(torch.randn(3, device=device))
+    assert seen == [False] and ops._plain_eager(torch.randn(3, device=device))
 
 
 @pytest.fixture

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Session 5, call C (~9 min): the benchmark suite's core D=128 causal rows at 4k and 16k, rand and
+# local, forward and forward+backward, ours (eager shortcut for training, in-kernel query ranges,
+# new backward default) beside AdaSplash-2 and cuDNN in one run; then the host-time profile again.
+#
+#   device run, carry [".whl", ".triton_cache"], timeout_s 600:
+#     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s5c.sh
+set -u
+export ADASPLASH_COMPILE_AUTOTUNE=0
+timeout 470 python3 -m pytest benchmarks/bench_attention.py --bench-grid=core --bench-budget=450 \
+    -k "not noncausal and D128 and (adasplash_compile or adasplash2 or sdpa_cudnn) and (N4096 or N16384)" \
+    --benchmark-json="$OUT/core.json" -q -p no:cacheprovider -rs
+echo "suite exit status $?"
+python3 benchmarks/summarize.py "$OUT/core.json" --out "$OUT"
+timeout 60 python3 benchmarks/gpu_host_profile.py --out "$OUT" 2>&1 | grep -v "^ \|^$\|Ordered\|List reduced\|function calls"
+echo "profile exit status $?"
