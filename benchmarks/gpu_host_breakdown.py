@@ -1,0 +1,116 @@
+"""Host time of each piece of an ``entmax_attention`` call, on the GPU machine: mean wall time per
+call over many calls with no synchronisation in between, at a size whose kernels finish faster than
+the host can launch them (bf16, B=1, H=2, N=256, D=128, causal), so the GPU never holds the host
+back and the time measured is the host's. Also Triton's cost per launch for a trivial kernel with 4
+and with 40 arguments, and a few torch allocations, for scale.
+
+    ADASPLASH_COMPILE_AUTOTUNE=0 python benchmarks/gpu_host_breakdown.py --out DIR
+
+Writes DIR/host_breakdown.json and prints one line per piece (µs per call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import triton
+import triton.language as tl
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import adasplash_compile  # noqa: E402
+from adasplash_compile.kernels import attention as fwd  # noqa: E402
+from adasplash_compile.kernels import attention_bwd  # noqa: E402
+
+
+@triton.jit
+def _k4(X, Y, n, c):
+    pid = tl.program_id(0)
+    tl.store(Y + pid, tl.load(X + pid) + c, mask=pid < n)
+
+
+@triton.jit
+def _k40(X, Y, n, c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9,
+         d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, e0, e1, e2, e3, e4, e5):
+    pid = tl.program_id(0)
+    tl.store(Y + pid, tl.load(X + pid) + c + a0 + e5, mask=pid < n)
+
+
+def per_call_us(fn, n=300):
+    for _ in range(20):
+        fn()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    dt = (time.perf_counter() - t) / n * 1e6
+    torch.cuda.synchronize()
+    return dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    a = ap.parse_args()
+    B, H, N, D = 1, 2, 256, 128
+    g = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = (torch.randn(B, H, N, D, device="cuda", generator=g).bfloat16() for _ in range(3))
+    do = torch.randn_like(q)
+    scale = 1.0 / math.sqrt(D)
+    out, tau, o2, tiles = fwd.forward(q, k, v, None, True, scale, 1.5, None, True, return_tiles=True)
+    bargs = (do, q, k, v, None, out, tau, o2, True, scale, 1.5, None, False)
+    qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+    x = torch.zeros(1024, device="cuda")
+    y = torch.empty_like(x)
+    ints = list(range(1, 37))
+
+    def train_step():
+        torch.autograd.grad(adasplash_compile.entmax_attention(qg, kg, vg, is_causal=True), (qg, kg, vg), do)
+
+    def infer():
+        with torch.no_grad():
+            adasplash_compile.entmax_attention(q, k, v, is_causal=True)
+
+    pieces = {
+        "torch.empty (B,H,N,D)": lambda: torch.empty((B, H, N, D), device="cuda", dtype=torch.bfloat16),
+        "torch.zeros (B,H,N,D)": lambda: torch.zeros((B, H, N, D), device="cuda", dtype=torch.bfloat16),
+        "triton launch, 4 args": lambda: _k4[(1,)](x, y, 1024, 3),
+        "triton launch, 40 args": lambda: _k40[(1,)](x, y, 1024, 3, *ints),
+        "kernel forward, inference": lambda: fwd.forward(q, k, v, None, True, scale, 1.5, None, False),
+        "kernel forward, O2 + tile map": lambda: fwd.forward(q, k, v, None, True, scale, 1.5, None, True,
+                                                             return_tiles=True),
+        "kernel backward (3 launches)": lambda: attention_bwd.backward(*bargs, tiles=tiles),
+        "entmax_attention, no grad": infer,
+        "entmax_attention forward, grad on": lambda: adasplash_compile.entmax_attention(qg, kg, vg, is_causal=True),
+        "training step (autograd.grad)": train_step,
+    }
+    rows = {}
+    for name, fn in pieces.items():
+        rows[name] = per_call_us(fn)
+        print(f"[host] {name:36s} {rows[name]:8.1f} us/call", flush=True)
+    import cProfile
+    import io
+    import pstats
+
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(100):
+        train_step()
+    pr.disable()
+    torch.cuda.synchronize()
+    buf = io.StringIO()
+    pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(40)
+    print(f"[host] cProfile of 100 training steps, by own time\n{buf.getvalue()}", flush=True)
+    with open(os.path.join(a.out, "host_breakdown.json"), "w") as f:
+        json.dump(dict(torch=torch.__version__, triton=triton.__version__, device=torch.cuda.get_device_name(),
+                       shape=dict(B=B, H=H, N=N, D=D), us_per_call=rows), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
