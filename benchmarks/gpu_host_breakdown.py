@@ -90,6 +90,58 @@ def main():
         "entmax_attention forward, grad on": lambda: adasplash_compile.entmax_attention(qg, kg, vg, is_causal=True),
         "training step (autograd.grad)": train_step,
     }
+    class _Identity(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t.clone()
+
+        @staticmethod
+        def backward(ctx, gr):
+            return gr
+
+    def identity_step():
+        torch.autograd.grad(_Identity.apply(qg), (qg,), do)
+
+    from adasplash_compile import ops
+
+    real_bwd = attention_bwd.backward
+
+    def stub_bwd(grad_out, q, k, v, *rest, **kw):
+        return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v), q.new_empty((0,)), q.new_empty((0,)))
+
+    def train_step_stub_bwd():
+        attention_bwd.backward = stub_bwd
+        try:
+            train_step()
+        finally:
+            attention_bwd.backward = real_bwd
+
+    def train_step_one_thread():
+        with torch.autograd.set_multithreading_enabled(False):
+            train_step()
+
+    def bwd_in_thread():
+        import threading
+
+        th = threading.Thread(target=lambda: attention_bwd.backward(*bargs, tiles=tiles))
+        th.start()
+        th.join()
+
+    def thread_only():
+        import threading
+
+        th = threading.Thread(target=lambda: None)
+        th.start()
+        th.join()
+
+    pieces.update({
+        "identity autograd.Function step": identity_step,
+        "training step, backward stubbed": train_step_stub_bwd,
+        "training step, single-thread engine": train_step_one_thread,
+        "kernel backward in a new thread": bwd_in_thread,
+        "new thread, empty": thread_only,
+    })
+    del ops
     rows = {}
     for name, fn in pieces.items():
         rows[name] = per_call_us(fn)

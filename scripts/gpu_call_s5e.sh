@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 5, call E (~2 min): host time per piece of an entmax_attention call (kernel launches,
+# Session 5, calls E and F (~2 min each; F adds the engine comparisons): host time per piece of an entmax_attention call (kernel launches,
 # our launchers, the eager autograd path), at a size where the host, not the GPU, sets the pace.
 #
 #   device run, carry [".whl", ".triton_cache"], timeout_s 240:
