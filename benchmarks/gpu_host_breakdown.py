@@ -134,7 +134,35 @@ def main():
         th.start()
         th.join()
 
+    class _Saves(torch.autograd.Function):
+        """Shaped like ops._EagerAttention without kernels: 8 inputs, 9 saved tensors, 8 grads."""
+
+        @staticmethod
+        def forward(ctx, q, k, v, m, c, s, a, at):
+            extra = (torch.empty_like(q), torch.empty(q.shape[:3], device=q.device), torch.empty_like(q),
+                     torch.zeros(4, 4, 4, 4, dtype=torch.uint8, device=q.device))
+            ctx.save_for_backward(q, k, v, m, *extra, at)
+            return torch.empty_like(q)
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, gr):
+            q, k, v, *_ = ctx.saved_tensors
+            return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v), None, None, None, None, None
+
+    def saves_step():
+        torch.autograd.grad(_Saves.apply(qg, kg, vg, None, True, 0.1, 1.5, None), (qg, kg, vg), do)
+
+    def train_step_stub_one_thread():
+        with torch.autograd.set_multithreading_enabled(False):
+            train_step_stub_bwd()
+
+    def fwd_keep_graph():
+        return adasplash_compile.entmax_attention(qg, kg, vg, is_causal=True)
+
     pieces.update({
+        "autograd.Function shaped like ours, no kernels": saves_step,
+        "training step, backward stubbed, single thread": train_step_stub_one_thread,
         "identity autograd.Function step": identity_step,
         "training step, backward stubbed": train_step_stub_bwd,
         "training step, single-thread engine": train_step_one_thread,
@@ -150,15 +178,17 @@ def main():
     import io
     import pstats
 
-    pr = cProfile.Profile()
-    pr.enable()
-    for _ in range(100):
-        train_step()
-    pr.disable()
-    torch.cuda.synchronize()
-    buf = io.StringIO()
-    pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(40)
-    print(f"[host] cProfile of 100 training steps, by own time\n{buf.getvalue()}", flush=True)
+    for label, fn, key in (("training steps", train_step, "tottime"),
+                           ("training steps, backward stubbed", train_step_stub_bwd, "cumulative")):
+        pr = cProfile.Profile()
+        pr.enable()
+        for _ in range(100):
+            fn()
+        pr.disable()
+        torch.cuda.synchronize()
+        buf = io.StringIO()
+        pstats.Stats(pr, stream=buf).sort_stats(key).print_stats(40)
+        print(f"[host] cProfile of 100 {label}, by {key}\n{buf.getvalue()}", flush=True)
     with open(os.path.join(a.out, "host_breakdown.json"), "w") as f:
         json.dump(dict(torch=torch.__version__, triton=triton.__version__, device=torch.cuda.get_device_name(),
                        shape=dict(B=B, H=H, N=N, D=D), us_per_call=rows), f, indent=1)
