@@ -33,6 +33,7 @@ from benchmarks.gpu_attention_fwd import bench, make_inputs, rel, sdpa_fn  # noq
 from benchmarks.gpu_rowwise import _warm_gpu  # noqa: E402
 
 ALPHA = 1.5
+HEAD_DIM = 128  # --head-dim
 _SUB = configs.FwdConfig(64, 64, 4, 3, hist="subset")
 # name -> (config, module overrides, profiling stop). Call A (run-2026-11-29-s4-callA) ranked
 # 64x64/4w first; 8 warps at 64 rows was 2x slower and the split forward no faster.
@@ -49,6 +50,9 @@ CONFIGS = {
     "subset top-5 in-kernel": (_SUB, {"SUBSET_TOPK": 5, "SUBSET_FIXUP": False}, ""),
     "subset top-6 in-kernel": (_SUB, {"SUBSET_TOPK": 6, "SUBSET_FIXUP": False}, ""),
     "subset 128x64/8w": (configs.FwdConfig(128, 64, 8, 3, hist="subset"), {}, ""),
+    "subset 64x64/4w/2s": (configs.FwdConfig(64, 64, 4, 2, hist="subset"), {}, ""),
+    "subset 32x64/2w": (configs.FwdConfig(32, 64, 2, 3, hist="subset"), {}, ""),
+    "subset top-3": (_SUB, {"SUBSET_TOPK": 3}, ""),
     "profile: no refinement": (_SUB, {}, "norefine"),
     "profile: sweep 1 only": (_SUB, {}, "sweep1"),
 }
@@ -90,7 +94,7 @@ def checks(names, points=((4096, 4096), (16384, 512))):
     out_rows = []
     for N, nrows in points:
         for kind in ("rand", "local"):
-            q, k, v = make_inputs(kind, 1, 2, N, 128, seed=1)
+            q, k, v = make_inputs(kind, 1, 2, N, HEAD_DIM, seed=1)
             rows = torch.arange(N - nrows, N, device=q.device)
             o_ref, tau_ref, plain = _row_oracle(q, k, v, rows)
             for name in names:
@@ -107,6 +111,9 @@ def checks(names, points=((4096, 4096), (16384, 512))):
                 fwd._launch = spy
                 try:
                     out, tau, _ = _forward(name, q, k, v)
+                except Exception as e:  # report and go on: one config failing must not lose the rest
+                    print(f"[check] {name} N={N} {kind}: FAILED {type(e).__name__}: {str(e)[:300]}", flush=True)
+                    continue
                 finally:
                     fwd._launch = real_launch
                 torch.cuda.synchronize()
@@ -127,7 +134,7 @@ def timings(names, ns, budget_s):
     t0 = time.time()
     for N in ns:
         for kind in ("rand", "local"):
-            q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
+            q, k, v = make_inputs(kind, 2, 16, N, HEAD_DIM, seed=0)
             rep = 200 if N <= 4096 else 400
             systems = [("sdpa_cudnn", sdpa_fn("cudnn", q, k, v, True))]
             systems += [(n, (lambda n: (lambda: _forward(n, q, k, v)))(n)) for n in names]
@@ -199,6 +206,7 @@ def backward_timings(ns, budget_s):
 
 
 def main():
+    global HEAD_DIM
     ap = argparse.ArgumentParser()
     ap.add_argument("--ns", default="4096,16384,32768")
     ap.add_argument("--configs", default=",".join(CONFIGS))
@@ -207,7 +215,9 @@ def main():
     ap.add_argument("--bwd-ns", default="", help="lengths for the training section (empty: skip it)")
     ap.add_argument("--bwd-budget", type=float, default=150.0)
     ap.add_argument("--out", default=".")
+    ap.add_argument("--head-dim", type=int, default=HEAD_DIM, help="forward checks and timings at this head dim")
     a = ap.parse_args()
+    HEAD_DIM = a.head_dim
     names = [n for n in a.configs.split(",") if n]
     torch.manual_seed(0)
     _warm_gpu()
