@@ -266,18 +266,25 @@ def _attention_setup_context(ctx, inputs, output):
 
 def _attention_backward(ctx, grad_out, _grad_tau, _grad_o2, _grad_tiles):
     q, k, v, attn_mask, out, tau, o2, tiles, alpha_t = ctx.saved_tensors
-    mask_needs_grad = attn_mask is not None and ctx.needs_input_grad[3]
-    dq, dk, dv, dalpha, dmask = attention_bwd(
+    grads = attention_bwd(
         grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, tiles, ctx.is_causal, ctx.scale, ctx.alpha,
-        alpha_t, mask_needs_grad,
+        alpha_t, _mask_needs_grad(ctx, attn_mask),
     )
-    return (
-        dq, dk, dv,
-        dmask if mask_needs_grad else None,
-        None, None, None,
-        dalpha if (alpha_t is not None and ctx.needs_input_grad[7]) else None,
-        None,
-    )
+    return _input_grads(ctx, attn_mask, alpha_t, grads) + (None,)  # save_aux
+
+
+def _mask_needs_grad(ctx, attn_mask) -> bool:
+    """Inputs are (q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, ...) in both autograd
+    wirings (the op's and ``_EagerAttention``)."""
+    return attn_mask is not None and ctx.needs_input_grad[3]
+
+
+def _input_grads(ctx, attn_mask, alpha_t, grads) -> tuple:
+    """The backward kernels' (dq, dk, dv, dalpha, dmask) as gradients for (q, k, v, attn_mask,
+    is_causal, scale, alpha, alpha_t)."""
+    dq, dk, dv, dalpha, dmask = grads
+    return (dq, dk, dv, dmask if _mask_needs_grad(ctx, attn_mask) else None, None, None, None,
+            dalpha if (alpha_t is not None and ctx.needs_input_grad[7]) else None)
 
 
 attention_fwd.register_autograd(_attention_backward, setup_context=_attention_setup_context)
@@ -345,13 +352,11 @@ class _EagerAttention(torch.autograd.Function):
         from .kernels import attention_bwd as _bwd_kernels
 
         q, k, v, attn_mask, out, tau, o2, tiles, alpha_t = ctx.saved_tensors
-        mask_needs_grad = attn_mask is not None and ctx.needs_input_grad[3]
-        dq, dk, dv, dalpha, dmask = _bwd_kernels.backward(
+        grads = _bwd_kernels.backward(
             grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
-            mask_needs_grad, tiles=tiles,
+            _mask_needs_grad(ctx, attn_mask), tiles=tiles,
         )
-        return (dq, dk, dv, dmask if mask_needs_grad else None, None, None, None,
-                dalpha if (alpha_t is not None and ctx.needs_input_grad[7]) else None)
+        return _input_grads(ctx, attn_mask, alpha_t, grads)
 
 
 def _plain_eager(*tensors: Tensor) -> bool:
