@@ -40,6 +40,11 @@ __all__ = ["backward", "default_config"]
 
 _MAX_HEAD_DIM = 256
 
+# With the forward's tile map (training through the op), the dQ pass skips by the map itself and
+# the dK/dV pass computes no per-tile verdict (no reduction, store or branch per tile), when the
+# dQ tiles nest in the map's TILE x TILE blocks. False: the dK/dV pass records its own verdicts.
+FLAGS_FROM_FORWARD = True
+
 # (dtype, rounded head dim) -> Config. The dK/dV pass's tile (BLOCK_M1 x BLOCK_N1) is also the
 # granularity of its "tile has p > 0" map, which the dQ pass (tiles BLOCK_M2 x BLOCK_N2) reads:
 # BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 must divide BLOCK_N1.
@@ -117,7 +122,7 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
 
 
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
-             mask_grad: bool, query_ranges: bool = False):
+             mask_grad: bool, query_ranges: bool = False, dkdv_flags: bool = True):
     D, Dv = q.shape[-1], v.shape[-1]
     return render.load(
         "attention_bwd.py.jinja",
@@ -133,6 +138,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
         DOT_PRECISION="ieee" if q.dtype == torch.float32 else "default",
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
         QUERY_RANGES=bool(query_ranges),
+        DKDV_FLAGS=bool(dkdv_flags),
     )
 
 
@@ -219,7 +225,11 @@ def backward(
         tiles = tiles.contiguous()
     else:
         tiles = flags  # never read
-    mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles)
+    # the dQ pass can skip by the forward's map itself when its tiles nest in the map's blocks
+    fwd_flags = (use_tiles and FLAGS_FROM_FORWARD and BLOCK_M2 % TILE == 0 and TILE % BLOCK_N2 == 0)
+    mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags)
+    dq_flags, flag_m, flag_n, flag_rows, flag_cols = ((tiles, TILE, TILE, n_trows, n_tcols) if fwd_flags else
+                                                     (flags, BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
     delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
@@ -238,10 +248,10 @@ def backward(
         GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE, num_warps=num_warps, num_stages=num_stages,
     )
     mod._bwd_dq[(_cdiv(Lq, BLOCK_M2), B * H)](
-        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full,
+        q, k, v, grad_out, tau, delta, alpha_buf, mask, dq_flags, dq, dalpha_rows, dz_full,
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dq.stride(),
-        H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks,
-        GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=BLOCK_M1, FLAG_N=BLOCK_N1,
+        H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols,
+        GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n,
         num_warps=dq_warps, num_stages=dq_stages,
     )
 

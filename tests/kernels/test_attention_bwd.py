@@ -204,9 +204,10 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
                                           ((64, 64, 64, 64, 4, 1), torch.bfloat16),
                                           ((64, 128, 64, 64, 8, 2, 4, 2), torch.bfloat16)],
                          ids=["default", "wide-keys", "64x64-bf16", "h200-default-bf16"])
-def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, config, dtype):
+def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, config, dtype, monkeypatch):
     """The forward's active-tile map (64x64 blocks, read by the dK/dV pass for its own tiles) limits
-    each key block of the backward to the query blocks between the first and last non-empty one. The map
+    each key block of the backward to the query blocks between the first and last non-empty one, and
+    (dQ tiles nesting in its blocks) is what the dQ pass skips by. The map
     must cover every block with a non-zero weight (checked against float64), leave most blocks of
     peaked scores out, and the gradients with it must be bitwise those without it."""
     from adasplash_compile.kernels import attention as fwd
@@ -235,6 +236,12 @@ def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, 
     skipping = bwd.backward(*args, config=config, tiles=tiles)
     for name, a, b in zip(NAMES[:3], plain, skipping):
         assert torch.equal(a, b), f"{name} changed when the backward skipped the forward's empty tiles"
+    if config is not None and config[2] % fwd.TILE == 0:
+        # the dQ pass skipped by the forward's map above; again with the dK/dV pass's own verdicts
+        monkeypatch.setattr(bwd, "FLAGS_FROM_FORWARD", False)
+        own = bwd.backward(*args, config=config, tiles=tiles)
+        for name, a, b in zip(NAMES[:3], plain, own):
+            assert torch.equal(a, b), f"{name} changed with the dK/dV pass's own tile verdicts"
     with pytest.raises(ValueError, match="tiles"):
         bwd.backward(*args, config=config, tiles=tiles[..., :1])
 
