@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -25,9 +24,9 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import adasplash_compile  # noqa: E402
-from adasplash_compile.kernels import attention as fwd  # noqa: E402
 from adasplash_compile.kernels import attention_bwd  # noqa: E402
 from benchmarks.gpu_attention_fwd import bench, make_inputs  # noqa: E402
+from benchmarks.gpu_training_sweep import backward_problem  # noqa: E402
 
 ALPHA, D = 1.5, 128
 
@@ -36,11 +35,7 @@ def flags_ab(ns):
     rows = []
     for N in ns:
         for kind in ("rand", "local"):
-            q, k, v = make_inputs(kind, 2, 16, N, D, seed=0)
-            do = torch.randn_like(q)
-            scale = 1.0 / math.sqrt(D)
-            out, tau, o2, tiles = fwd.forward(q, k, v, None, True, scale, ALPHA, None, True, return_tiles=True)
-            args = (do, q, k, v, None, out, tau, o2, True, scale, ALPHA, None, False)
+            args, tiles = backward_problem(kind, N, D)
             grads = {}
             for flag in (True, False):
                 attention_bwd.FLAGS_FROM_FORWARD = flag
@@ -51,7 +46,7 @@ def flags_ab(ns):
             same = all(torch.equal(a, b) for a, b in zip(grads[True], grads[False]))
             rows.append(dict(N=N, kind=kind, bitwise_equal=same))
             print(f"[flags] N={N:5d} {kind:5s} gradients bitwise equal: {same}", flush=True)
-            del q, k, v, do, out, tau, o2, tiles, grads
+            del args, tiles, grads
     attention_bwd.FLAGS_FROM_FORWARD = True
     return rows
 

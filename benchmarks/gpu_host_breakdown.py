@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import adasplash_compile  # noqa: E402
 from adasplash_compile.kernels import attention as fwd  # noqa: E402
 from adasplash_compile.kernels import attention_bwd  # noqa: E402
+from benchmarks.gpu_host_profile import python_profile  # noqa: E402
 
 
 @triton.jit
@@ -174,21 +175,9 @@ def main():
     for name, fn in pieces.items():
         rows[name] = per_call_us(fn)
         print(f"[host] {name:36s} {rows[name]:8.1f} us/call", flush=True)
-    import cProfile
-    import io
-    import pstats
-
     for label, fn, key in (("training steps", train_step, "tottime"),
                            ("training steps, backward stubbed", train_step_stub_bwd, "cumulative")):
-        pr = cProfile.Profile()
-        pr.enable()
-        for _ in range(100):
-            fn()
-        pr.disable()
-        torch.cuda.synchronize()
-        buf = io.StringIO()
-        pstats.Stats(pr, stream=buf).sort_stats(key).print_stats(40)
-        print(f"[host] cProfile of 100 {label}, by {key}\n{buf.getvalue()}", flush=True)
+        print(f"[host] cProfile of 100 {label}, by {key}\n{python_profile(fn, 100, key, 40)}", flush=True)
     with open(os.path.join(a.out, "host_breakdown.json"), "w") as f:
         json.dump(dict(torch=torch.__version__, triton=triton.__version__, device=torch.cuda.get_device_name(),
                        shape=dict(B=B, H=H, N=N, D=D), us_per_call=rows), f, indent=1)

@@ -37,6 +37,23 @@ def _steps(mode, q, k, v, do):
     return step
 
 
+def python_profile(fn, n: int, sort: str, lines: int) -> str:
+    """cProfile of ``n`` calls of ``fn`` (then a sync), as pstats text sorted by ``sort``."""
+    import cProfile
+    import io
+    import pstats
+
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(n):
+        fn()
+    pr.disable()
+    torch.cuda.synchronize()
+    buf = io.StringIO()
+    pstats.Stats(pr, stream=buf).sort_stats(sort).print_stats(lines)
+    return buf.getvalue()
+
+
 def _busy(ms: float) -> None:
     """Queue ~ms of GPU work, so the host's enqueue time is measured with the GPU never idle."""
     a = torch.randn(4096, 4096, device="cuda", dtype=torch.bfloat16)
@@ -76,19 +93,8 @@ def profile(mode, kind="local", N=4096):
     top = sorted(ka, key=lambda e: e.self_cpu_time_total, reverse=True)[:25]
     rows = [dict(name=e.key, calls=e.count / 10, self_cpu_us=e.self_cpu_time_total / 10,
                  gpu_us=getattr(e, attr) / 10) for e in top]
-    import cProfile
-    import io
-    import pstats
-
-    pr = cProfile.Profile()
-    pr.enable()
-    for _ in range(20):
-        step()
-    pr.disable()
-    torch.cuda.synchronize()
-    buf = io.StringIO()
-    pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(30)
-    print(f"[host] {mode}: Python profile of 20 steps (sorted by own time)\n{buf.getvalue()}", flush=True)
+    print(f"[host] {mode}: Python profile of 20 steps (sorted by own time)\n{python_profile(step, 20, 'tottime', 30)}",
+          flush=True)
     print(f"[host] {mode} {kind} N={N}: wall {wall:.3f} ms/step (synced), host enqueue {enqueue:.3f} ms/step, "
           f"GPU kernels {gpu_ms:.3f} ms/step", flush=True)
     for r in rows:

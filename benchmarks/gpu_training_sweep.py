@@ -130,16 +130,23 @@ def fwd_timings(names, ns):
     return rows
 
 
+def backward_problem(kind, N, head_dim=None):
+    """bf16 B=2 H=16 causal inputs, the forward's statistics and tile map: (args of
+    ``attention_bwd.backward`` up to ``mask_needs_grad``, tiles)."""
+    d = head_dim or D
+    q, k, v = make_inputs(kind, 2, 16, N, d, seed=0)
+    do = torch.randn_like(q)
+    scale = 1.0 / math.sqrt(d)
+    out, tau, o2, tiles = fwd.forward(q, k, v, None, True, scale, ALPHA, None, True, return_tiles=True)
+    return (do, q, k, v, None, out, tau, o2, True, scale, ALPHA, None, False), tiles
+
+
 def bwd_timings(cfgs, ns, fwd_cfg):
     rows = []
     _use_fwd(fwd_cfg)
     for N in ns:
         for kind in ("rand", "local"):
-            q, k, v = make_inputs(kind, 2, 16, N, D, seed=0)
-            do = torch.randn_like(q)
-            scale = 1.0 / math.sqrt(D)
-            out, tau, o2, tiles = fwd.forward(q, k, v, None, True, scale, ALPHA, None, True, return_tiles=True)
-            args = (do, q, k, v, None, out, tau, o2, True, scale, ALPHA, None, False)
+            args, tiles = backward_problem(kind, N)
             for cfg in cfgs:
                 try:
                     ms = bench(lambda: attention_bwd.backward(*args, config=cfg, tiles=tiles),
@@ -149,7 +156,7 @@ def bwd_timings(cfgs, ns, fwd_cfg):
                     continue
                 rows.append(dict(config=list(cfg), N=N, kind=kind, ms=ms))
                 print(f"[bwd] {str(cfg):34s} N={N:5d} {kind:5s}: {ms:8.3f} ms", flush=True)
-            del q, k, v, do, out, tau, o2, tiles
+            del args, tiles
     return rows
 
 
