@@ -5,12 +5,15 @@ a config, renders the template for the call's compile-time choices and launches 
 
 1. ``_bwd_preprocess``: δ = rowsum(dO ⊙ O₂) per query row (float32).
 2. ``_bwd_dkdv``: one program per (key block, batch, kv head). It recomputes each tile's scores,
-   u = [x − τ]₊, and skips a tile's dP/dS/dV work when u = 0 everywhere (every x ≤ τ). It records
-   that verdict per (query block, key block) tile in a byte map. GQA: the program loops over its
-   group's query heads itself, so dK and dV are summed without atomics.
-3. ``_bwd_dq``: one program per (query block, batch, head); it reads the byte map and does not even
-   load a tile the dK/dV pass found empty. It also accumulates the per-row terms of dα (per-head α)
-   and writes dZ for a float mask's gradient.
+   u = [x − τ]₊. With the forward's tile map (``tiles``) it visits only the query blocks between
+   the first and the last block the map marks under its key block. Without the map, it skips a
+   tile's dP/dS/dV work when u = 0 everywhere (every x ≤ τ) and records that verdict per (query
+   block, key block) tile in a byte map. GQA: the program loops over its group's query heads
+   itself, so dK and dV are summed without atomics.
+3. ``_bwd_dq``: one program per (query block, batch, head). It reads a byte map and does not even
+   load a tile marked empty. The map is the forward's when the dQ tiles nest in its blocks, else
+   the dK/dV pass's (``FLAGS_FROM_FORWARD``). It also accumulates the per-row terms of dα
+   (per-head α) and writes dZ for a float mask's gradient.
 
 Determinism: no atomics anywhere and every output element is written by exactly one program in a
 fixed loop order, so repeated backward passes on the same inputs are bitwise equal (the per-head

@@ -267,6 +267,19 @@ def test_repeated_backward_is_bitwise_deterministic(bwd, device):
             assert torch.equal(a, b), f"{name} differs between identical backward passes"
 
 
+def test_bad_config_is_a_value_error_naming_it(bwd, device):
+    """A backward config must have 6 or 8 entries, and the dQ tiles must nest in the dK/dV tiles."""
+    q, k, v, do, _ = _problem(device, 1, 2, 2, 20, 20, 16, 16)
+    q, k, v, do = (t.float() for t in (q, k, v, do))
+    tau, o2 = reference.entmax_attention_stats(q, k, v, None, False, 0.25, alpha=1.5)
+    args = (do, q, k, v, None, do, tau.float(), o2.float(), False, 0.25, 1.5, None, False)
+    for config in [(16, 32, 32, 16, 4), (16, 32, 32, 16, 4, 1, 4)]:
+        with pytest.raises(ValueError, match="config"):
+            bwd.backward(*args, config=config)
+    with pytest.raises(ValueError, match="BLOCK_M2"):
+        bwd.backward(*args, config=(32, 32, 16, 16, 4, 1))
+
+
 def test_missing_o2_is_a_value_error_naming_it(bwd, device):
     q, k, v, do, _ = _problem(device, 1, 2, 2, 17, 17, 24, 24)
     q, k, v, do = (t.float() for t in (q, k, v, do))
