@@ -324,8 +324,8 @@ def entmax_attention(
     )
     if _plain_eager(query, key, value, attn_mask, alpha_t) and _kernel_supports(query, key, value):
         # eager: the kernels without the custom op's dispatch layers (the same functions the op
-        # calls). Those layers cost ~1 ms of host time per training step on the H200, more than
-        # the kernels of a 4k step (benchmarks/results/run-2026-11-29-s5-callB/host_profile.json).
+        # calls). Going around them took a 4k training step from 1.54 to 1.33 ms on the H200,
+        # which is host-bound there (benchmarks/results/h200-2026-11-29-session5.md).
         if not grad_needed:
             return _attention_kernels().forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t,
                                                 False)[0]

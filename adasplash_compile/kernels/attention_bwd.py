@@ -220,19 +220,20 @@ def backward(
     n_mblocks = _cdiv(Lq, BLOCK_M1)
     n_nblocks = _cdiv(Lk, BLOCK_N1)
     use_tiles = tiles is not None and tiles.numel() > 0
-    flags = torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
     n_trows, n_tcols = _cdiv(Lq, TILE), _cdiv(Lk, TILE)
     if use_tiles:
         if tiles.shape != (B, H, n_trows, n_tcols):
             raise ValueError(f"tiles must have shape {(B, H, n_trows, n_tcols)}, got {tuple(tiles.shape)}")
         tiles = tiles.contiguous()
-    else:
-        tiles = flags  # never read
-    # the dQ pass can skip by the forward's map itself when its tiles nest in the map's blocks
+    # the dQ pass can skip by the forward's map itself when its tiles nest in the map's blocks;
+    # otherwise the dK/dV pass records its own per-tile verdicts in `flags`
     fwd_flags = (use_tiles and FLAGS_FROM_FORWARD and BLOCK_M2 % TILE == 0 and TILE % BLOCK_N2 == 0)
+    flags = tiles if fwd_flags else torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
+    if not use_tiles:
+        tiles = flags  # never read
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags)
-    dq_flags, flag_m, flag_n, flag_rows, flag_cols = ((tiles, TILE, TILE, n_trows, n_tcols) if fwd_flags else
-                                                     (flags, BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
+    flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
+                                            (BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
     delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
@@ -251,7 +252,7 @@ def backward(
         GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE, num_warps=num_warps, num_stages=num_stages,
     )
     mod._bwd_dq[(_cdiv(Lq, BLOCK_M2), B * H)](
-        q, k, v, grad_out, tau, delta, alpha_buf, mask, dq_flags, dq, dalpha_rows, dz_full,
+        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full,
         *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dq.stride(),
         H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols,
         GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n,
