@@ -153,16 +153,19 @@ def test_config_variants(device, monkeypatch, cfg):
 
 
 @pytest.mark.parametrize("fixup", [True, False], ids=["fixup-launch", "in-kernel"])
-@pytest.mark.parametrize("topk", [1, 2])
+@pytest.mark.parametrize("topk,evict2", [(1, True), (1, False), (2, False)])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
-def test_subset_refinement(device, monkeypatch, topk, alpha, dtype, fixup):
+def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixup):
     """The "subset" sweep 1 with too few candidates per score position (1-2 across 10 key tiles):
     many rows miss support keys and fail the certificate. They are redone by the fix-up launch
     (16-row tiles of listed rows), or with SUBSET_FIXUP off by refinement sweeps in the tile (tiles
-    whose rows all pass skip them). Wide rows (large k) make supports of ~10-40 keys."""
+    whose rows all pass skip them). Wide rows (large k) make supports of ~10-40 keys. (With two
+    candidates the second-largest evicted key's certificate passes nearly every row, so that case
+    runs without it.)"""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", topk)
+    monkeypatch.setattr(fwd, "SUBSET_EVICT2", evict2)
     monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)  # the GPU default takes it from 16k keys on
     listed = []
@@ -180,6 +183,26 @@ def test_subset_refinement(device, monkeypatch, topk, alpha, dtype, fixup):
     _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
     if fixup:
         assert len(listed) == 2 and min(listed) > 0, f"the fix-up launch got no rows: {listed}"
+
+
+@pytest.mark.parametrize("evict2", [True, False], ids=["evict2", "evict1"])
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_subset_equal_evicted_keys(device, monkeypatch, evict2, alpha):
+    """Equal scores leaving the candidates in one tile: with one candidate per position, keys 0, 1
+    and 16, 17 (identical vectors, far above the rest) put two equal x in one tile's evicted row.
+    The second-largest evicted x must count both (a multiset), or the certificate passes with one
+    support key missing and τ comes out wrong. Also key 32 equal to them, evicted in a third tile."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(16, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 1)
+    monkeypatch.setattr(fwd, "SUBSET_EVICT2", evict2)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    for dup in ((0, 1, 16, 17), (0, 1, 16, 17, 32), (3, 19)):
+        q, k, v = _inputs(device, H=2, Lq=20, Lk=48, D=16)
+        k = k * 0.2
+        hot = torch.randn(16, device=device) * 2.0
+        k[:, :, list(dup)] = hot
+        q = q + hot  # every row scores the hot keys far above the rest
+        _run_and_check(q, k, v, causal=False, alpha=alpha)
 
 
 @pytest.mark.parametrize("sweeps", ["default", 5])
