@@ -131,10 +131,16 @@ def entmax(x: Tensor, alpha: Union[float, Tensor] = 1.5, dim: int = -1) -> Tenso
 # ----------------------------------------------------------------------------------------------
 
 
-def _attention_kernels():
-    from .kernels import attention
+_attention_module = None
 
-    return attention
+
+def _attention_kernels():
+    global _attention_module  # imported on first use (Triton), then a global read per call
+    if _attention_module is None:
+        from .kernels import attention
+
+        _attention_module = attention
+    return _attention_module
 
 
 def _kernel_supports(q: Tensor, k: Tensor, v: Tensor) -> bool:

@@ -8,7 +8,9 @@ determinism of the backward at the benchmark shape.
 tiles, head dims 80 and 24, GQA, masks, per-head α, the split forward and the per-tile histogram),
 meant to run under ``compute-sanitizer --tool memcheck``. ``--determinism N`` runs the backward N
 times at bf16, B=2, H=16, N=4096, D=128, causal, 'rand', with per-head α, and requires every
-gradient to be bitwise equal across runs. Exit status 1 on any failure.
+gradient to be bitwise equal across runs. ``--launch`` checks outputs and gradients against float64
+over calls alternating layouts, alignments, dtypes and masks (the cached kernel handles of
+``kernels/launch.py``). Exit status 1 on any failure.
 """
 
 from __future__ import annotations
@@ -82,6 +84,73 @@ def small(dev="cuda", all_configs: bool = True) -> bool:
     return ok
 
 
+def _layout(kind: str, B: int, H: int, L: int, D: int, dtype, dev) -> torch.Tensor:
+    """A (B, H, L, D) tensor laid out as ``kind``: "contiguous", "blhd" (a transposed view of
+    (B, L, H, D), as a fused projection gives) or "offset" (contiguous, starting one element into
+    its storage: not 16-byte aligned)."""
+    if kind == "blhd":
+        return torch.randn(B, L, H, D, device=dev, dtype=dtype).transpose(1, 2)
+    if kind == "offset":
+        return torch.randn(B * H * L * D + 1, device=dev, dtype=dtype)[1:].view(B, H, L, D)
+    return torch.randn(B, H, L, D, device=dev, dtype=dtype)
+
+
+def launches(dev="cuda", rounds: int = 3) -> bool:
+    """Outputs and gradients against float64 (FlashAttention's 3x rule against plain PyTorch in the
+    same dtype) through the public API, over calls that alternate layouts, alignments, dtypes,
+    GQA and masks, several rounds each: after the first round every launch goes through a cached
+    compiled-kernel handle (kernels/launch.py), so a handle reused for a launch it does not fit
+    would show up as a wrong result."""
+    from adasplash_compile import reference
+    from adasplash_compile.kernels import launch
+
+    torch.manual_seed(0)
+    cases = [
+        dict(layout="contiguous", dtype=torch.bfloat16, H=4, Hk=4, L=1000, D=128, causal=True, mask=False),
+        dict(layout="blhd", dtype=torch.bfloat16, H=4, Hk=4, L=1000, D=128, causal=True, mask=False),
+        dict(layout="offset", dtype=torch.bfloat16, H=4, Hk=4, L=1000, D=128, causal=True, mask=False),
+        dict(layout="contiguous", dtype=torch.float16, H=4, Hk=2, L=777, D=64, causal=False, mask=True),
+        dict(layout="blhd", dtype=torch.float32, H=2, Hk=2, L=300, D=80, causal=True, mask=False),
+        dict(layout="offset", dtype=torch.bfloat16, H=4, Hk=1, L=513, D=128, causal=False, mask=True),
+    ]
+    ok = True
+    for rnd in range(rounds):
+        for c in cases:
+            B, H, Hk, L, D, dt = 1, c["H"], c["Hk"], c["L"], c["D"], c["dtype"]
+            L = L if dev == "cuda" else max(17, L // 20)  # the interpreter (script check): small
+            q = _layout(c["layout"], B, H, L, D, dt, dev).requires_grad_()
+            k = _layout(c["layout"], B, Hk, L, D, dt, dev).requires_grad_()
+            v = _layout(c["layout"], B, Hk, L, D, dt, dev).requires_grad_()
+            mask = (torch.rand(B, 1, 1, L, device=dev) > 0.2) if c["mask"] else None
+            do = torch.randn(B, H, L, D, device=dev, dtype=dt)
+            kw = dict(attn_mask=mask, is_causal=c["causal"], enable_gqa=H != Hk)
+            out = entmax_attention(q, k, v, **kw)
+            grads = torch.autograd.grad(out, (q, k, v), do)
+            got = (out,) + grads
+            leaves64 = [t.detach().double().requires_grad_() for t in (q, k, v)]
+            o64 = reference.entmax_attention(*leaves64, alpha=1.5, **kw)
+            want = (o64,) + torch.autograd.grad(o64, leaves64, do.double())
+            leavesl = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+            ol = reference.entmax_attention(*leavesl, alpha=1.5, **kw)
+            plain = (ol,) + torch.autograd.grad(ol, leavesl, do)
+            bad = []
+            for name, a, w, b in zip(("out", "dq", "dk", "dv"), got, want, plain):
+                err = (a.double() - w).abs().max().item()
+                base = (b.double() - w).abs().max().item()
+                floor = 2e-5 if dt == torch.float32 else 1e-3
+                if not (err <= 3.0 * base + floor):
+                    bad.append(f"{name} err {err:.3g} > 3 x {base:.3g} + {floor:g}")
+            print(f"[launch] round {rnd} {c['layout']:10s} {str(dt)[6:]:8s} H{H}/{Hk} L{L} D{D} causal={c['causal']} "
+                  f"mask={c['mask']}: {'; '.join(bad) if bad else 'ok'}", flush=True)
+            ok &= not bad
+    n_handles = sum(len(lau._handles) for lau in launch._launchers.values())
+    print(f"[launch] cached compiled-kernel handles: {n_handles} over {len(launch._launchers)} kernels", flush=True)
+    if dev == "cuda" and n_handles == 0:
+        print("[launch] no launch went through a cached handle: the direct path was not exercised", flush=True)
+        ok = False
+    return ok
+
+
 def determinism(n: int, dev="cuda") -> bool:
     g = torch.Generator(device=dev).manual_seed(0)
     q, k, v = attention_inputs("rand", 2, 16, 4096, 128, dtype=torch.bfloat16, device=dev, generator=g)
@@ -109,11 +178,14 @@ def main():
     ap.add_argument("--default-config-only", action="store_true",
                     help="--small with the default forward config only (fewer kernels to compile)")
     ap.add_argument("--determinism", type=int, default=0)
+    ap.add_argument("--launch", action="store_true", help="results through cached kernel handles (launch.py)")
     ap.add_argument("--device", default="cuda", help="cpu: the same runs through TRITON_INTERPRET=1 (script check)")
     args = ap.parse_args()
     ok = True
     if args.small:
         ok &= small(args.device, not args.default_config_only)
+    if args.launch:
+        ok &= launches(args.device, rounds=3 if args.device == "cuda" else 1)
     if args.determinism:
         ok &= determinism(args.determinism, args.device)
     sys.exit(0 if ok else 1)

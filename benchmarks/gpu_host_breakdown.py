@@ -161,7 +161,23 @@ def main():
     def fwd_keep_graph():
         return adasplash_compile.entmax_attention(qg, kg, vg, is_causal=True)
 
+    from adasplash_compile.kernels import launch
+
+    def without_handles(fn):
+        """fn with every launch through Triton's dispatch (no cached compiled-kernel handles)"""
+        def run():
+            launch.ENABLED = False
+            try:
+                fn()
+            finally:
+                launch.ENABLED = True
+        return run
+
     pieces.update({
+        "kernel forward, inference, Triton dispatch": without_handles(pieces["kernel forward, inference"]),
+        "kernel backward, Triton dispatch": without_handles(pieces["kernel backward (3 launches)"]),
+        "entmax_attention, no grad, Triton dispatch": without_handles(infer),
+        "training step, Triton dispatch": without_handles(train_step),
         "autograd.Function shaped like ours, no kernels": saves_step,
         "training step, backward stubbed, single thread": train_step_stub_one_thread,
         "identity autograd.Function step": identity_step,

@@ -31,7 +31,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from . import configs, render
+from . import configs, launch, render
 from .._dispatch import interpreter_on
 
 TEMPLATE = "attention_fwd.py.jinja"
@@ -55,9 +55,14 @@ FLUSH_EVERY = 127
 # to exercise the refinement.
 SUBSET_TOPK = 4
 # "subset": the row's largest evicted x joins the candidates and the certificate needs only the
-# second largest under τ. Float64 simulation ('rand', 2048 rows each at 4k / 16k keys): rows
-# left uncertified 0.10% / 0.59% -> 0 / 0. Costs two more row reductions per inserted tile.
-SUBSET_EVICT2 = True
+# second largest under τ. It certifies 10x more rows (H200 session 6 call A, 16k 'rand', B=1 H=2:
+# 19 rows listed for the fix-up against 190; a float64 simulation of 2048 rows found none), but its
+# two more row reductions per inserted tile cost more than the misses it saves: one listed row
+# costs the fix-up launch about what 190 do (each program walks whole rows, so the launch is
+# latency-bound). bf16, B=2 H=16, ms, on / off: 4k rand 0.951 / 0.887, 16k rand 11.76 / 10.48,
+# 32k rand 43.6 / 41.1, 16k local 3.65 / 3.46. Off; it pays only with a fix-up whose latency
+# scales with the rows it gets.
+SUBSET_EVICT2 = False
 # "subset": skip the insertion in tiles where no row has a key within 1 of its max (costs one
 # reduction across the program per tile; saves the insertion on far tiles of local attention)
 SUBSET_NEAR_SKIP = True
@@ -180,9 +185,27 @@ def _hist_mode(cfg: configs.FwdConfig, kind: str) -> str:
     return "elem" if cfg.hist == "subset" and kind not in ("15", "2") else cfg.hist
 
 
+_kernels: dict = {}
+
+
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False):
+    # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
+    # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
+    # goes through render.load every time, which writes the source out
+    key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after, dot_upcast,
+           phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP, NREF,
+           NREF_GENERAL)
+    kern = _kernels.get(key)
+    if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
+        kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
+                                              ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup)
+    return kern
+
+
+def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
+                   dot_upcast, phase, tile_flags, fixup):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -285,19 +308,28 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if bmax is None:
-        # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row)
-        size = 1 if _hist_mode(cfg, kind) == "subset" else max(1, B * H * n_mblocks * n_blocks)
-        bmax = torch.empty((size,), dtype=torch.float32, device=q.device)
+        # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
+        # never reads the pointer)
+        if _hist_mode(cfg, kind) == "subset":
+            bmax = tau
+        else:
+            bmax = torch.empty((max(1, B * H * n_mblocks * n_blocks),), dtype=torch.float32, device=q.device)
     o2_buf = o2 if save_aux else out
-    grid = (n_mblocks, B * H)
-    kern[grid](
-        q, k, v, mask if mask is not None else q, alpha_buf, out, tau, o2_buf, bmax, act if act is not None else bmax,
-        *(fix if fix is not None else (tau, tau)),
-        *q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride(),
-        H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha),
-        HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr,
-        BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N,
-        num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+    mask_arg = mask if mask is not None else q
+    act_arg = act if act is not None else bmax
+    fix_args = fix if fix is not None else (tau, tau)
+    strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
+    ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args)
+    # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
+    # pointer dtypes, strides and sizes; the buffers allocated here are aligned, the caller's
+    # tensors may be offset views
+    key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, D, Dv,
+           launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
+    launch.launcher(kern)(
+        key, (n_mblocks, B * H),
+        (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha)),
+        dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
+        cfg.num_warps, cfg.num_stages,
     )
     return bmax
 
@@ -330,12 +362,29 @@ def triton_cdiv(a: int, b: int) -> int:
     return (a + b - 1) // b
 
 
+# (device, dtype, head dims, α kind, mask mode, O₂, pow2 lengths, the table, autotune on) -> the
+# config a launch uses: a dict hit per call instead of the table, _fit and the tune key
+_picked: dict = {}
+
+
 def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk):
+    kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
+    tune = q.device.type == "cuda" and autotune_enabled() and kind != "general"
+    memo = (q.device, q.dtype, dr, dvr, kind, mask_mode, save_aux, _next_pow2(Lq), _next_pow2(Lk),
+            configs.fwd_default, tune)
+    cfg = _picked.get(memo)
+    if cfg is None:
+        cfg = _picked[memo] = _pick_config_uncached(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale,
+                                                    kernel_args, Lq, Lk, tune)
+    return cfg
+
+
+def _pick_config_uncached(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk, tune):
     kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
     default = _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
     # General α renders a much larger kernel (8 probes x 5 sweeps); compiling 3-4 candidates of
     # it costs tens of seconds per bucket (H200 run 2026-11-29), so it keeps the table's config.
-    if q.device.type != "cuda" or not autotune_enabled() or kind == "general":
+    if not tune:
         return default
     key = _tune_key(q, dr, dvr, kind, mask_mode, save_aux, Lq, Lk)
     with _tune_lock:
@@ -369,6 +418,12 @@ def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
 def _new_buffer(shape, dtype, device) -> Tensor:
     """Output allocation (tests replace it to hand the kernel NaN-poisoned buffers)."""
     return torch.empty(shape, dtype=dtype, device=device)
+
+
+def _new_flags(n: int, device) -> Tensor:
+    """The output sweep's per-tile bytes: not zeroed, the kernel writes every one (tests replace it
+    to hand the kernel poisoned bytes)."""
+    return torch.empty((n,), dtype=torch.uint8, device=device)
 
 
 def forward(
@@ -412,8 +467,7 @@ def forward(
     cfg = _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk)
     act = None
     if return_tiles:
-        act = torch.zeros((max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)),),
-                          dtype=torch.uint8, device=q.device)
+        act = _new_flags(max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)), q.device)
     _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act)
     if return_tiles:
         return result + (_active_tiles(act, cfg, B, H, Lq, Lk),)

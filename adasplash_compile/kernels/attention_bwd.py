@@ -31,12 +31,14 @@ causal (top-left) or not, bool / float masks broadcasting to (B, H, Lq, Lk), GQA
 
 from __future__ import annotations
 
+import os
+
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-from . import render
+from . import launch, render
 from .configs import TILE
 
 __all__ = ["backward", "default_config"]
@@ -124,8 +126,23 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
     return m.expand(B, H, Lq, Lk)
 
 
+_modules: dict = {}
+
+
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
              mask_grad: bool, query_ranges: bool = False, dkdv_flags: bool = True):
+    # memoised: a dict hit per backward instead of render.load's sorted parameter set
+    # (ADASPLASH_COMPILE_DUMP goes through render.load every time, which writes the source out)
+    key = (q.shape[-1], v.shape[-1], q.dtype, q.device.type == "cuda", alpha_kind, mask_mode, bool(is_causal),
+           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags))
+    mod = _modules.get(key)
+    if mod is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
+        mod = _modules[key] = _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges,
+                                      dkdv_flags)
+    return mod
+
+
+def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges, dkdv_flags):
     D, Dv = q.shape[-1], v.shape[-1]
     return render.load(
         "attention_bwd.py.jinja",
@@ -239,25 +256,27 @@ def backward(
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
     dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
 
-    mod._bwd_preprocess[(_cdiv(Lq, BLOCK_M2), B * H)](
-        grad_out, o2, delta,
-        *grad_out.stride(), *o2.stride(),
-        H, Lq,
-        BLOCK_M=BLOCK_M2, num_warps=num_warps,
-    )
-    mod._bwd_dkdv[(n_nblocks, B * Hk)](
-        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, tiles, dk, dv,
-        *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dk.stride(), *dv.stride(),
-        H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols,
-        GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE, num_warps=num_warps, num_stages=num_stages,
-    )
-    mod._bwd_dq[(_cdiv(Lq, BLOCK_M2), B * H)](
-        q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full,
-        *q.stride(), *k.stride(), *v.stride(), *grad_out.stride(), *m_strides, *dq.stride(),
-        H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols,
-        GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n,
-        num_warps=dq_warps, num_stages=dq_stages,
-    )
+    # launch keys (launch.py): what decides each kernel's specialisation. Pointer dtypes (k, v, O₂
+    # follow q; τ, δ, α are fp32; the outputs are allocated here), the alignment of the tensors
+    # from outside (buffers allocated here are aligned), and every integer argument as it is (the
+    # backward kernels specialise on all of them).
+    q_strides, do_strides = q.stride(), grad_out.stride()
+    common = (q.device.index, q.dtype, grad_out.dtype, mask.dtype, flags.dtype, tiles.dtype, H, Hk, Lq, Lk,
+              launch.aligned(q, k, v, grad_out, o2, tau, alpha_buf, mask, tiles))
+    launch.launcher(mod._bwd_preprocess)(
+        (common, do_strides, o2.stride()), (_cdiv(Lq, BLOCK_M2), B * H),
+        (grad_out, o2, delta, *do_strides, *o2.stride(), H, Lq), dict(BLOCK_M=BLOCK_M2), num_warps, 3)
+    strides = (*q_strides, *k.stride(), *v.stride(), *do_strides, *m_strides)
+    launch.launcher(mod._bwd_dkdv)(
+        (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
+        (q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, tiles, dk, dv, *strides, *dk.stride(),
+         *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols),
+        dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages)
+    launch.launcher(mod._bwd_dq)(
+        (common, strides, flag_rows, flag_cols), (_cdiv(Lq, BLOCK_M2), B * H),
+        (q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides, *dq.stride(),
+         H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols),
+        dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages)
 
     if need_dalpha:
         dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)

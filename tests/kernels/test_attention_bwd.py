@@ -212,6 +212,8 @@ def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, 
     peaked scores out, and the gradients with it must be bitwise those without it."""
     from adasplash_compile.kernels import attention as fwd
 
+    # the map's buffer is not zeroed beforehand: poisoned, every byte must be written 0 or 1
+    monkeypatch.setattr(fwd, "_new_flags", lambda n, device: torch.full((n,), 0xA5, dtype=torch.uint8, device=device))
     B, H, Hk, L, D = 1, 4, 2, 200, 32
     k = torch.randn(B, Hk, L, D, device=device)
     k = k / k.norm(dim=-1, keepdim=True) * D ** 0.5  # equal self-scores: rows' τ alike, as in 'local'
@@ -229,6 +231,7 @@ def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, 
     pad = n * fwd.TILE - L
     live = torch.nn.functional.pad(x > tau64[..., None], (0, pad, 0, pad))
     live = live.reshape(B, H, n, fwd.TILE, n, fwd.TILE).any(-1).any(-2)
+    assert bool(((tiles == 0) | (tiles == 1)).all()), "the tile map has bytes other than 0 and 1"
     assert bool((tiles.bool() | ~live).all()), "the tile map leaves out a block with non-zero weights"
     assert (tiles == 0).float().mean() > 0.3, f"tile map too dense to exercise skipping: {tiles.tolist()}"
     args = (do, q, k, v, None, out, tau, o2, causal, scale, 1.5, None, False)

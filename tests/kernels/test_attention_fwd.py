@@ -51,6 +51,8 @@ def _poisoned_outputs(monkeypatch):
         return torch.full(shape, float("nan"), dtype=dtype, device=device)
 
     monkeypatch.setattr(fwd, "_new_buffer", nan_buffer)
+    # the tile map's bytes (training forward) are not zeroed either: the kernel writes each one
+    monkeypatch.setattr(fwd, "_new_flags", lambda n, device: torch.full((n,), 0xA5, dtype=torch.uint8, device=device))
 
 
 def _inputs(device, B=1, H=2, Hk=None, Lq=17, Lk=17, D=16, Dv=None, dtype=torch.float32):

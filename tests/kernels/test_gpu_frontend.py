@@ -67,6 +67,9 @@ def launches(monkeypatch):
         return _Module(real_load(template, **params), sink, template, params)
 
     monkeypatch.setattr(render, "load", load)
+    # the launchers memoise their rendered modules: start empty so every one comes through load
+    monkeypatch.setattr(attention, "_kernels", {})
+    monkeypatch.setattr(attention_bwd, "_modules", {})
     return sink
 
 
