@@ -173,7 +173,23 @@ def main():
                 launch.ENABLED = True
         return run
 
+    from adasplash_compile._checks import check_attention_args
+
+    def launches_stubbed(fn):
+        """fn with the kernel launches replaced by nothing: the host code around them"""
+        def run():
+            real = launch.Launcher.__call__
+            launch.Launcher.__call__ = lambda self, *a, **k: None
+            try:
+                fn()
+            finally:
+                launch.Launcher.__call__ = real
+        return run
+
     pieces.update({
+        "check_attention_args": lambda: check_attention_args(q, k, v, None, 0.0, True, None, False, 1.5),
+        "kernel forward, inference, launch stubbed": launches_stubbed(pieces["kernel forward, inference"]),
+        "entmax_attention, no grad, launch stubbed": launches_stubbed(infer),
         "kernel forward, inference, Triton dispatch": without_handles(pieces["kernel forward, inference"]),
         "kernel backward, Triton dispatch": without_handles(pieces["kernel backward (3 launches)"]),
         "entmax_attention, no grad, Triton dispatch": without_handles(infer),
@@ -191,7 +207,7 @@ def main():
     for name, fn in pieces.items():
         rows[name] = per_call_us(fn)
         print(f"[host] {name:36s} {rows[name]:8.1f} us/call", flush=True)
-    for label, fn, key in (("training steps", train_step, "tottime"),
+    for label, fn, key in (("inference calls", infer, "tottime"), ("training steps", train_step, "tottime"),
                            ("training steps, backward stubbed", train_step_stub_bwd, "cumulative")):
         print(f"[host] cProfile of 100 {label}, by {key}\n{python_profile(fn, 100, key, 40)}", flush=True)
     with open(os.path.join(a.out, "host_breakdown.json"), "w") as f:
