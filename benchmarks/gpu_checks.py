@@ -179,13 +179,14 @@ def main():
                     help="--small with the default forward config only (fewer kernels to compile)")
     ap.add_argument("--determinism", type=int, default=0)
     ap.add_argument("--launch", action="store_true", help="results through cached kernel handles (launch.py)")
+    ap.add_argument("--launch-rounds", type=int, default=3, help="--launch: rounds over the cases (≥ 2 uses the handles)")
     ap.add_argument("--device", default="cuda", help="cpu: the same runs through TRITON_INTERPRET=1 (script check)")
     args = ap.parse_args()
     ok = True
     if args.small:
         ok &= small(args.device, not args.default_config_only)
     if args.launch:
-        ok &= launches(args.device, rounds=3 if args.device == "cuda" else 1)
+        ok &= launches(args.device, rounds=args.launch_rounds if args.device == "cuda" else 1)
     if args.determinism:
         ok &= determinism(args.determinism, args.device)
     sys.exit(0 if ok else 1)
