@@ -54,6 +54,9 @@ CONFIGS = {
     "subset 32x64/2w": (configs.FwdConfig(32, 64, 2, 3, hist="subset"), {}, ""),
     "subset top-3": (_SUB, {"SUBSET_TOPK": 3}, ""),
     "subset top-3 in-kernel": (_SUB, {"SUBSET_TOPK": 3, "SUBSET_FIXUP": False}, ""),
+    "subset no-collect": (_SUB, {"SUBSET_COLLECT": False}, ""),
+    "subset collect from 4k": (_SUB, {"FIXUP_MIN_LK": 4096}, ""),
+    "subset collect from 1k": (_SUB, {"FIXUP_MIN_LK": 1024}, ""),
     "subset evict1": (_SUB, {"SUBSET_EVICT2": False}, ""),
     "subset evict1 in-kernel": (_SUB, {"SUBSET_EVICT2": False, "SUBSET_FIXUP": False}, ""),
     "profile: no refinement": (_SUB, {}, "norefine"),
@@ -108,12 +111,14 @@ def checks(names, points=((4096, 4096), (16384, 512))):
             for name in names:
                 if CONFIGS[name][2]:
                     continue  # profiling variants compute no valid output
-                listed = []
+                listed, main_listed = [], []
                 real_launch = fwd._launch
 
                 def spy(*args, **kwargs):
                     if kwargs.get("phase") == "fixup":
-                        listed.append(kwargs["fix"][0])
+                        listed.append(kwargs["fix"][0])  # with collecting: the rows that overflowed
+                    elif kwargs.get("fix") is not None:
+                        main_listed.append(kwargs["fix"][0])
                     return real_launch(*args, **kwargs)
 
                 fwd._launch = spy
@@ -126,14 +131,16 @@ def checks(names, points=((4096, 4096), (16384, 512))):
                     fwd._launch = real_launch
                 torch.cuda.synchronize()
                 fixed = int(listed[0].sum()) if listed else -1
+                fixed_main = int(main_listed[0].sum()) if main_listed else -1
                 r = dict(name=name, N=N, kind=kind, rows=nrows, rel_err=rel(out[:, :, rows], o_ref),
                          plain_bf16_rel_err=rel(plain, o_ref),
                          tau_max_abs_err=(tau[:, :, rows].double() - tau_ref).abs().max().item(),
-                         nan=bool(torch.isnan(out).any()), fixup_rows=fixed, total_rows=int(tau.numel()))
+                         nan=bool(torch.isnan(out).any()), fixup_rows=fixed, listed_rows=fixed_main,
+                         total_rows=int(tau.numel()))
                 out_rows.append(r)
                 print(f"[check] {name:24s} N={N:5d} {kind:5s}: rel {r['rel_err']:.2e} (plain bf16 "
                       f"{r['plain_bf16_rel_err']:.2e}) tau {r['tau_max_abs_err']:.1e} nan {r['nan']} "
-                      f"fix-up rows {fixed}/{tau.numel()}", flush=True)
+                      f"listed {fixed_main}, fix-up launch rows {fixed}, of {tau.numel()}", flush=True)
     return out_rows
 
 
