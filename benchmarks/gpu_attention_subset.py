@@ -54,9 +54,6 @@ CONFIGS = {
     "subset 32x64/2w": (configs.FwdConfig(32, 64, 2, 3, hist="subset"), {}, ""),
     "subset top-3": (_SUB, {"SUBSET_TOPK": 3}, ""),
     "subset top-3 in-kernel": (_SUB, {"SUBSET_TOPK": 3, "SUBSET_FIXUP": False}, ""),
-    "subset no-collect": (_SUB, {"SUBSET_COLLECT": False}, ""),
-    "subset collect from 4k": (_SUB, {"FIXUP_MIN_LK": 4096}, ""),
-    "subset collect from 1k": (_SUB, {"FIXUP_MIN_LK": 1024}, ""),
     "subset evict1": (_SUB, {"SUBSET_EVICT2": False}, ""),
     "subset evict1 in-kernel": (_SUB, {"SUBSET_EVICT2": False, "SUBSET_FIXUP": False}, ""),
     "profile: no refinement": (_SUB, {}, "norefine"),
@@ -116,7 +113,7 @@ def checks(names, points=((4096, 4096), (16384, 512))):
 
                 def spy(*args, **kwargs):
                     if kwargs.get("phase") == "fixup":
-                        listed.append(kwargs["fix"][0])  # with collecting: the rows that overflowed
+                        listed.append(kwargs["fix"][0])
                     elif kwargs.get("fix") is not None:
                         main_listed.append(kwargs["fix"][0])
                     return real_launch(*args, **kwargs)

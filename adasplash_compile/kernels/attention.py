@@ -70,16 +70,6 @@ SUBSET_NEAR_SKIP = True
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
 SUBSET_FIXUP = True
-# The fix-up's rows without refinement sweeps: the main launch's output sweep collects each listed
-# row's keys above its τ (a lower bound, so every key of the support is among them) into
-# COLLECT_K slots, and a small finish launch solves τ exactly on them and redoes the row's output
-# from them (the fix-up launch above walks whole rows a few times, latency-bound: H200 session 6
-# call A). Rows whose keys overflow the slots, or past COLLECT_CAP_DIV rows per head, still go to
-# the fix-up launch. 'rand' rows keep 24-59 keys at 4k-16k (sim-attention-subset-cpu.md).
-SUBSET_COLLECT = True
-COLLECT_K = 128
-COLLECT_CAP_DIV = 32  # collection slots per head: cdiv(Lq, this), at least 16
-FINISH_PROGRAMS = 16  # finish programs per head (each takes every 16th listed row)
 FIXUP_BLOCK_M = 16
 FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
 FIXUP_WARPS = 4
@@ -200,24 +190,22 @@ _kernels: dict = {}
 
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
-            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
-            collect: bool = False, name: str = "attention_fwd_kernel"):
+            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after, dot_upcast,
-           phase, tile_flags, fixup, collect, name, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
-           COLLECT_K, NREF, NREF_GENERAL)
+           phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP, NREF,
+           NREF_GENERAL)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
-        kern = _kernels[key] = getattr(_render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter,
-                                                      save_aux, ieee, dr, dvr, stop_after, dot_upcast, phase,
-                                                      tile_flags, fixup, collect), name)
+        kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
+                                              ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, collect):
+                   dot_upcast, phase, tile_flags, fixup):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -234,8 +222,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
-        COLLECT=collect,
-        COLLECT_K=COLLECT_K,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -248,7 +234,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         DOT_UPCAST=dot_upcast,
         PHASE=phase,
     )
-    return mod
+    return mod.attention_fwd_kernel
 
 
 # ---- on-disk cache of tuned configs --------------------------------------------------------
@@ -306,7 +292,7 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None, fix=None, coll=None):
+            phase="all", bmax=None, act=None, fix=None):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
@@ -318,7 +304,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
-                   fixup=fix is not None and phase == "all", collect=coll is not None and phase == "all")
+                   fixup=fix is not None and phase == "all")
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if bmax is None:
@@ -332,9 +318,8 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     mask_arg = mask if mask is not None else q
     act_arg = act if act is not None else bmax
     fix_args = fix if fix is not None else (tau, tau)
-    coll_args, cap = (coll[:3], coll[3]) if coll is not None else ((tau, tau, tau), 0)
     strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
-    ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args, *coll_args)
+    ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args)
     # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
     # pointer dtypes, strides and sizes; the buffers allocated here are aligned, the caller's
     # tensors may be offset views
@@ -342,7 +327,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
            launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
     launch.launcher(kern)(
         key, (n_mblocks, B * H),
-        (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), cap),
+        (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha)),
         dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
         cfg.num_warps, cfg.num_stages,
     )
@@ -357,21 +342,9 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
-        BH = B * H
-        cap = max(16, triton_cdiv(Lq, COLLECT_CAP_DIV)) if SUBSET_COLLECT else 0
-        # the listed-row counter, the overflow counter and the per-slot key counters: one memset
-        counters = torch.zeros((2 * BH + BH * cap,), dtype=torch.int32, device=q.device)
-        fix = (counters[:BH], torch.empty((BH * Lq,), dtype=torch.int32, device=q.device))
-        coll = None
-        if SUBSET_COLLECT:
-            coll = (counters[2 * BH:], torch.empty((BH * cap * COLLECT_K,), dtype=torch.float32, device=q.device),
-                    torch.empty((BH * cap * COLLECT_K,), dtype=torch.int32, device=q.device), cap)
-        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                coll=coll)
-        if coll is not None:
-            ovf = (counters[BH:2 * BH], torch.empty((BH * Lq,), dtype=torch.int32, device=q.device))
-            _finish(cfg, q, v, out, tau, o2, kernel_args, fix, coll, ovf)
-            fix = ovf  # the fix-up launch gets only the rows the finish could not do
+        fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
+               torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
+        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix)
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
         _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                 fix=fix)
@@ -383,25 +356,6 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
     _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
             bmax=bmax, act=act)
-
-
-def _finish(cfg, q, v, out, tau, o2, kernel_args, fix, coll, ovf):
-    """The finish launch of the collected rows (template ``attention_fwd_finish``)."""
-    kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr = kernel_args
-    B, H, Lq, _ = q.shape
-    Hk, Dv = v.shape[1], v.shape[-1]
-    dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
-    kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, "",
-                   dot_upcast, "all", tile_flags=False, fixup=True, collect=True, name="attention_fwd_finish")
-    o2_buf = o2 if save_aux else out
-    strides = (*v.stride(), *out.stride(), *o2_buf.stride())
-    ptrs = (v, out, tau, o2_buf, *fix, *coll[:3], *ovf)
-    key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, Dv, launch.aligned(v),
-           launch.fits_int32(Lq, coll[3]))
-    launch.launcher(kern)(
-        key, (FINISH_PROGRAMS, B * H), (*ptrs, *strides, H, H // Hk, Lq, coll[3]),
-        dict(V_DIM=Dv, V_DIM_ROUNDED=dvr), 4, 1,
-    )
 
 
 def triton_cdiv(a: int, b: int) -> int:

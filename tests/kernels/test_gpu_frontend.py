@@ -253,11 +253,7 @@ def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkey
     # the "subset" variants benchmarks/gpu_attention_subset.py times
     sub = attention.configs.FwdConfig(64, 64, 4, 3, hist="subset")
     monkeypatch.setattr(attention, "FIXUP_MIN_LK", 0)  # the fix-up launch (16k keys and more on the GPU)
-    attention.forward(q, k, v, None, True, 0.088, 1.5, None, True)  # with the collect + finish launches
-    attention.forward(q, k, v, None, True, 0.088, 2.0, None, False)
-    monkeypatch.setattr(attention, "SUBSET_COLLECT", False)
-    attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
-    monkeypatch.setattr(attention, "SUBSET_COLLECT", True)
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, True)
     monkeypatch.setattr(attention, "SUBSET_NEAR_SKIP", False)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
     monkeypatch.setattr(attention, "SUBSET_FIXUP", False)
