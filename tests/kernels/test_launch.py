@@ -1,0 +1,144 @@
+"""kernels/launch.py: Triton's dispatch once per launch key, the compiled handle afterwards.
+
+The interpreter has no compiled handles, so CPU CI never takes the direct path through a real
+kernel (the GPU checks do: ``benchmarks/gpu_checks.py --launch``). These tests drive
+:class:`launch.Launcher` with a stand-in jitted function and check the launchers' keys: a key
+must change with everything a compiled kernel is specialised on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from adasplash_compile.kernels import attention, attention_bwd, launch
+
+
+class _Handle:
+    """Stands in for Triton's CompiledKernel: ``handle[grid](*args)`` records the launch."""
+
+    packed_metadata = None
+
+    def __init__(self, log):
+        self.log = log
+
+    def run(self, *args):  # present on real handles; never called here
+        raise AssertionError("the handle's run is called through __getitem__")
+
+    def __getitem__(self, grid):
+        return lambda *args: self.log.append(("handle", grid, args))
+
+
+class _JitFn:
+    """Stands in for a triton.jit function with two constexpr parameters after three arguments."""
+
+    arg_names = ["X", "Y", "n", "BLOCK", "FLAG"]
+
+    def __init__(self, returns_handle=True):
+        self.log = []
+        self.returns_handle = returns_handle
+
+    def __getitem__(self, grid):
+        def dispatch(*args, **kwargs):
+            self.log.append(("dispatch", grid, args, kwargs))
+            return _Handle(self.log) if self.returns_handle else None
+
+        return dispatch
+
+
+def test_dispatch_once_per_key_then_the_handle():
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    constexprs = dict(FLAG=True, BLOCK=64)  # keyword order differs from the signature's
+    lau(("k", 1), (4, 2), ("x", "y", 7), constexprs, 4, 3)
+    lau(("k", 1), (8, 2), ("x2", "y2", 9), constexprs, 4, 3)
+    lau(("k", 2), (4, 2), ("x", "y", 7), constexprs, 4, 3)
+    kinds = [entry[0] for entry in fn.log]
+    assert kinds == ["dispatch", "handle", "dispatch"]
+    assert fn.log[0][3] == dict(FLAG=True, BLOCK=64, num_warps=4, num_stages=3)
+    # the handle gets every argument in signature order, the grid padded to three dims
+    assert fn.log[1][1] == (8, 2, 1)
+    assert fn.log[1][2] == ("x2", "y2", 9, 64, True)
+
+
+def test_no_key_no_handle_or_disabled_always_dispatches(monkeypatch):
+    for fn, key in ((_JitFn(), None), (_JitFn(returns_handle=False), ("k",))):
+        lau = launch.Launcher(fn)
+        for _ in range(3):
+            lau(key, (1,), (1, 2, 3), dict(BLOCK=16, FLAG=False), 4, 2)
+        assert [e[0] for e in fn.log] == ["dispatch"] * 3
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    monkeypatch.setattr(launch, "ENABLED", False)
+    for _ in range(3):
+        lau(("k",), (1,), (1, 2, 3), dict(BLOCK=16, FLAG=False), 4, 2)
+    assert [e[0] for e in fn.log] == ["dispatch"] * 3
+
+
+def test_constexprs_not_matching_the_signature_keep_dispatching():
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    for _ in range(2):
+        lau(("k",), (1,), (1, 2, 3), dict(BLOCK=16), 4, 2)  # FLAG missing: not the assumed layout
+    assert [e[0] for e in fn.log] == ["dispatch"] * 2
+
+
+def test_handle_table_is_bounded(monkeypatch):
+    monkeypatch.setattr(launch, "MAX_ENTRIES", 4)
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    for i in range(10):
+        lau(("k", i), (1,), (1, 2, 3), dict(BLOCK=16, FLAG=False), 4, 2)
+    assert len(lau._handles) <= 4
+
+
+def test_aligned_and_fits_int32():
+    base = torch.zeros(65, dtype=torch.bfloat16)
+    assert launch.aligned(base, None) == (True, True)
+    assert launch.aligned(base[1:]) == (False,)
+    assert launch.fits_int32(0, 2**31 - 1) and not launch.fits_int32(2**31)
+
+
+def _keys(monkeypatch, run):
+    """The launch keys ``run`` hands to every Launcher (nothing is launched)."""
+    keys = []
+    monkeypatch.setattr(launch.Launcher, "__call__",
+                        lambda self, key, grid, args, constexprs, w, s: keys.append(key))
+    run()
+    return keys
+
+
+@pytest.mark.parametrize("which", ["forward", "backward"])
+def test_launch_keys_follow_layout_alignment_and_dtype(monkeypatch, which):
+    """Inputs that would compile to differently specialised kernels (other strides, an unaligned
+    view, another dtype) get other keys; fresh tensors of the same layout get the same ones. (A new
+    length changes the strides and so the key: one more dispatch, no recompilation.)"""
+    B, H, D = 1, 2, 64
+
+    def inputs(kind, L=40, dtype=torch.bfloat16):
+        if kind == "blhd":
+            return [torch.randn(B, L, H, D, dtype=dtype).transpose(1, 2) for _ in range(3)]
+        if kind == "offset":
+            return [torch.randn(B * H * L * D + 1, dtype=dtype)[1:].view(B, H, L, D) for _ in range(3)]
+        return [torch.randn(B, H, L, D, dtype=dtype) for _ in range(3)]
+
+    def run_with(q, k, v):
+        scale = 1 / math.sqrt(D)
+        if which == "forward":
+            return _keys(monkeypatch, lambda: attention.forward(q, k, v, None, True, scale, 1.5, None, False))
+        L = q.shape[2]
+        out = torch.zeros(B, H, L, D, dtype=q.dtype)
+        tau = torch.zeros(B, H, L)
+        return _keys(monkeypatch, lambda: attention_bwd.backward(torch.ones_like(out), q, k, v, None, out, tau,
+                                                                 out.clone(), True, scale, 1.5, None, False))
+
+    base = run_with(*inputs("contiguous"))
+    assert base and all(k is not None for k in base)
+    for other in (inputs("blhd"), inputs("offset"), inputs("contiguous", dtype=torch.float16)):
+        keys = run_with(*other)
+        # (the backward's first launch, δ = rowsum(dO ⊙ O₂), never sees q, k or v)
+        assert len(keys) == len(base) and all(a != b for a, b in list(zip(keys, base))[-2:])
+    # fresh tensors of the same layout: the same keys, so later calls take the cached handles
+    assert run_with(*inputs("contiguous")) == base
