@@ -32,7 +32,6 @@ causal (top-left) or not, bool / float masks broadcasting to (B, H, Lq, Lk), GQA
 from __future__ import annotations
 
 import os
-
 from typing import Optional
 
 import torch

@@ -9,10 +9,11 @@ device-time measurement sees as an idle GPU.
 
 :class:`Launcher` does the dispatch once per *launch key* and then calls the compiled kernel's
 own launcher (``CompiledKernel[grid](*args)``, the same ``run`` the dispatch ends in). The caller
-builds the key from what decides the specialisation: every tensor's dtype (fixed by the kernel
-choice) and alignment, every integer argument the kernel specialises on (strides, head counts),
-and whether the runtime lengths still fit in 32 bits. Equal keys mean an identical
-specialisation, so the cached handle is the kernel Triton's dispatch would have picked.
+builds the key from what decides the specialisation: every tensor's dtype and alignment, every
+integer argument the kernel specialises on (strides, head counts), and whether the runtime
+lengths still fit in 32 bits; the launcher adds the constexprs, warps and stages. Equal keys
+mean an identical specialisation, so the cached handle is the kernel Triton's dispatch would
+have picked.
 
 Anything without a compiled handle (the interpreter, a Triton whose launch returns something
 else, a capture in tests) simply goes through the dispatch every time.
@@ -53,6 +54,10 @@ class Launcher:
 
     def __call__(self, key: Optional[Hashable], grid: tuple, args: Sequence[Any], constexprs: dict,
                  num_warps: int, num_stages: int) -> None:
+        if key is not None:
+            # the compile-time choices are part of every key (one jitted function serves several
+            # tile configs)
+            key = (key, num_warps, num_stages, tuple(constexprs.values()))
         if key is not None and ENABLED:
             hit = self._handles.get(key)
             if hit is not None:

@@ -63,6 +63,16 @@ def test_dispatch_once_per_key_then_the_handle():
     assert fn.log[1][2] == ("x2", "y2", 9, 64, True)
 
 
+def test_other_constexprs_warps_or_stages_dispatch_again():
+    """One jitted function serves several tile configs (the backward's): the same caller key with
+    other constexprs, warps or stages is another compiled kernel."""
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    for blk, warps, stages in ((64, 4, 2), (128, 4, 2), (64, 8, 2), (64, 4, 3), (64, 4, 2)):
+        lau(("same",), (1,), (1, 2, 3), dict(BLOCK=blk, FLAG=False), warps, stages)
+    assert [e[0] for e in fn.log] == ["dispatch"] * 4 + ["handle"]
+
+
 def test_no_key_no_handle_or_disabled_always_dispatches(monkeypatch):
     for fn, key in ((_JitFn(), None), (_JitFn(returns_handle=False), ("k",))):
         lau = launch.Launcher(fn)
