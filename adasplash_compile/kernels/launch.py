@@ -54,18 +54,18 @@ class Launcher:
 
     def __call__(self, key: Optional[Hashable], grid: tuple, args: Sequence[Any], constexprs: dict,
                  num_warps: int, num_stages: int) -> None:
-        if key is not None:
+        cached = key is not None and ENABLED
+        if cached:
             # the compile-time choices are part of every key (one jitted function serves several
             # tile configs)
             key = (key, num_warps, num_stages, tuple(constexprs.values()))
-        if key is not None and ENABLED:
             hit = self._handles.get(key)
             if hit is not None:
                 handle, tail = hit
                 handle[grid + (1,) * (3 - len(grid))](*args, *tail)
                 return
         compiled = self.fn[grid](*args, **constexprs, num_warps=num_warps, num_stages=num_stages)
-        if key is None or not ENABLED or not _is_handle(compiled):
+        if not cached or not _is_handle(compiled):
             return
         names = self._arg_names[len(args):]
         if set(names) != set(constexprs):  # not the layout assumed here: keep dispatching
