@@ -58,6 +58,14 @@ CONFIGS = {
     "subset evict1 in-kernel": (_SUB, {"SUBSET_EVICT2": False, "SUBSET_FIXUP": False}, ""),
     "profile: no refinement": (_SUB, {}, "norefine"),
     "profile: sweep 1 only": (_SUB, {}, "sweep1"),
+    # session 7: sweep 1's cost against tile shape and candidate count (benchmarks/gpu_sweep1_floor.py)
+    "subset top-2": (_SUB, {"SUBSET_TOPK": 2}, ""),
+    "subset 128x64/8w top-2": (configs.FwdConfig(128, 64, 8, 3, hist="subset"), {"SUBSET_TOPK": 2}, ""),
+    "subset 128x128/8w top-2": (configs.FwdConfig(128, 128, 8, 3, hist="subset"), {"SUBSET_TOPK": 2}, ""),
+    "subset 64x128/4w top-2": (configs.FwdConfig(64, 128, 4, 3, hist="subset"), {"SUBSET_TOPK": 2}, ""),
+    "profile: sweep 1 128x64/8w": (configs.FwdConfig(128, 64, 8, 3, hist="subset"), {}, "sweep1"),
+    "profile: sweep 1 no near skip": (_SUB, {"SUBSET_NEAR_SKIP": False}, "sweep1"),
+    "profile: sweep 1 top-2": (_SUB, {"SUBSET_TOPK": 2}, "sweep1"),
 }
 
 

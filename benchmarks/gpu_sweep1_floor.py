@@ -1,0 +1,181 @@
+"""What sweep 1 of the "subset" forward costs, piece by piece, on the H200: a stand-alone probe
+kernel with the same loop as the product's sweep 1 (causal, diagonal tile first, then the rest last
+to first), where each piece can be switched off:
+
+- the floor: scores x = c·q·kᵀ and the running row max only;
+- ``near``: per row, the key range of tiles with a key within 1 of the running max (no reduction
+  across the program), and with ``near=2`` also the product's skip of the insertion in tiles
+  where no row has such a key (one reduction across the program per tile);
+- ``topk``: the sorted insertion of every score into the TOPK largest per score position
+  (2·TOPK min/max per score) and the row's largest evicted x.
+
+at several tile shapes, beside cuDNN SDPA (forward, same inputs) and the product's own sweep 1
+(``profile_variant(stop_after="sweep1")``). Not a product kernel: it answers "is sweep 1 bound by
+the matmul loop, the per-tile bookkeeping or the insertion, and at which tile shape".
+
+    python benchmarks/gpu_sweep1_floor.py --out DIR [--ns 4096,16384]
+
+Writes DIR/sweep1_floor.json and prints one line per (variant, N, input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import triton
+import triton.language as tl
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile.kernels import attention as fwd  # noqa: E402
+from benchmarks.gpu_attention_fwd import bench, make_inputs, sdpa_fn  # noqa: E402
+
+
+@triton.jit
+def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
+           stride_qh, stride_qm, stride_kh, stride_kn,
+           D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOPK: tl.constexpr,
+           NEAR: tl.constexpr):
+    pid_m = tl.num_programs(0) - 1 - tl.program_id(0)
+    bh = tl.program_id(1)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, D)
+    q = tl.load(Q + bh.to(tl.int64) * stride_qh + offs_m[:, None] * stride_qm + offs_d[None, :])
+    k_base = K + bh.to(tl.int64) * stride_kh
+    hi = tl.cdiv((pid_m + 1) * BLOCK_M, BLOCK_N)
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    ev = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    j_first = tl.zeros([BLOCK_M], tl.int32) + hi
+    j_last = tl.zeros([BLOCK_M], tl.int32)
+    c0 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    c1 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    c2 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    c3 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    for i in range(0, hi):
+        jb = hi - 1 - i
+        offs_n = jb * BLOCK_N + tl.arange(0, BLOCK_N)
+        k = tl.load(k_base + offs_n[:, None] * stride_kn + offs_d[None, :])
+        x = tl.dot(q, tl.trans(k)) * c_qk
+        x = tl.where(offs_n[None, :] <= offs_m[:, None], x, float("-inf"))
+        row_max = tl.max(x, 1)
+        m_new = tl.maximum(m_i, row_max)
+        near = row_max >= m_new - 1.0
+        if NEAR >= 1:
+            j_first = tl.minimum(j_first, tl.where(near, jb, j_first))
+            j_last = tl.maximum(j_last, tl.where(near, jb + 1, j_last))
+        go = True
+        if NEAR == 2:
+            go = tl.max(near.to(tl.int32), 0) > 0
+        if go:
+            out_ = x
+            if TOPK >= 1:
+                t = tl.maximum(c0, out_)
+                out_ = tl.minimum(c0, out_)
+                c0 = t
+            if TOPK >= 2:
+                t = tl.maximum(c1, out_)
+                out_ = tl.minimum(c1, out_)
+                c1 = t
+            if TOPK >= 3:
+                t = tl.maximum(c2, out_)
+                out_ = tl.minimum(c2, out_)
+                c2 = t
+            if TOPK >= 4:
+                t = tl.maximum(c3, out_)
+                out_ = tl.minimum(c3, out_)
+                c3 = t
+            if TOPK >= 1:
+                ev = tl.maximum(ev, tl.max(out_, 1))
+        m_i = m_new
+    # consume everything so nothing is dropped
+    chk = ev + (j_first + j_last).to(tl.float32)
+    if TOPK >= 1:
+        chk += tl.sum(tl.where(c0 > m_i[:, None] - 1.0, c0, 0.0), 1)
+    if TOPK >= 2:
+        chk += tl.sum(tl.where(c1 > m_i[:, None] - 1.0, c1, 0.0), 1)
+    if TOPK >= 3:
+        chk += tl.sum(tl.where(c2 > m_i[:, None] - 1.0, c2, 0.0), 1)
+    if TOPK >= 4:
+        chk += tl.sum(tl.where(c3 > m_i[:, None] - 1.0, c3, 0.0), 1)
+    tl.store(M_OUT + bh.to(tl.int64) * N + offs_m, m_i)
+    tl.store(C_OUT + bh.to(tl.int64) * N + offs_m, chk)
+
+
+# (BLOCK_M, BLOCK_N, warps, stages)
+TILES = [(64, 64, 4, 3), (128, 64, 8, 3), (128, 128, 8, 3), (64, 128, 4, 3), (128, 64, 4, 3), (64, 64, 4, 4)]
+# (TOPK, NEAR)
+PIECES = [(0, 0), (0, 1), (0, 2), (2, 2), (4, 0), (4, 2)]
+
+
+def probe_fn(q, k, tile, topk, near):
+    B, H, N, D = q.shape
+    bm, bn, w, s = tile
+    qf, kf = q.reshape(B * H, N, D), k.reshape(B * H, N, D)
+    m = torch.empty(B * H, N, device=q.device)
+    c = torch.empty_like(m)
+    grid = (N // bm, B * H)
+    c_qk = 0.5 / math.sqrt(D)
+
+    def f():
+        _probe[grid](qf, kf, m, c, H, N, c_qk, qf.stride(0), qf.stride(1), kf.stride(0), kf.stride(1),
+                     D=D, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, NEAR=near, num_warps=w, num_stages=s)
+        return m
+
+    return f
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ns", default="4096,16384")
+    ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--budget", type=float, default=240.0)
+    a = ap.parse_args()
+    rows = []
+    t0 = time.time()
+    for N in [int(n) for n in a.ns.split(",")]:
+        for kind in ("rand", "local"):
+            q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
+            systems = [("sdpa_cudnn fwd", sdpa_fn("cudnn", q, k, v, True)),
+                       ("product sweep 1 (64x64/4w, top-4, near skip)",
+                        fwd.profile_variant(q, k, v, True, stop_after="sweep1"))]
+            for tile in TILES:
+                for topk, near in PIECES:
+                    if tile[0] * tile[1] // (32 * tile[2]) * topk > 160:
+                        continue  # candidate registers alone past the budget
+                    name = f"probe {tile[0]}x{tile[1]}/{tile[2]}w/{tile[3]}s top-{topk} near-{near}"
+                    systems.append((name, probe_fn(q, k, tile, topk, near)))
+            ref_m = None
+            for name, fn in systems:
+                if time.time() - t0 > a.budget:
+                    print(f"[floor] budget spent, skipping {name} N={N} {kind}", flush=True)
+                    continue
+                try:
+                    ms = bench(fn, warmup=5, rep=100 if N <= 4096 else 300)
+                    if name.startswith("probe"):
+                        mx = fn()
+                        if ref_m is None:
+                            ref_m = mx.clone()
+                        same = bool(torch.equal(mx, ref_m))
+                    else:
+                        same = None
+                except Exception as e:  # one variant failing (registers, shared memory) must not lose the rest
+                    print(f"[floor] {name} N={N} {kind}: FAILED {type(e).__name__}: {str(e)[:200]}", flush=True)
+                    continue
+                rows.append(dict(name=name, N=N, kind=kind, ms=ms, row_max_matches_first_probe=same))
+                print(f"[floor] {name:52s} N={N:5d} {kind:5s}: {ms:8.3f} ms"
+                      + ("" if same is None else f"  (row max equal: {same})"), flush=True)
+            del q, k, v
+    meta = dict(torch=torch.__version__, triton=triton.__version__, device=torch.cuda.get_device_name(),
+                shape=dict(B=2, H=16, D=128, causal=True, dtype="bfloat16"), rows=rows)
+    with open(os.path.join(a.out, "sweep1_floor.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
