@@ -203,7 +203,7 @@ def attention_fwd(
     if _kernel_supports(q, k, v):
         out, tau, o2, *tiles = _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t,
                                                              save_aux, return_tiles=save_aux)
-        return out, tau, o2, (tiles[0] if tiles else _empty_tiles(q))
+        return out, tau, (o2 if o2 is not None else _empty(q)), (tiles[0] if tiles else _empty_tiles(q))
     return _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
 
 

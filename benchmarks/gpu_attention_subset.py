@@ -66,6 +66,8 @@ CONFIGS = {
     "profile: sweep 1 128x64/8w": (configs.FwdConfig(128, 64, 8, 3, hist="subset"), {}, "sweep1"),
     "profile: sweep 1 no near skip": (_SUB, {"SUBSET_NEAR_SKIP": False}, "sweep1"),
     "profile: sweep 1 top-2": (_SUB, {"SUBSET_TOPK": 2}, "sweep1"),
+    "subset near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, ""),
+    "profile: sweep 1 near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, "sweep1"),
 }
 
 

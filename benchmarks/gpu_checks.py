@@ -144,7 +144,11 @@ def launches(dev="cuda", rounds: int = 3) -> bool:
                   f"mask={c['mask']}: {'; '.join(bad) if bad else 'ok'}", flush=True)
             ok &= not bad
     n_handles = sum(len(lau._handles) for lau in launch._launchers.values())
-    print(f"[launch] cached compiled-kernel handles: {n_handles} over {len(launch._launchers)} kernels", flush=True)
+    n_direct = sum(e.direct_ok for lau in launch._launchers.values() for e in lau._handles.values())
+    print(f"[launch] cached compiled-kernel handles: {n_handles} over {len(launch._launchers)} kernels, "
+          f"{n_direct} launched straight through the C launcher (launch.DIRECT)", flush=True)
+    if dev == "cuda" and launch.DIRECT and n_direct == 0:
+        print("[launch] no handle launched directly: the direct path fell back to the runner", flush=True)
     if dev == "cuda" and n_handles == 0:
         print("[launch] no launch went through a cached handle: the direct path was not exercised", flush=True)
         ok = False

@@ -173,6 +173,16 @@ def main():
                 launch.ENABLED = True
         return run
 
+    def through_runner(fn):
+        """fn with cached handles launched through ``handle[grid](*args)`` (launch.DIRECT off)"""
+        def run():
+            launch.DIRECT = False
+            try:
+                fn()
+            finally:
+                launch.DIRECT = True
+        return run
+
     from adasplash_compile._checks import check_attention_args
 
     def launches_stubbed(fn):
@@ -191,6 +201,10 @@ def main():
         "kernel forward, inference, launch stubbed": launches_stubbed(pieces["kernel forward, inference"]),
         "entmax_attention, no grad, launch stubbed": launches_stubbed(infer),
         "kernel forward, inference, Triton dispatch": without_handles(pieces["kernel forward, inference"]),
+        "kernel forward, inference, handle runner": through_runner(pieces["kernel forward, inference"]),
+        "kernel backward, handle runner": through_runner(pieces["kernel backward (3 launches)"]),
+        "entmax_attention, no grad, handle runner": through_runner(infer),
+        "training step, handle runner": through_runner(train_step),
         "kernel backward, Triton dispatch": without_handles(pieces["kernel backward (3 launches)"]),
         "entmax_attention, no grad, Triton dispatch": without_handles(infer),
         "training step, Triton dispatch": without_handles(train_step),

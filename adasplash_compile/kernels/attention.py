@@ -10,7 +10,7 @@ Sequence lengths are runtime arguments, so a new length never recompiles.
 
 ``forward`` returns ``(out, tau, o2)`` with τ in absolute coordinates x = (α−1)·z (no max shift;
 +inf for rows with nothing to attend) and, when ``save_aux``, O₂ = Σ s·v / Σ s with s = p^(2−α),
-as ``reference.entmax_attention_stats`` defines them.
+as ``reference.entmax_attention_stats`` defines them (None otherwise).
 
 Environment:
   ADASPLASH_COMPILE_AUTOTUNE=0   use the default table (``configs.FWD_DEFAULTS``), never tune.
@@ -66,6 +66,11 @@ SUBSET_EVICT2 = False
 # "subset": skip the insertion in tiles where no row has a key within 1 of its max (costs one
 # reduction across the program per tile; saves the insertion on far tiles of local attention)
 SUBSET_NEAR_SKIP = True
+# ... but only while it skips: when the first NEAR_PATIENCE unmasked key tiles of a program (those
+# nearest the diagonal) all have a row with a key within 1 of its max, the rest insert unchecked.
+# H200 (session 7 call A, sweep 1 alone, 16k): the check costs 'rand' 4.63 against 3.99 ms
+# unchecked and saves 'local' 3.85 → 3.04 (its near keys sit by the diagonal). 0: always check.
+SUBSET_NEAR_PATIENCE = 8
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
@@ -196,7 +201,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, NREF, NREF_GENERAL)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -220,6 +225,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         TOPK=SUBSET_TOPK if hist == "subset" else 0,
         EVICT2=SUBSET_EVICT2 if hist == "subset" else False,
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
+        NEAR_PATIENCE=SUBSET_NEAR_PATIENCE,
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
         NREF=NREF if kind != "general" else NREF_GENERAL,
@@ -439,13 +445,13 @@ def forward(
     return_tiles: bool = False,
 ):
     """Fused forward; arguments already validated by ``_checks.check_attention_args``. Returns
-    ``(out, tau, o2)``, and with ``return_tiles`` also the active-tile map (see ``TILE``) that the
+    ``(out, tau, o2)`` (``o2`` None without ``save_aux``), and with ``return_tiles`` also the active-tile map (see ``TILE``) that the
     backward skips on: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
     out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
     tau = _new_buffer((B, H, Lq), torch.float32, q.device)
-    o2 = _new_buffer((B, H, Lq, Dv) if save_aux else (0,), q.dtype, q.device)
+    o2 = _new_buffer((B, H, Lq, Dv), q.dtype, q.device) if save_aux else None  # inference: no allocation
     result = (out, tau, o2)
     if (out.numel() == 0 and tau.numel() == 0) or Lk == 0:
         if Lk == 0:  # nothing to attend anywhere

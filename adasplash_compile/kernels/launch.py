@@ -15,6 +15,16 @@ lengths still fit in 32 bits; the launcher adds the constexprs, warps and stages
 mean an identical specialisation, so the cached handle is the kernel Triton's dispatch would
 have picked.
 
+On a hit the launch goes one level lower still when nothing is hooked into Triton's launches
+(``DIRECT``): straight to the handle's C launcher (``CompiledKernel.run``, the call the handle's
+``[grid]`` runner makes, with the same arguments in Triton 3.6 and 3.9), with pointers as integers.
+That skips the runner's closure, its device / stream lookups through Triton's driver proxy, the
+launch-metadata dict Triton 3.6 builds even with no hook installed, the two empty hook calls, and
+one ``cuPointerGetAttribute`` per pointer in the C launcher (the caller has checked that every
+tensor is a CUDA tensor on the launch device). The stream is the current one of the current device,
+as in Triton's own launch. If the handle's launcher rejects that call, the entry falls back to
+``handle[grid](*args)``.
+
 Anything without a compiled handle (the interpreter, a Triton whose launch returns something
 else, a capture in tests) simply goes through the dispatch every time.
 """
@@ -27,6 +37,7 @@ from typing import Any, Hashable, Optional, Sequence
 import torch
 
 ENABLED = True  # False: every launch goes through Triton's dispatch (A/B host-time measurements)
+DIRECT = True  # False: a hit launches through ``handle[grid](*args)`` (A/B host-time measurements)
 _INT32_MAX = 2**31 - 1
 MAX_ENTRIES = 512  # per kernel; a run of ever-new keys (fresh strides each call) then starts over
 
@@ -61,8 +72,20 @@ class Launcher:
             key = (key, num_warps, num_stages, tuple(constexprs.values()))
             hit = self._handles.get(key)
             if hit is not None:
-                handle, tail = hit
-                handle[grid + (1,) * (3 - len(grid))](*args, *tail)
+                grid = grid + (1,) * (3 - len(grid))
+                if hit.n_ptr >= 0 and DIRECT and _hooks_idle():
+                    try:
+                        hit.handle.run(grid[0], grid[1], grid[2], _current_stream(_current_device()),
+                                       hit.handle.function, hit.handle.packed_metadata, None, None, None,
+                                       *[t.data_ptr() for t in args[:hit.n_ptr]], *args[hit.n_ptr:], *hit.tail)
+                    except (TypeError, AttributeError, SystemError):
+                        if hit.direct_ok:  # it worked before: a real error, not the call's format
+                            raise
+                        hit.n_ptr = -1  # this Triton's launcher wants another call: use the runner
+                    else:
+                        hit.direct_ok = True
+                        return
+                hit.handle[grid](*args, *hit.tail)
                 return
         compiled = self.fn[grid](*args, **constexprs, num_warps=num_warps, num_stages=num_stages)
         if not cached or not _is_handle(compiled):
@@ -73,7 +96,53 @@ class Launcher:
         with self._lock:
             if len(self._handles) >= MAX_ENTRIES:
                 self._handles.clear()
-            self._handles[key] = (compiled, tuple(constexprs[n] for n in names))
+            self._handles[key] = _Entry(compiled, tuple(constexprs[n] for n in names), _pointer_prefix(args))
+
+
+class _Entry:
+    """A cached launch: the compiled handle, the constexpr values that follow the arguments, and
+    how many leading arguments are tensors (passed to the C launcher as addresses; −1: launch
+    through the handle's runner). ``direct_ok``: a direct launch of this entry has succeeded."""
+
+    __slots__ = ("handle", "tail", "n_ptr", "direct_ok")
+
+    def __init__(self, handle: Any, tail: tuple, n_ptr: int):
+        self.handle, self.tail, self.n_ptr, self.direct_ok = handle, tail, n_ptr, False
+
+
+def _pointer_prefix(args: Sequence[Any]) -> int:
+    """The number of leading tensor arguments, or −1 when a tensor also comes later (the direct
+    launch converts only the prefix)."""
+    n = 0
+    while n < len(args) and isinstance(args[n], torch.Tensor):
+        n += 1
+    if any(isinstance(a, torch.Tensor) for a in args[n:]):
+        return -1
+    return n
+
+
+try:
+    from triton import knobs as _knobs
+except ImportError:  # an older Triton: no knobs module, hooks are its business (runner path)
+    _knobs = None
+
+
+def _hooks_idle() -> bool:
+    """No launch hook is installed (profilers such as proton install them): the direct launch can
+    pass None for the hooks and their metadata. Triton 3.6 keeps the hooks as (empty) chains."""
+    rt = getattr(_knobs, "runtime", None)
+    if rt is None:
+        return False
+    for hook in (getattr(rt, "launch_enter_hook", None), getattr(rt, "launch_exit_hook", None)):
+        if hook is not None and getattr(hook, "calls", True):
+            return False
+    return True
+
+
+# the current device and its current stream, as Triton's own launch takes them
+_current_device = torch.cuda.current_device
+_current_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None) or (
+    lambda device: torch.cuda.current_stream(device).cuda_stream)
 
 
 def _is_handle(obj: Any) -> bool:

@@ -187,6 +187,24 @@ def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixu
         assert len(listed) == 2 and min(listed) > 0, f"the fix-up launch got no rows: {listed}"
 
 
+@pytest.mark.parametrize("patience", [1, 2, 0])
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_subset_near_patience(device, monkeypatch, patience, alpha):
+    """Sweep 1's check for near keys (a tile with no row within 1 of its max skips the insertion)
+    stops after NEAR_PATIENCE unmasked tiles that all had one. Dense rows (every tile near) take
+    the unchecked loop, local rows (near keys only by the diagonal) keep checking; both exact.
+    Six key tiles per late query tile, so both loops run past the probe tiles."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(16, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", patience)
+    L = 96
+    q, k, v = _inputs(device, H=2, Lq=L, Lk=L, D=16)
+    _run_and_check(q, k * 0.05, v, causal=True, alpha=alpha)  # dense: all x within 1 of the max
+    pos = torch.randn(L, 16, device=device)
+    pos = pos / pos.norm(dim=-1, keepdim=True) * 6.0  # x peaks at the query's own position
+    _run_and_check(pos + 0.05 * q, pos + 0.05 * k, v, causal=True, alpha=alpha)
+    _run_and_check(q, k, v, causal=False, alpha=alpha)
+
+
 @pytest.mark.parametrize("evict2", [True, False], ids=["evict2", "evict1"])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_equal_evicted_keys(device, monkeypatch, evict2, alpha):

@@ -17,15 +17,21 @@ from adasplash_compile.kernels import attention, attention_bwd, launch
 
 
 class _Handle:
-    """Stands in for Triton's CompiledKernel: ``handle[grid](*args)`` records the launch."""
+    """Stands in for Triton's CompiledKernel: ``handle[grid](*args)`` (the runner) and
+    ``handle.run(...)`` (its C launcher, the direct path) record the launch."""
 
-    packed_metadata = None
+    packed_metadata = "packed"
+    function = "function"
 
-    def __init__(self, log):
+    def __init__(self, log, run_accepts=True):
         self.log = log
+        self.run_accepts = run_accepts
 
-    def run(self, *args):  # present on real handles; never called here
-        raise AssertionError("the handle's run is called through __getitem__")
+    def run(self, gx, gy, gz, stream, function, packed, launch_metadata, enter_hook, exit_hook, *args):
+        if not self.run_accepts:
+            raise TypeError("this launcher wants another call")
+        self.log.append(("run", (gx, gy, gz), stream, function, packed, (launch_metadata, enter_hook, exit_hook),
+                         args))
 
     def __getitem__(self, grid):
         return lambda *args: self.log.append(("handle", grid, args))
@@ -36,16 +42,89 @@ class _JitFn:
 
     arg_names = ["X", "Y", "n", "BLOCK", "FLAG"]
 
-    def __init__(self, returns_handle=True):
+    def __init__(self, returns_handle=True, run_accepts=True):
         self.log = []
         self.returns_handle = returns_handle
+        self.run_accepts = run_accepts
 
     def __getitem__(self, grid):
         def dispatch(*args, **kwargs):
             self.log.append(("dispatch", grid, args, kwargs))
-            return _Handle(self.log) if self.returns_handle else None
+            return _Handle(self.log, self.run_accepts) if self.returns_handle else None
 
         return dispatch
+
+
+@pytest.fixture(autouse=True)
+def _runner_launches(monkeypatch):
+    """The tests below check the runner path (``handle[grid](*args)``); the direct path has its own
+    tests. (This CPU machine has no CUDA device or stream to look up.)"""
+    monkeypatch.setattr(launch, "DIRECT", False)
+
+
+def _direct(monkeypatch):
+    monkeypatch.setattr(launch, "DIRECT", True)
+    monkeypatch.setattr(launch, "_hooks_idle", lambda: True)
+    monkeypatch.setattr(launch, "_current_device", lambda: 3)
+    monkeypatch.setattr(launch, "_current_stream", lambda device: 1000 + device)
+
+
+def test_direct_launch_passes_addresses_and_no_hooks(monkeypatch):
+    """A hit goes straight to the handle's C launcher: the grid padded to three dims, the current
+    device's stream, None for the launch metadata and hooks, leading tensors as their addresses,
+    the other arguments and then the constexprs in signature order."""
+    _direct(monkeypatch)
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    x, y = torch.zeros(4), torch.zeros(8)
+    constexprs = dict(FLAG=True, BLOCK=64)
+    lau(("k",), (4, 2), (x, y, 7), constexprs, 4, 3)
+    lau(("k",), (8,), (y, x, 9), constexprs, 4, 3)
+    assert [e[0] for e in fn.log] == ["dispatch", "run"]
+    _, grid, stream, function, packed, hooks, args = fn.log[1]
+    assert grid == (8, 1, 1) and stream == 1003 and (function, packed) == ("function", "packed")
+    assert hooks == (None, None, None)
+    assert args == (y.data_ptr(), x.data_ptr(), 9, 64, True)
+
+
+def test_direct_launch_falls_back_to_the_runner(monkeypatch):
+    """A launcher that rejects the direct call (another Triton's format) gets the runner from
+    then on; so do a tensor after the leading pointers and an installed launch hook."""
+    _direct(monkeypatch)
+    fn = _JitFn(run_accepts=False)
+    lau = launch.Launcher(fn)
+    for _ in range(3):
+        lau(("k",), (1,), (torch.zeros(2), 5, 6), dict(BLOCK=16, FLAG=False), 4, 2)
+    assert [e[0] for e in fn.log] == ["dispatch", "handle", "handle"]
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    for _ in range(2):
+        lau(("k",), (1,), (5, torch.zeros(2), 6), dict(BLOCK=16, FLAG=False), 4, 2)
+    assert [e[0] for e in fn.log] == ["dispatch", "handle"]
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    monkeypatch.setattr(launch, "_hooks_idle", lambda: False)
+    for _ in range(2):
+        lau(("k",), (1,), (torch.zeros(2), 5, 6), dict(BLOCK=16, FLAG=False), 4, 2)
+    assert [e[0] for e in fn.log] == ["dispatch", "handle"]
+
+
+def test_hooks_idle_follows_triton_knobs(monkeypatch):
+    knobs = pytest.importorskip("triton.knobs")
+    assert launch._hooks_idle()  # nothing installed in the test process
+    hook = knobs.runtime.launch_enter_hook
+    if hasattr(hook, "add"):  # Triton 3.6-3.9: a chain of hooks
+        def noop(*_):
+            return None
+
+        hook.add(noop)
+        try:
+            assert not launch._hooks_idle()
+        finally:
+            hook.remove(noop)
+    else:
+        monkeypatch.setattr(knobs.runtime, "launch_enter_hook", lambda *_: None)
+        assert not launch._hooks_idle()
 
 
 def test_dispatch_once_per_key_then_the_handle():
