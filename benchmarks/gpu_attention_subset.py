@@ -67,8 +67,6 @@ CONFIGS = {
     "profile: sweep 1 no near skip": (_SUB, {"SUBSET_NEAR_SKIP": False}, "sweep1"),
     "profile: sweep 1 top-2": (_SUB, {"SUBSET_TOPK": 2}, "sweep1"),
     "subset near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, ""),
-    "subset whole-row fix-up": (_SUB, {"FIXUP_SPLIT_SLOTS": 0}, ""),
-    "subset whole-row fix-up from 4k": (_SUB, {"FIXUP_SPLIT_SLOTS": 0, "FIXUP_MIN_LK": 4096}, ""),
     "profile: sweep 1 near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, "sweep1"),
 }
 

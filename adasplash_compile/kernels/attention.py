@@ -82,17 +82,6 @@ FIXUP_WARPS = 4
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
-# The split fix-up: the first FIXUP_SPLIT_SLOTS listed rows of each head are redone by programs of
-# 16 rows x one key split of ~FIXUP_SPLIT_TILES key tiles, one launch per refinement round
-# (REFINE_SWEEPS of them, as the in-tile refinement; a round whose rows are all exact costs its
-# programs a few loads), then one for τ and the partial outputs and one summing those, in split
-# order (deterministic). Rows past FIXUP_SPLIT_SLOTS in a head's list go to the whole-row fix-up.
-# 0: the whole-row fix-up alone.
-FIXUP_SPLIT_SLOTS = 64
-FIXUP_SPLIT_TILES = 16
-# "subset": refinement sweeps (or split fix-up rounds) at most for rows the candidates missed; rows
-# still not exact then take τ between the last Newton step and the last root
-REFINE_SWEEPS = 8
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -206,24 +195,22 @@ _kernels: dict = {}
 
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
-            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
-            fix_slots: int = 0):
+            dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
-           dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, fix_slots, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, REFINE_SWEEPS, FIXUP_SPLIT_SLOTS)
+           dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
-                                              ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              fix_slots)
+                                              ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, fix_slots):
+                   dot_upcast, phase, tile_flags, fixup):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -241,8 +228,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         NEAR_PATIENCE=SUBSET_NEAR_PATIENCE,
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
-        FIX_SLOTS=fix_slots,
-        REFINE_SWEEPS=REFINE_SWEEPS,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -313,12 +298,10 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None, fix=None, split=None, fix_slots=0):
+            phase="all", bmax=None, act=None, fix=None):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
-    byte per tile, which the output sweep sets where the tile has weight. ``split``: the split
-    fix-up's (workspace tensors PART, STATE, PO, PO2, n_split, split_tiles, round) for its phases;
-    ``fix_slots``: the rows per head it takes (phase "fixup" then starts after them). Returns bmax."""
+    byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -326,16 +309,10 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): compute those dots in fp32 there
     dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags=act is not None and phase in ("all", "output"),
-                   fixup=fix is not None and phase == "all", fix_slots=fix_slots if phase != "all" else 0)
+                   dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
+                   fixup=fix is not None and phase == "all")
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
-    grid = (n_mblocks, B * H)
-    if phase == "fixup" and fix_slots:
-        grid = (triton_cdiv(max(Lq - fix_slots, 1), cfg.BLOCK_M), B * H)
-    elif phase in ("fixsum", "fixout", "fixfinish"):
-        grid = (fix_slots // cfg.BLOCK_M, B * H, split[4] if phase != "fixfinish" else 1)
-    ws_ptrs, split_ints = (split[:4], split[4:]) if split is not None else ((tau,) * 4, (1, 1, 0))
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
         # never reads the pointer)
@@ -348,15 +325,15 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     act_arg = act if act is not None else bmax
     fix_args = fix if fix is not None else (tau, tau)
     strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
-    ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args, *ws_ptrs)
+    ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args)
     # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
     # pointer dtypes, strides and sizes; the buffers allocated here are aligned, the caller's
     # tensors may be offset views
     key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, D, Dv,
            launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
     launch.launcher(kern)(
-        key, grid,
-        (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), *split_ints),
+        key, (n_mblocks, B * H),
+        (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha)),
         dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
         cfg.num_warps, cfg.num_stages,
     )
@@ -375,11 +352,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix)
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
-        slots = FIXUP_SPLIT_SLOTS
-        if slots:
-            _split_fixup(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, fix, slots)
         _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
-                fix=fix, fix_slots=slots)
+                fix=fix)
         return
     if not cfg.split or stop_after or subset:
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after, act=act)
@@ -388,30 +362,6 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
     _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
             bmax=bmax, act=act)
-
-
-def _split_fixup(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, fix, slots):
-    """The split fix-up of the first ``slots`` listed rows per head (see FIXUP_SPLIT_SLOTS): one
-    launch per refinement round, one for τ and the partial outputs, one to sum them."""
-    if slots % cfg.BLOCK_M:
-        raise ValueError(f"FIXUP_SPLIT_SLOTS must be a multiple of the fix-up tile ({cfg.BLOCK_M}), got {slots}")
-    B, H, Lq = tau.shape
-    n_blocks = triton_cdiv(k.shape[2], cfg.BLOCK_N)
-    n_split = triton_cdiv(n_blocks, FIXUP_SPLIT_TILES)
-    split_tiles = triton_cdiv(n_blocks, n_split)
-    rows = B * H * slots * n_split
-    dvr = kernel_args[9]
-    part = torch.empty((2 * rows * 4,), dtype=torch.float32, device=q.device)
-    state = torch.empty((2 * B * H * slots * 3,), dtype=torch.float32, device=q.device)
-    po = torch.empty((rows * dvr,), dtype=torch.float32, device=q.device)
-    po2 = torch.empty((rows * dvr,), dtype=torch.float32, device=q.device) if kernel_args[6] else po
-    for rnd in range(REFINE_SWEEPS + 1):
-        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args,
-                phase="fixsum" if rnd < REFINE_SWEEPS else "fixout", fix=fix,
-                split=(part, state, po, po2, n_split, split_tiles, rnd), fix_slots=slots)
-    _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixfinish",
-            fix=fix, split=(part, state, po, po2, n_split, split_tiles, REFINE_SWEEPS), fix_slots=slots)
-
 
 
 def triton_cdiv(a: int, b: int) -> int:
