@@ -67,6 +67,8 @@ CONFIGS = {
     "profile: sweep 1 no near skip": (_SUB, {"SUBSET_NEAR_SKIP": False}, "sweep1"),
     "profile: sweep 1 top-2": (_SUB, {"SUBSET_TOPK": 2}, "sweep1"),
     "subset near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, ""),
+    "subset fix-up 32 programs": (_SUB, {"FIXUP_PROGRAMS": 32}, ""),
+    "subset fix-up 2 programs": (_SUB, {"FIXUP_PROGRAMS": 2}, ""),
     "profile: sweep 1 near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, "sweep1"),
 }
 

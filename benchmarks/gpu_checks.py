@@ -176,6 +176,41 @@ def determinism(n: int, dev="cuda") -> bool:
     return True
 
 
+def forward_determinism(n: int, N: int = 16384, dev="cuda") -> bool:
+    """The forward at N keys ('rand', where rows go to the fix-up launch) n times: bitwise equal
+    outputs and τ; and against refinement in the tile (no fix-up launch): the same τ up to
+    rounding and the same outputs up to bf16 rounding."""
+    from adasplash_compile.kernels import attention
+
+    g = torch.Generator(device=dev).manual_seed(1)
+    q, k, v = attention_inputs("rand", 2, 16, N, 128, dtype=torch.bfloat16, device=dev, generator=g)
+    scale = 128 ** -0.5
+    first = None
+    for i in range(n):
+        out, tau, _ = attention.forward(q, k, v, None, True, scale, 1.5, None, False)
+        if first is None:
+            first = (out, tau)
+            continue
+        if not (torch.equal(out, first[0]) and torch.equal(tau, first[1])):
+            lq = q.shape[2]
+            rows_tau = int((tau != first[1]).sum())
+            rows_out = int((out != first[0]).any(-1).sum())
+            print(f"[fwd-determinism] run {i}: τ differs in {rows_tau} of {tau.numel()} rows, the output in "
+                  f"{rows_out} (N={lq})", flush=True)
+            return False
+    attention.SUBSET_FIXUP = False
+    try:
+        out0, tau0, _ = attention.forward(q, k, v, None, True, scale, 1.5, None, False)
+    finally:
+        attention.SUBSET_FIXUP = True
+    dt = (tau0 - first[1]).abs().max().item()
+    do = (out0.float() - first[0].float()).abs().max().item()
+    ok = dt <= 1e-5 and do <= 2e-2
+    print(f"[fwd-determinism] {n} forwards at N={N} bitwise equal; against refinement in the tile: "
+          f"max |Δτ| {dt:.2e}, max |Δout| {do:.2e}: {'ok' if ok else 'DIFFERENT'}", flush=True)
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", action="store_true")
@@ -183,6 +218,7 @@ def main():
                     help="--small with the default forward config only (fewer kernels to compile)")
     ap.add_argument("--determinism", type=int, default=0)
     ap.add_argument("--launch", action="store_true", help="results through cached kernel handles (launch.py)")
+    ap.add_argument("--fwd-determinism", type=int, default=0, help="forwards at 16k 'rand' compared bitwise")
     ap.add_argument("--launch-rounds", type=int, default=3, help="--launch: rounds over the cases (≥ 2 uses the handles)")
     ap.add_argument("--device", default="cuda", help="cpu: the same runs through TRITON_INTERPRET=1 (script check)")
     args = ap.parse_args()
@@ -193,6 +229,8 @@ def main():
         ok &= launches(args.device, rounds=args.launch_rounds if args.device == "cuda" else 1)
     if args.determinism:
         ok &= determinism(args.determinism, args.device)
+    if args.fwd_determinism:
+        ok &= forward_determinism(args.fwd_determinism, dev=args.device)
     sys.exit(0 if ok else 1)
 
 

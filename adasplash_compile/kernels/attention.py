@@ -82,6 +82,10 @@ FIXUP_WARPS = 4
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
+# Programs per head of the fix-up launch; each takes the head's listed rows 16 at a time. (A grid
+# over every row of the head, most of it exiting at once, cost ~0.7 ms at 16k keys by itself: H200
+# session 7, run-2026-11-29-s7-callD.)
+FIXUP_PROGRAMS = 8
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -313,6 +317,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
                    fixup=fix is not None and phase == "all")
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
+    grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
         # never reads the pointer)
@@ -332,7 +337,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, D, Dv,
            launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
     launch.launcher(kern)(
-        key, (n_mblocks, B * H),
+        key, grid,
         (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha)),
         dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
         cfg.num_warps, cfg.num_stages,
