@@ -33,7 +33,7 @@ def _sync(dev):
         torch.cuda.synchronize()
 
 
-def small(dev="cuda", all_configs: bool = True) -> bool:
+def small(dev="cuda", all_configs: bool = True, only_fixup: bool = False) -> bool:
     torch.manual_seed(0)
     ok = True
     # row-wise first (a few kernels), then every attention case per forward config
@@ -58,6 +58,8 @@ def small(dev="cuda", all_configs: bool = True) -> bool:
     variants = [None, "fix-up", configs.FwdConfig(64, 64, 4, 3, hist="tile"), configs.FwdConfig(64, 64, 4, 3, split=True)]
     if not all_configs:
         variants = variants[:2]
+    if only_fixup:
+        variants = ["fix-up"]
     defaults = attention.SUBSET_TOPK, attention.FIXUP_MIN_LK
     for cfg in variants:
         attention.SUBSET_TOPK, attention.FIXUP_MIN_LK = (1, 0) if cfg == "fix-up" else defaults
@@ -216,6 +218,7 @@ def main():
     ap.add_argument("--small", action="store_true")
     ap.add_argument("--default-config-only", action="store_true",
                     help="--small with the default forward config only (fewer kernels to compile)")
+    ap.add_argument("--fixup-only", action="store_true", help="--small with the fix-up variant only (memcheck)")
     ap.add_argument("--determinism", type=int, default=0)
     ap.add_argument("--launch", action="store_true", help="results through cached kernel handles (launch.py)")
     ap.add_argument("--fwd-determinism", type=int, default=0, help="forwards at 16k 'rand' compared bitwise")
@@ -224,7 +227,7 @@ def main():
     args = ap.parse_args()
     ok = True
     if args.small:
-        ok &= small(args.device, not args.default_config_only)
+        ok &= small(args.device, not args.default_config_only, args.fixup_only)
     if args.launch:
         ok &= launches(args.device, rounds=args.launch_rounds if args.device == "cuda" else 1)
     if args.determinism:
