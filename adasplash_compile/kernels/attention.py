@@ -82,9 +82,10 @@ FIXUP_WARPS = 4
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
-# Programs per head of the fix-up launch; each takes the head's listed rows 16 at a time. (A grid
-# over every row of the head, most of it exiting at once, cost ~0.7 ms at 16k keys by itself: H200
-# session 7, run-2026-11-29-s7-callD.)
+# Programs per head of the fix-up launch; each takes the head's listed rows 16 at a time. H200
+# session 7 (run-2026-11-29-s7-callD, 16k / 32k 'rand', ms): 8 programs 10.09 / 39.39, 2 programs
+# 11.20 / 42.44, 32 programs 10.23 / 39.07; the fix-up kernel alone 0.78 against 0.82 with the
+# earlier grid of one program per 16 rows of the head (its mostly empty programs cost little).
 FIXUP_PROGRAMS = 8
 
 
