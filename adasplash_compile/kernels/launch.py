@@ -20,10 +20,10 @@ On a hit the launch goes one level lower still when nothing is hooked into Trito
 ``[grid]`` runner makes, with the same arguments in Triton 3.6 and 3.9), with pointers as integers.
 That skips the runner's closure, its device / stream lookups through Triton's driver proxy, the
 launch-metadata dict Triton 3.6 builds even with no hook installed, the two empty hook calls, and
-one ``cuPointerGetAttribute`` per pointer in the C launcher (the caller has checked that every
-tensor is a CUDA tensor on the launch device). The stream is the current one of the current device,
-as in Triton's own launch. If the handle's launcher rejects that call, the entry falls back to
-``handle[grid](*args)``.
+one ``cuPointerGetAttribute`` per pointer in the C launcher (which would only reject host
+pointers; the argument checks have already required CUDA tensors). The stream is the current one
+of the current device, as in Triton's own launch. If the handle's launcher rejects that call, the
+entry falls back to ``handle[grid](*args)``.
 
 Anything without a compiled handle (the interpreter, a Triton whose launch returns something
 else, a capture in tests) simply goes through the dispatch every time.
