@@ -163,25 +163,22 @@ def main():
 
     from adasplash_compile.kernels import launch
 
-    def without_handles(fn):
-        """fn with every launch through Triton's dispatch (no cached compiled-kernel handles)"""
+    def launch_flag_off(flag, fn):
+        """fn with ``launch.<flag>`` off: ENABLED (every launch through Triton's dispatch, no cached
+        compiled-kernel handles) or DIRECT (cached handles through ``handle[grid](*args)``)"""
         def run():
-            launch.ENABLED = False
+            setattr(launch, flag, False)
             try:
                 fn()
             finally:
-                launch.ENABLED = True
+                setattr(launch, flag, True)
         return run
 
+    def without_handles(fn):
+        return launch_flag_off("ENABLED", fn)
+
     def through_runner(fn):
-        """fn with cached handles launched through ``handle[grid](*args)`` (launch.DIRECT off)"""
-        def run():
-            launch.DIRECT = False
-            try:
-                fn()
-            finally:
-                launch.DIRECT = True
-        return run
+        return launch_flag_off("DIRECT", fn)
 
     from adasplash_compile._checks import check_attention_args
 

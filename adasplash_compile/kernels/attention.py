@@ -230,7 +230,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         TOPK=SUBSET_TOPK if hist == "subset" else 0,
         EVICT2=SUBSET_EVICT2 if hist == "subset" else False,
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
-        NEAR_PATIENCE=SUBSET_NEAR_PATIENCE,
+        NEAR_PATIENCE=SUBSET_NEAR_PATIENCE if hist == "subset" else 0,
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
         NREF=NREF if kind != "general" else NREF_GENERAL,
@@ -451,8 +451,9 @@ def forward(
     return_tiles: bool = False,
 ):
     """Fused forward; arguments already validated by ``_checks.check_attention_args``. Returns
-    ``(out, tau, o2)`` (``o2`` None without ``save_aux``), and with ``return_tiles`` also the active-tile map (see ``TILE``) that the
-    backward skips on: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE)) uint8."""
+    ``(out, tau, o2)`` (``o2`` None without ``save_aux``), and with ``return_tiles`` also the
+    active-tile map (see ``TILE``) that the backward skips on: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE))
+    uint8."""
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
     out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
