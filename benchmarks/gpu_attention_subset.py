@@ -70,6 +70,12 @@ CONFIGS = {
     "subset fix-up 32 programs": (_SUB, {"FIXUP_PROGRAMS": 32}, ""),
     "subset fix-up 2 programs": (_SUB, {"FIXUP_PROGRAMS": 2}, ""),
     "profile: sweep 1 near check always": (_SUB, {"SUBSET_NEAR_PATIENCE": 0}, "sweep1"),
+    # session 8: the output gathered from the listed support (SUBSET_GATHER, the default) against
+    # the dense output sweep
+    "subset dense output": (_SUB, {"SUBSET_GATHER": False}, ""),
+    "subset gather cap 32": (_SUB, {"GATHER_CAP": 32}, ""),
+    "subset gather cap 128": (_SUB, {"GATHER_CAP": 128}, ""),
+    "subset gather 4 warps": (_SUB, {"GATHER_WARPS": 4}, ""),
 }
 
 

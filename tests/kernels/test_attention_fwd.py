@@ -207,6 +207,64 @@ def test_subset_near_patience(device, monkeypatch, patience, alpha):
     _run_and_check(q, k, v, causal=False, alpha=alpha)
 
 
+@pytest.mark.parametrize("fixup", [True, False], ids=["fixup-launch", "in-kernel"])
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_gather_lists_hold_the_support(device, monkeypatch, alpha, fixup):
+    """GATHER: sweep 1 packs each candidate's key tile into its low bits, certified rows list their
+    support from the candidates and the output gathers those keys. The lists (read back from the
+    scratch, poisoned with -1) must hold every key of the float64 support, for most rows; the rows
+    the candidates miss (two per position across ten key tiles) take the fix-up or the dense sweep.
+    A float key-padding mask with -inf (packing must keep -inf), a full float mask, GQA."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
+    monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    scratch = []
+
+    def poisoned(n, dtype, device):
+        scratch.append(torch.full((n,), -1, dtype=dtype, device=device))
+        return scratch[-1]
+
+    monkeypatch.setattr(fwd, "_new_scratch", poisoned)
+    B, H, Hk, Lq, Lk, D = 1, 4, 2, 40, 160, 16
+    q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=torch.bfloat16)
+    pad = torch.zeros(1, 1, 1, Lk, device=device)
+    pad[..., 150:] = float("-inf")
+    full = 0.5 * torch.randn(1, H, Lq, Lk, device=device)
+    missed = 0
+    for mask, causal in ((None, True), (pad, False), (full, False)):
+        scratch.clear()
+        _, tau, _ = _run_and_check(q, k, v, mask=mask, causal=causal, alpha=alpha)
+        assert len(scratch) == 1, "the forward took no gather launch"
+        lists = scratch[0].view(B * H * Lq, fwd.GATHER_CAP).long()
+        written = (lists >= 0).sum(-1)
+        kr = k.double().repeat_interleave(H // Hk, dim=1)
+        x = (alpha - 1) * reference.attention_scores(q.double(), kr, mask, causal, D ** -0.5)
+        tau64, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), mask, causal, alpha=alpha)
+        support = (x > tau64[..., None]).reshape(B * H * Lq, Lk)
+        # rows whose list was written in full (not cut at the cap) are the gathered ones
+        gathered = (written > 0) & (written < fwd.GATHER_CAP)
+        assert gathered.float().mean() > 0.3, f"only {int(gathered.sum())} of {gathered.numel()} rows gathered"
+        missed += int((~gathered).sum())
+        for r in gathered.nonzero().flatten().tolist():
+            keys = set(lists[r, : int(written[r])].tolist())
+            want = set(support[r].nonzero().flatten().tolist())
+            assert want <= keys, f"row {r}: support keys {sorted(want - keys)} not listed"
+    assert missed > 0, "every row was gathered: the fallback went untested"
+
+
+@pytest.mark.parametrize("cap", [4, 8])
+def test_gather_cap_overflow(device, monkeypatch, cap):
+    """Rows whose support needs more than GATHER_CAP list slots take the dense output sweep in
+    their tile (or, from FIXUP_MIN_LK, the fix-up launch), exactly."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0 if cap == 8 else 1 << 30)
+    q, k, v = _inputs(device, H=2, Lq=40, Lk=100, D=16, dtype=torch.bfloat16)
+    _run_and_check(q, k * 0.5, v, causal=True)  # wide supports: most rows overflow
+    _run_and_check(q, k * 3.0, v, causal=False)  # narrow ones: most rows fit
+
+
 @pytest.mark.parametrize("evict2", [True, False], ids=["evict2", "evict1"])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_equal_evicted_keys(device, monkeypatch, evict2, alpha):
