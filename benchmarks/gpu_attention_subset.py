@@ -76,6 +76,9 @@ CONFIGS = {
     "subset gather cap 32": (_SUB, {"GATHER_CAP": 32}, ""),
     "subset gather cap 128": (_SUB, {"GATHER_CAP": 128}, ""),
     "subset gather 4 warps": (_SUB, {"GATHER_WARPS": 4}, ""),
+    "subset gather 8 warps": (_SUB, {"GATHER_WARPS": 8}, ""),
+    "subset gather 32 rows 8 warps": (_SUB, {"GATHER_WARPS": 8, "GATHER_BLOCK_M": 32}, ""),
+    "subset gather 64 rows 8 warps": (_SUB, {"GATHER_WARPS": 8, "GATHER_BLOCK_M": 64}, ""),
 }
 
 

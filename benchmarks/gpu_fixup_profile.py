@@ -22,14 +22,20 @@ from benchmarks.inputs import attention_inputs  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16384)
+    ap.add_argument("--kind", default="rand")
+    ap.add_argument("--gather", action="store_true", help="session 8: the gather launch's variants instead")
     a = ap.parse_args()
     g = torch.Generator(device="cuda").manual_seed(1)
-    q, k, v = attention_inputs("rand", 2, 16, a.n, 128, dtype=torch.bfloat16, device="cuda", generator=g)
+    q, k, v = attention_inputs(a.kind, 2, 16, a.n, 128, dtype=torch.bfloat16, device="cuda", generator=g)
     scale = 128 ** -0.5
     fwd = lambda: attention.forward(q, k, v, None, True, scale, 1.5, None, False)  # noqa: E731
     modes = [("fix-up, 8 programs/head", dict(FIXUP_PROGRAMS=8)),
              ("fix-up, a program per 16 rows", dict(FIXUP_PROGRAMS=a.n // 16)),
              ("refinement in the tile", dict(SUBSET_FIXUP=False))]
+    if a.gather:
+        modes = [("gather", {}), ("gather, 3 stages", dict(GATHER_STAGES=3)),
+                 ("gather, 8 warps 2 stages", dict(GATHER_WARPS=8, GATHER_STAGES=2)),
+                 ("dense output", dict(SUBSET_GATHER=False))]
     from torch.profiler import ProfilerActivity, profile
 
     for name, knobs in modes:
@@ -51,9 +57,9 @@ def main():
         for e in evs:
             dur = e.time_range.end - e.time_range.start
             total += dur
-            print(f"[prof] {name:30s} +{(e.time_range.start - t0) / 1e3:8.3f} ms  {dur / 1e3:8.3f} ms  {e.name[:50]}",
+            print(f"[prof] {a.kind} {a.n} {name:30s} +{(e.time_range.start - t0) / 1e3:8.3f} ms  {dur / 1e3:8.3f} ms  {e.name[:50]}",
                   flush=True)
-        print(f"[prof] {name}: {len(evs)} kernels, {total / 1e3:.3f} ms of kernel time", flush=True)
+        print(f"[prof] {a.kind} {a.n} {name}: {len(evs)} kernels, {total / 1e3:.3f} ms of kernel time", flush=True)
 
 
 if __name__ == "__main__":

@@ -99,8 +99,12 @@ SUBSET_GATHER = True
 GATHER_CAP = 64
 # up to 2^12 key tiles: each packed x is then off by < 2^-11 of itself (the bits hold the tile)
 GATHER_MAX_TILES = 4096
-# the gather launch's warps (its tiles are the main launch's; more warps, fewer registers each)
-GATHER_WARPS = 8
+# the gather launch: query rows per program and warps. Its loops wait on gathered loads, so many
+# small programs per SM hide that latency better than a few large ones (H200 session 8 call A:
+# 64-row programs at 8 warps, 255 registers, one per SM, made 16k 'local' 1.5 ms slower).
+GATHER_BLOCK_M = 16
+GATHER_WARPS = 4
+GATHER_STAGES = 1
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -215,23 +219,23 @@ _kernels: dict = {}
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
-            gather: bool = False):
+            gather: bool = False, act_block_m: int = 0):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, act_block_m)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather)
+                                              gather, act_block_m)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -251,6 +255,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         FIXUP=fixup,
         GATHER=gather,
         GATHER_CAP=GATHER_CAP,
+        ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -321,7 +326,7 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None, fix=None, gat=None):
+            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
@@ -336,7 +341,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     gather = gat is not None and phase in ("all", "gather")
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
-                   fixup=fix is not None and phase == "all", gather=gather)
+                   fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m)
     grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
@@ -361,7 +366,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
         key, grid,
         (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), idx_mask),
         dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
-        GATHER_WARPS if phase == "gather" else cfg.num_warps, cfg.num_stages,
+        cfg.num_warps, cfg.num_stages,
     )
     return bmax
 
@@ -403,8 +408,9 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
                 bmax=bmax, act=act)
     if gat is not None:  # the listed rows: τ exactly on their lists, and their output
-        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
-                act=act, gat=gat)
+        g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
+        _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
+                act=act, gat=gat, act_block_m=cfg.BLOCK_M)
 
 
 def triton_cdiv(a: int, b: int) -> int:
