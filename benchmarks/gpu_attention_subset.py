@@ -79,6 +79,11 @@ CONFIGS = {
     "subset gather 8 warps": (_SUB, {"GATHER_WARPS": 8}, ""),
     "subset gather 32 rows 8 warps": (_SUB, {"GATHER_WARPS": 8, "GATHER_BLOCK_M": 32}, ""),
     "subset gather 64 rows 8 warps": (_SUB, {"GATHER_WARPS": 8, "GATHER_BLOCK_M": 64}, ""),
+    "subset gather unroll 1": (_SUB, {"GATHER_UNROLL": 1}, ""),
+    "subset gather never": (_SUB, {"GATHER_DENSE_FRAC": 1.01}, ""),
+    "subset gather 90% dense rows": (_SUB, {"GATHER_DENSE_FRAC": 0.9}, ""),
+    "subset gather unroll 8": (_SUB, {"GATHER_UNROLL": 8}, ""),
+    "subset gather 32 rows unroll 8": (_SUB, {"GATHER_UNROLL": 8, "GATHER_BLOCK_M": 32, "GATHER_WARPS": 8}, ""),
 }
 
 

@@ -55,14 +55,21 @@ def small(dev="cuda", all_configs: bool = True, only_fixup: bool = False) -> boo
     ]
     # "fix-up": the default ("subset") forward with one candidate per score position and the fix-up
     # launch at any length, so that many rows go through the fix-up kernel
-    variants = [None, "fix-up", configs.FwdConfig(64, 64, 4, 3, hist="tile"), configs.FwdConfig(64, 64, 4, 3, split=True)]
+    # "gather", "gather in the tile": GATHER at any length, rows dense after two probe tiles, with the
+    # fix-up launch or refinement in the tile for the rows not listed
+    variants = [None, "fix-up", "gather", "gather in the tile", configs.FwdConfig(64, 64, 4, 3, hist="tile"),
+                configs.FwdConfig(64, 64, 4, 3, split=True)]
+    knobs = {"fix-up": dict(SUBSET_TOPK=1, FIXUP_MIN_LK=0),
+             "gather": dict(GATHER_MIN_LK=0, FIXUP_MIN_LK=0, SUBSET_NEAR_PATIENCE=2),
+             "gather in the tile": dict(GATHER_MIN_LK=0, SUBSET_FIXUP=False, SUBSET_NEAR_PATIENCE=2)}
     if not all_configs:
-        variants = variants[:2]
+        variants = variants[:4]
     if only_fixup:
-        variants = ["fix-up"]
-    defaults = attention.SUBSET_TOPK, attention.FIXUP_MIN_LK
+        variants = ["fix-up", "gather", "gather in the tile"]
+    defaults = {key: getattr(attention, key) for kn in knobs.values() for key in kn}
     for cfg in variants:
-        attention.SUBSET_TOPK, attention.FIXUP_MIN_LK = (1, 0) if cfg == "fix-up" else defaults
+        for key, val in defaults.items():
+            setattr(attention, key, knobs.get(cfg, {}).get(key, val))
         if isinstance(cfg, configs.FwdConfig):
             attention.configs.fwd_default = lambda dtype, dr, cfg=cfg: cfg
         for c in cases:
@@ -218,7 +225,8 @@ def main():
     ap.add_argument("--small", action="store_true")
     ap.add_argument("--default-config-only", action="store_true",
                     help="--small with the default forward config only (fewer kernels to compile)")
-    ap.add_argument("--fixup-only", action="store_true", help="--small with the fix-up variant only (memcheck)")
+    ap.add_argument("--fixup-only", action="store_true",
+                    help="--small with the fix-up and gather variants only (memcheck)")
     ap.add_argument("--determinism", type=int, default=0)
     ap.add_argument("--launch", action="store_true", help="results through cached kernel handles (launch.py)")
     ap.add_argument("--fwd-determinism", type=int, default=0, help="forwards at 16k 'rand' compared bitwise")

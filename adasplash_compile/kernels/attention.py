@@ -24,6 +24,7 @@ dtype, head dims, α kind, mask mode and the next powers of two of Lq and Lk.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from typing import Optional
@@ -97,6 +98,12 @@ FIXUP_PROGRAMS = 8
 # fix-up. The index scratch is GATHER_CAP int16 per query row (int32 past 32k keys).
 SUBSET_GATHER = True
 GATHER_CAP = 64
+# Only the programs whose first NEAR_PATIENCE key tiles all had near keys (dense rows, where the
+# output would sweep every tile) pack their candidates; they start over from the tiles seen so far
+# (NEAR_PATIENCE plus the diagonal ones), which pays on long rows only.
+GATHER_MIN_LK = 16384
+# ... whose probe tiles each had a near key in at least this fraction of their rows
+GATHER_DENSE_FRAC = 0.5
 # up to 2^12 key tiles: each packed x is then off by < 2^-11 of itself (the bits hold the tile)
 GATHER_MAX_TILES = 4096
 # the gather launch: query rows per program and warps. Its loops wait on gathered loads, so many
@@ -105,6 +112,8 @@ GATHER_MAX_TILES = 4096
 GATHER_BLOCK_M = 16
 GATHER_WARPS = 4
 GATHER_STAGES = 1
+# keys per step of the gather launch's loops, their rows loaded together (more loads in flight)
+GATHER_UNROLL = 4
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -225,7 +234,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, act_block_m)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -255,6 +264,8 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         FIXUP=fixup,
         GATHER=gather,
         GATHER_CAP=GATHER_CAP,
+        GATHER_UNROLL=GATHER_UNROLL,
+        GATHER_DENSE_ROWS=math.ceil(GATHER_DENSE_FRAC * cfg.BLOCK_M),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
@@ -375,7 +386,8 @@ def _gather_buffers(cfg, kind, q, Lk, stop_after):
     """GATHER's key lists, counts and index mask for a "subset" launch, or None."""
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if (not SUBSET_GATHER or stop_after or SUBSET_EVICT2 or _hist_mode(cfg, kind) != "subset"
-            or n_blocks > GATHER_MAX_TILES):
+            or not (SUBSET_NEAR_SKIP and SUBSET_NEAR_PATIENCE > 0) or n_blocks > GATHER_MAX_TILES
+            or Lk < GATHER_MIN_LK):
         return None
     B, H, Lq = q.shape[:3]
     lists = _new_scratch(B * H * Lq * GATHER_CAP, torch.int16 if Lk <= 1 << 15 else torch.int32, q.device)

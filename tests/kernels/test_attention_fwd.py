@@ -219,6 +219,8 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, fixup):
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
     monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)  # rows dense after two key tiles: the rest packed
     scratch = []
 
     def poisoned(n, dtype, device):
@@ -251,6 +253,17 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, fixup):
             want = set(support[r].nonzero().flatten().tolist())
             assert want <= keys, f"row {r}: support keys {sorted(want - keys)} not listed"
     assert missed > 0, "every row was gathered: the fallback went untested"
+    # the training forward's tile map (the gather launch marks its keys' tiles): every block with
+    # a weight above zero is marked, bytes only 0 or 1
+    _, tau, _, tiles = fwd.forward(q, k * 2.0, v, None, True, D ** -0.5, alpha, None, True, return_tiles=True)
+    tau64, _ = reference.entmax_attention_stats(q.double(), k.double() * 2.0, v.double(), None, True, alpha=alpha)
+    x = (alpha - 1) * reference.attention_scores(q.double(), k.double().repeat_interleave(H // Hk, dim=1) * 2.0,
+                                                 None, True, D ** -0.5)
+    n_q, n_k = tiles.shape[-2:]
+    live = torch.nn.functional.pad(x > tau64[..., None], (0, n_k * fwd.TILE - Lk, 0, n_q * fwd.TILE - Lq))
+    live = live.reshape(B, H, n_q, fwd.TILE, n_k, fwd.TILE).any(-1).any(-2)
+    assert bool(((tiles == 0) | (tiles == 1)).all()), "the tile map has bytes other than 0 and 1"
+    assert bool((tiles.bool() | ~live).all()), "the tile map leaves out a block with non-zero weights"
 
 
 @pytest.mark.parametrize("cap", [4, 8])
@@ -259,6 +272,8 @@ def test_gather_cap_overflow(device, monkeypatch, cap):
     their tile (or, from FIXUP_MIN_LK, the fix-up launch), exactly."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0 if cap == 8 else 1 << 30)
     q, k, v = _inputs(device, H=2, Lq=40, Lk=100, D=16, dtype=torch.bfloat16)
     _run_and_check(q, k * 0.5, v, causal=True)  # wide supports: most rows overflow
