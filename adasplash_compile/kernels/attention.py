@@ -90,29 +90,34 @@ FIXUP_MIN_LK = 16384
 FIXUP_PROGRAMS = 8
 
 
-# "subset": sweep 1 also keeps each candidate's key tile (in its low mantissa bits), certified rows
-# list their support from the candidates (at most GATHER_CAP keys) and the output gathers just
-# those keys' k and v by row, instead of a second dense sweep over the key tiles. Float64
-# simulation, iid N(0, 1) scores at α = 1.5: the support holds 23 keys per row on average at 4k
-# (99th percentile 41), 27 at 16k (48), 31 at 32k (53); rows with more take the dense sweep or the
-# fix-up. The index scratch is GATHER_CAP int16 per query row (int32 past 32k keys).
+# "subset" from GATHER_MIN_LK keys: programs whose rows prove dense keep each candidate's key tile
+# in its low mantissa bits, certified rows list their support from the candidates (at most
+# GATHER_CAP keys) and a second launch solves τ exactly on each list and gathers just those keys'
+# k and v by row, instead of a second dense sweep over every key tile. Float64 simulation, iid
+# N(0, 1) scores at α = 1.5: the support holds 23 keys per row on average at 4k (99th percentile
+# 41), 27 at 16k (48), 31 at 32k (53); rows with more take the fix-up or the dense sweep. The lists
+# take GATHER_CAP int16 per query row (int32 past 32k keys).
+# H200 session 8 (run-2026-11-29-s8-call{F,G}, kernel API, ms), on / off: 16k rand 8.90 / 10.10,
+# 32k rand 29.4 / 38.7; 'local' (whose programs keep the dense sweep) pays for the larger kernel's
+# register spills, 16k 4.22 / 3.44, 32k 13.86 / 12.33 (the same with the gather never taken).
 SUBSET_GATHER = True
 GATHER_CAP = 64
-# Only the programs whose first NEAR_PATIENCE key tiles all had near keys (dense rows, where the
-# output would sweep every tile) pack their candidates; they start over from the tiles seen so far
-# (NEAR_PATIENCE plus the diagonal ones), which pays on long rows only.
+# Only programs whose NEAR_PATIENCE probe tiles each had a near key in at least GATHER_DENSE_FRAC
+# of their rows pack their candidates (they start over from the tiles seen so far: NEAR_PATIENCE
+# plus the diagonal ones), which pays on long rows only: at 4k (session 8 call B) the gather
+# forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
-# ... whose probe tiles each had a near key in at least this fraction of their rows
 GATHER_DENSE_FRAC = 0.5
 # up to 2^12 key tiles: each packed x is then off by < 2^-11 of itself (the bits hold the tile)
 GATHER_MAX_TILES = 4096
-# the gather launch: query rows per program and warps. Its loops wait on gathered loads, so many
-# small programs per SM hide that latency better than a few large ones (H200 session 8 call A:
-# 64-row programs at 8 warps, 255 registers, one per SM, made 16k 'local' 1.5 ms slower).
+# the gather launch: query rows per program, warps, stages, and keys per step of its loops (their
+# rows loaded together). Its loops wait on gathered loads: many small programs and several loads
+# in flight hide that (session 8, 16k rand: the forward with 64-row programs at 8 warps 9.40 ms,
+# with 16 rows at 4 warps 9.16, calls A/B; the launch alone 2.66 ms, and 1.82 with 4 loads per
+# step, calls C/E; 3 stages changed nothing).
 GATHER_BLOCK_M = 16
 GATHER_WARPS = 4
 GATHER_STAGES = 1
-# keys per step of the gather launch's loops, their rows loaded together (more loads in flight)
 GATHER_UNROLL = 4
 
 

@@ -254,6 +254,10 @@ def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkey
     sub = attention.configs.FwdConfig(64, 64, 4, 3, hist="subset")
     monkeypatch.setattr(attention, "FIXUP_MIN_LK", 0)  # the fix-up launch (16k keys and more on the GPU)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, True)
+    monkeypatch.setattr(attention, "GATHER_MIN_LK", 0)  # the gather launch (likewise), with the tile map
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, True, return_tiles=True)
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
+    monkeypatch.setattr(attention, "GATHER_MIN_LK", 1 << 30)
     monkeypatch.setattr(attention, "SUBSET_NEAR_SKIP", False)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
     monkeypatch.setattr(attention, "SUBSET_FIXUP", False)
