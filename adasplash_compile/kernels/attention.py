@@ -3,7 +3,9 @@
 The kernel (``templates/attention_fwd.py.jinja``) sweeps the key blocks of one query tile. Sweep 1
 computes the scores once; in the default "subset" mode (α = 1.5 and 2) it keeps the TOPK largest
 x = (α−1)·z per score position and τ is solved on those candidates, exactly, with a certificate;
-only tiles with an uncertified row make refinement sweeps. The histogram modes ("elem", "tile";
+only tiles with an uncertified row make refinement sweeps; from 16k keys, programs with dense rows
+list each certified row's support from the candidates and a gather launch computes those rows from
+their lists instead of a dense output sweep (SUBSET_GATHER). The histogram modes ("elem", "tile";
 general α) build a histogram in sweep 1 for a safe bracket and find τ at a few probes in a second
 sweep. The last sweep is the output Σ p·v / Σ p over only the key tiles that can hold support.
 Sequence lengths are runtime arguments, so a new length never recompiles.
@@ -404,7 +406,9 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
          act=None):
     """The forward under ``cfg``: one fused kernel, or (``cfg.split``, histogram modes) the stats
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
-    carries its key range in registers, so it always runs fused."""
+    carries its key range in registers, so it always runs fused; from FIXUP_MIN_LK keys a fix-up
+    launch redoes the rows its candidates missed, and from GATHER_MIN_LK a gather launch writes the
+    rows whose support the main launch listed (see SUBSET_GATHER)."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after) if subset else None
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
