@@ -110,6 +110,12 @@ GATHER_CAP = 64
 # forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
 GATHER_DENSE_FRAC = 0.5
+# With FIXUP, the main launch as two kernels (template ROUTE): the first runs every program and
+# stops those its probe finds dense, which the second (with the packing and listing code) runs
+# from their first tile. The sparse programs ('local') then run without the gather code's
+# registers (one kernel: 1188 B of spills against 524 without it), and the dense ones no
+# longer start over after the probe.
+GATHER_SPLIT = True
 # up to 2^12 key tiles: each packed x is then off by < 2^-11 of itself (the bits hold the tile)
 GATHER_MAX_TILES = 4096
 # the gather launch: query rows per program, warps, stages, and keys per step of its loops (their
@@ -235,23 +241,23 @@ _kernels: dict = {}
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
-            gather: bool = False, act_block_m: int = 0):
+            gather: bool = False, act_block_m: int = 0, route: str = ""):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m, route)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m)
+                                              gather, act_block_m, route)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route=""):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -274,6 +280,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_UNROLL=GATHER_UNROLL,
         GATHER_DENSE_ROWS=math.ceil(GATHER_DENSE_FRAC * cfg.BLOCK_M),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
+        ROUTE=route,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -344,7 +351,7 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0):
+            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route=""):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
@@ -356,10 +363,10 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     dot_upcast = q.dtype == torch.bfloat16 and q.device.type == "cpu"
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
-    gather = gat is not None and phase in ("all", "gather")
+    gather = gat is not None and phase in ("all", "gather") and route != "sparse"
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
-                   fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m)
+                   fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route)
     grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
@@ -372,7 +379,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     mask_arg = mask if mask is not None else q
     act_arg = act if act is not None else bmax
     fix_args = fix if fix is not None else (tau, tau)
-    gidx, gcnt, idx_mask = gat if gather else (tau, tau, 0)
+    gidx, gcnt, idx_mask = gat if gather or route else (tau, tau, 0)
     strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
     ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args, gidx, gcnt)
     # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
@@ -415,8 +422,10 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         B, H, Lq = tau.shape
         fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
                torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
-        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                gat=gat)
+        # GATHER_SPLIT: the main launch as two kernels, the sparse programs' and the dense ones'
+        for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
+            _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
+                    gat=gat, route=route)
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
         _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                 fix=fix)

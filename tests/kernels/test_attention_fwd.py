@@ -154,7 +154,7 @@ def test_config_variants(device, monkeypatch, cfg):
     _run_and_check(q, k, v, mask=mask, alpha=1.25)
 
 
-@pytest.mark.parametrize("fixup", [True, 1, False], ids=["fixup-launch", "fixup-1-program", "in-kernel"])
+@pytest.mark.parametrize("fixup", ["fixup-launch", "fixup-1-program", "in-kernel"])
 @pytest.mark.parametrize("topk,evict2", [(1, True), (1, False), (2, False)])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
@@ -168,8 +168,8 @@ def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixu
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", topk)
     monkeypatch.setattr(fwd, "SUBSET_EVICT2", evict2)
-    monkeypatch.setattr(fwd, "SUBSET_FIXUP", bool(fixup))
-    if fixup is 1:  # one program per head walks all its listed rows, 16 at a time
+    monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup != "in-kernel")
+    if fixup == "fixup-1-program":  # one program per head walks all its listed rows, 16 at a time
         monkeypatch.setattr(fwd, "FIXUP_PROGRAMS", 1)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)  # the GPU default takes it from 16k keys on
     listed = []
@@ -185,7 +185,7 @@ def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixu
     q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
     _run_and_check(q, k, v, causal=False, alpha=alpha)
     _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
-    if fixup:
+    if fixup != "in-kernel":
         assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
 
 
@@ -207,19 +207,33 @@ def test_subset_near_patience(device, monkeypatch, patience, alpha):
     _run_and_check(q, k, v, causal=False, alpha=alpha)
 
 
-@pytest.mark.parametrize("fixup", [True, False], ids=["fixup-launch", "in-kernel"])
+@pytest.mark.parametrize("main", ["split", "one-kernel", "in-kernel"])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
-def test_gather_lists_hold_the_support(device, monkeypatch, alpha, fixup):
+def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     """GATHER: sweep 1 packs each candidate's key tile into its low bits, certified rows list their
     support from the candidates and the output gathers those keys. The lists (read back from the
     scratch, poisoned with -1) must hold every key of the float64 support, for most rows; the rows
     the candidates miss (two per position across ten key tiles) take the fix-up or the dense sweep.
-    A float key-padding mask with -inf (packing must keep -inf), a full float mask, GQA."""
+    A float key-padding mask with -inf (packing must keep -inf), a full float mask, GQA. ``main``:
+    the main launch as two kernels (GATHER_SPLIT, the sparse programs' and the dense ones') or as
+    one, with the fix-up launch, or one without it. A last input mixes both kinds of program in
+    one launch: two local heads (support by the diagonal: never listed) and two random ones."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
-    monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
-    monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup)
+    # (without the fix-up launch a tile's rows are listed only when all of them are: more
+    # candidates there)
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 4 if main == "in-kernel" else 2)
+    monkeypatch.setattr(fwd, "SUBSET_FIXUP", main != "in-kernel")
+    monkeypatch.setattr(fwd, "GATHER_SPLIT", main == "split")
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    routes = []
+    real_launch = fwd._launch
+
+    def spy(*args, **kwargs):
+        routes.append(kwargs.get("route", ""))
+        return real_launch(*args, **kwargs)
+
+    monkeypatch.setattr(fwd, "_launch", spy)
     monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)  # rows dense after two key tiles: the rest packed
     scratch = []
 
@@ -228,33 +242,59 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, fixup):
         return scratch[-1]
 
     monkeypatch.setattr(fwd, "_new_scratch", poisoned)
+    real_buffers = fwd._gather_buffers
+
+    def buffers(*args):
+        scratch.append(real_buffers(*args))
+        return scratch[-1]
+
+    monkeypatch.setattr(fwd, "_gather_buffers", buffers)
     B, H, Hk, Lq, Lk, D = 1, 4, 2, 40, 160, 16
     q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=torch.bfloat16)
     pad = torch.zeros(1, 1, 1, Lk, device=device)
     pad[..., 150:] = float("-inf")
     full = 0.5 * torch.randn(1, H, Lq, Lk, device=device)
+    # the mixed input: 64 causal rows; the second program has two probe tiles past its diagonal
+    # ones (the first has none: it counts as dense)
+    pos = torch.randn(Lk, D, device=device)
+    pos = pos / pos.norm(dim=-1, keepdim=True) * 12.0  # x peaks at the query's own position
+    q_mix, k_mix, _ = _inputs(device, B=B, H=H, Hk=Hk, Lq=64, Lk=Lk, D=D, dtype=torch.bfloat16)
+    q_mix[:, :2] = (pos[:64] + 0.05 * q_mix[:, :2].float()).to(q.dtype)
+    k_mix[:, :1] = (pos + 0.05 * k_mix[:, :1].float()).to(k.dtype)
     missed = 0
-    for mask, causal in ((None, True), (pad, False), (full, False)):
+    for q_in, k_in, mask, causal in ((q, k, None, True), (q, k, pad, False), (q, k, full, False),
+                                     (q_mix, k_mix, None, True)):
+        Lq = q_in.shape[2]
         scratch.clear()
-        _, tau, _ = _run_and_check(q, k, v, mask=mask, causal=causal, alpha=alpha)
-        assert len(scratch) == 1, "the forward took no gather launch"
+        routes.clear()
+        _, tau, _ = _run_and_check(q_in, k_in, v, mask=mask, causal=causal, alpha=alpha)
+        assert len(scratch) == 2, "the forward took no gather launch"
+        want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2}[main]
+        assert routes == want_routes, f"launches {routes}"
         lists = scratch[0].view(B * H * Lq, fwd.GATHER_CAP).long()
-        written = (lists >= 0).sum(-1)
-        kr = k.double().repeat_interleave(H // Hk, dim=1)
-        x = (alpha - 1) * reference.attention_scores(q.double(), kr, mask, causal, D ** -0.5)
-        tau64, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), mask, causal, alpha=alpha)
+        counts = scratch[1][1]  # GCNT: keys listed per row, 0 for rows not listed
+        assert bool(((counts >= 0) & (counts <= fwd.GATHER_CAP)).all()), f"counts {counts.unique().tolist()}"
+        if q_in is q_mix:  # the local heads' second program lists nothing, the random ones' does
+            per_head = (counts > 0).view(B, H, Lq)[:, :, 32:].any(-1).any(0)
+            assert per_head.tolist() == [False, False, True, True], f"heads with lists: {per_head.tolist()}"
+        kr = k_in.double().repeat_interleave(H // Hk, dim=1)
+        x = (alpha - 1) * reference.attention_scores(q_in.double(), kr, mask, causal, D ** -0.5)
+        tau64, _ = reference.entmax_attention_stats(q_in.double(), k_in.double(), v.double(), mask, causal,
+                                                    alpha=alpha)
         support = (x > tau64[..., None]).reshape(B * H * Lq, Lk)
-        # rows whose list was written in full (not cut at the cap) are the gathered ones
-        gathered = (written > 0) & (written < fwd.GATHER_CAP)
+        gathered = counts > 0
         assert gathered.float().mean() > 0.3, f"only {int(gathered.sum())} of {gathered.numel()} rows gathered"
         missed += int((~gathered).sum())
         for r in gathered.nonzero().flatten().tolist():
-            keys = set(lists[r, : int(written[r])].tolist())
+            keys = lists[r, : int(counts[r])]
+            assert bool((keys >= 0).all() and (keys < Lk).all()), f"row {r}: list {keys.tolist()}"
+            keys = set(keys.tolist())
             want = set(support[r].nonzero().flatten().tolist())
             assert want <= keys, f"row {r}: support keys {sorted(want - keys)} not listed"
     assert missed > 0, "every row was gathered: the fallback went untested"
     # the training forward's tile map (the gather launch marks its keys' tiles): every block with
     # a weight above zero is marked, bytes only 0 or 1
+    Lq = q.shape[2]
     _, tau, _, tiles = fwd.forward(q, k * 2.0, v, None, True, D ** -0.5, alpha, None, True, return_tiles=True)
     tau64, _ = reference.entmax_attention_stats(q.double(), k.double() * 2.0, v.double(), None, True, alpha=alpha)
     x = (alpha - 1) * reference.attention_scores(q.double(), k.double().repeat_interleave(H // Hk, dim=1) * 2.0,

@@ -257,6 +257,8 @@ def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkey
     monkeypatch.setattr(attention, "GATHER_MIN_LK", 0)  # the gather launch (likewise), with the tile map
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, True, return_tiles=True)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
+    monkeypatch.setattr(attention, "GATHER_SPLIT", False)  # its main launch as one kernel
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
     monkeypatch.setattr(attention, "GATHER_MIN_LK", 1 << 30)
     monkeypatch.setattr(attention, "SUBSET_NEAR_SKIP", False)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
