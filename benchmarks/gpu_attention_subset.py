@@ -84,6 +84,8 @@ CONFIGS = {
     "subset gather 90% dense rows": (_SUB, {"GATHER_DENSE_FRAC": 0.9}, ""),
     "subset gather unroll 8": (_SUB, {"GATHER_UNROLL": 8}, ""),
     "subset gather 32 rows unroll 8": (_SUB, {"GATHER_UNROLL": 8, "GATHER_BLOCK_M": 32, "GATHER_WARPS": 8}, ""),
+    # session 9: GATHER's main launch as one kernel (session 8) against two (GATHER_SPLIT, the default)
+    "subset gather one kernel": (_SUB, {"GATHER_SPLIT": False}, ""),
 }
 
 
