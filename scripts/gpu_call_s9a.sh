@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 9, call A (the session's one call: ~300 s of device time were left): GATHER's main launch
+# Session 9, call A (~300 s of device time were left this session): GATHER's main launch
 # as two kernels (GATHER_SPLIT, the default now) against one (session 8) and the dense output
 # sweep, forward at 16k/32k rand/local beside cuDNN; the 16k/4k row checks against float64 first.
 #

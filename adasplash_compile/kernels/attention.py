@@ -73,7 +73,10 @@ SUBSET_NEAR_SKIP = True
 # nearest the diagonal) all have a row with a key within 1 of its max, the rest insert unchecked.
 # H200 (session 7 call A, sweep 1 alone, 16k): the check costs 'rand' 4.63 against 3.99 ms
 # unchecked and saves 'local' 3.85 → 3.04 (its near keys sit by the diagonal). 0: always check.
-SUBSET_NEAR_PATIENCE = 8
+# The probe is also GATHER's (dense programs redo its tiles packed). Session 9 (calls B, C; bf16,
+# B=2 H=16, causal, ms) 4 against 8 tiles: 4k rand 0.853 / 0.863, local 0.379 / 0.379; 16k rand
+# 8.424 / 8.577, local 3.633 / 3.604; 32k rand 28.50 / 28.78, local 12.74 / 12.51.
+SUBSET_NEAR_PATIENCE = 4
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
@@ -105,16 +108,17 @@ FIXUP_PROGRAMS = 8
 SUBSET_GATHER = True
 GATHER_CAP = 64
 # Only programs whose NEAR_PATIENCE probe tiles each had a near key in at least GATHER_DENSE_FRAC
-# of their rows pack their candidates (they start over from the tiles seen so far: NEAR_PATIENCE
-# plus the diagonal ones), which pays on long rows only: at 4k (session 8 call B) the gather
-# forward took 1.41 ms against 0.86.
+# of their rows pack their candidates (they redo the tiles seen so far: NEAR_PATIENCE plus the
+# diagonal ones), which pays on long rows only: at 4k (session 8 call B, one main kernel) the
+# gather forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
 GATHER_DENSE_FRAC = 0.5
 # With FIXUP, the main launch as two kernels (template ROUTE): the first runs every program and
 # stops those its probe finds dense, which the second (with the packing and listing code) runs
 # from their first tile. The sparse programs ('local') then run without the gather code's
-# registers (one kernel: 1188 B of spills against 524 without it), and the dense ones no
-# longer start over after the probe.
+# registers (one kernel: 1188 B of spills against 524 without it). H200 session 9 call A (bf16,
+# B=2 H=16, causal, patience 8, ms), two kernels / one / dense output: 16k rand 8.576 / 8.910 /
+# 9.855, local 3.641 / 4.361 / 3.375; 32k rand 28.87 / 29.28 / 38.21, local 12.61 / 14.51 / 12.07.
 GATHER_SPLIT = True
 # up to 2^12 key tiles: each packed x is then off by < 2^-11 of itself (the bits hold the tile)
 GATHER_MAX_TILES = 4096
