@@ -26,7 +26,6 @@ dtype, head dims, α kind, mask mode and the next powers of two of Lq and Lk.
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 from typing import Optional
@@ -108,7 +107,7 @@ FIXUP_PROGRAMS = 8
 SUBSET_GATHER = True
 GATHER_CAP = 64
 # Only programs whose NEAR_PATIENCE probe tiles each had a near key in at least GATHER_DENSE_FRAC
-# of their rows pack their candidates (they redo the tiles seen so far: NEAR_PATIENCE plus the
+# of their rows (those below Lq: a decode step's one row counts alone) pack their candidates (they redo the tiles seen so far: NEAR_PATIENCE plus the
 # diagonal ones), which pays on long rows only: at 4k (session 8 call B, one main kernel) the
 # gather forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
@@ -282,7 +281,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER=gather,
         GATHER_CAP=GATHER_CAP,
         GATHER_UNROLL=GATHER_UNROLL,
-        GATHER_DENSE_ROWS=math.ceil(GATHER_DENSE_FRAC * cfg.BLOCK_M),
+        GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
         NREF=NREF if kind != "general" else NREF_GENERAL,

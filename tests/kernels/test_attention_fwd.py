@@ -310,6 +310,28 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     assert bool((tiles.bool() | ~live).all()), "the tile map leaves out a block with non-zero weights"
 
 
+@pytest.mark.parametrize("Lq", [1, 3])
+def test_gather_decode_rows(device, monkeypatch, Lq):
+    """GATHER's probe counts the share of a program's rows below Lq: a decode step's one row (or
+    three) with random keys is dense and gets listed, the padding rows of its tile do not count."""
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    bufs = []
+    real_buffers = fwd._gather_buffers
+
+    def buffers(*args):
+        bufs.append(real_buffers(*args))
+        return bufs[-1]
+
+    monkeypatch.setattr(fwd, "_gather_buffers", buffers)
+    q, k, v = _inputs(device, H=2, Lq=Lq, Lk=160, D=16, dtype=torch.bfloat16)
+    _run_and_check(q, k, v, causal=False)  # supports of ~5-30 keys, under the cap
+    counts = bufs[0][1]
+    assert bool((counts > 0).all()), f"decode rows not listed: {counts.tolist()}"
+
+
 @pytest.mark.parametrize("cap", [4, 8])
 def test_gather_cap_overflow(device, monkeypatch, cap):
     """Rows whose support needs more than GATHER_CAP list slots take the dense output sweep in
