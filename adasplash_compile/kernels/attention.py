@@ -107,9 +107,9 @@ FIXUP_PROGRAMS = 8
 SUBSET_GATHER = True
 GATHER_CAP = 64
 # Only programs whose NEAR_PATIENCE probe tiles each had a near key in at least GATHER_DENSE_FRAC
-# of their rows (those below Lq: a decode step's one row counts alone) pack their candidates (they redo the tiles seen so far: NEAR_PATIENCE plus the
-# diagonal ones), which pays on long rows only: at 4k (session 8 call B, one main kernel) the
-# gather forward took 1.41 ms against 0.86.
+# of their rows (those below Lq: a decode step's one row counts alone) pack their candidates (they
+# redo the tiles seen so far: NEAR_PATIENCE plus the diagonal ones), which pays on long rows only:
+# at 4k (session 8 call B, one main kernel) the gather forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
 GATHER_DENSE_FRAC = 0.5
 # With FIXUP, the main launch as two kernels (template ROUTE): the first runs every program and
