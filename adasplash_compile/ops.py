@@ -9,11 +9,16 @@ Ops (all in the ``adasplash_compile`` namespace):
 
 - ``entmax_fwd(x, alpha, alpha_t) -> p``: row-wise α-entmax over the last dim of a 2-D tensor.
 - ``entmax_bwd(grad, p, alpha, alpha_t) -> (dx, dalpha)``.
-- ``attention_fwd(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux) -> (out, tau, o2, tiles)``
+- ``attention_fwd(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
+  -> (out, tau, o2, tiles, lists, counts)``
   τ is per query row (float32, in the kernel's coordinates); ``o2 = Σ s·v / Σ s`` with
   s = p^{2−α} is what the backward's δ = rowsum(dO ⊙ O₂) needs, saved only when ``save_aux``;
   so is ``tiles``, uint8 (B, H, ⌈Lq/64⌉, ⌈Lk/64⌉): 1 for 64x64 blocks that carry weight; the
   backward's dK/dV pass visits, per key block, only the query blocks from the first to the last 1.
+  ``lists`` / ``counts`` (training, α = 1.5 or 2, from 16k keys: ``attention.training_lists_spec``;
+  empty otherwise): the rows whose support the forward listed, (B, H, Lq, cap) key indices and
+  (B, H, Lq) int32 counts (0: not listed); the tile map leaves those rows out and the backward
+  computes them from their lists.
 - ``attention_bwd(...) -> (dq, dk, dv, dalpha, dmask)``.
 
 A tensor ``alpha_t`` overrides the float ``alpha`` (rows / heads each have their own α).
@@ -177,15 +182,34 @@ def _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_
     )
     if not save_aux:
         B, H, Lq, _ = q.shape
-        return out, q.new_zeros((B, H, Lq), dtype=torch.float32), out.new_empty((0,)), _empty_tiles(q)
+        return (out, q.new_zeros((B, H, Lq), dtype=torch.float32), out.new_empty((0,)), _empty_tiles(q)) + \
+            _no_lists(q, k, alpha, alpha_t, save_aux)
     tau, o2 = reference.entmax_attention_stats(q, k, v, attn_mask, is_causal, scale, alpha=a)
-    # no tile information here: every block counts as active
+    # no tile information here: every block counts as active, and no row is listed
     tiles = torch.ones(_tiles_shape(q, k, True), dtype=torch.uint8, device=q.device)
-    return out, tau.float(), o2.to(out.dtype), tiles
+    return (out, tau.float(), o2.to(out.dtype), tiles) + _no_lists(q, k, alpha, alpha_t, save_aux)
 
 
 def _empty_tiles(q: Tensor) -> Tensor:
     return torch.empty((0,), dtype=torch.uint8, device=q.device)
+
+
+def _lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Tensor], save_aux: bool):
+    """Shape and dtype of the forward's row lists, or None (``attention.training_lists_spec``)."""
+    if not save_aux or alpha_t is not None or alpha not in (1.5, 2.0):
+        return None  # decided without importing the kernels (Triton)
+    return _attention_kernels().training_lists_spec(q, k, alpha, alpha_t, save_aux)
+
+
+def _no_lists(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Tensor], save_aux: bool,
+              fake: bool = False) -> tuple[Tensor, Tensor]:
+    """The op's (lists, counts) where no row is listed: counts of 0 in the spec's shapes, or empty."""
+    spec = _lists_spec(q, k, alpha, alpha_t, save_aux)
+    if spec is None:
+        return q.new_empty((0,), dtype=torch.int16), q.new_empty((0,), dtype=torch.int32)
+    shape, dtype = spec
+    counts = q.new_empty(shape[:3], dtype=torch.int32) if fake else q.new_zeros(shape[:3], dtype=torch.int32)
+    return q.new_empty(shape, dtype=dtype), counts
 
 
 @torch.library.custom_op("adasplash_compile::attention_fwd", mutates_args=())
@@ -199,11 +223,14 @@ def attention_fwd(
     alpha: float,
     alpha_t: Optional[Tensor],
     save_aux: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     if _kernel_supports(q, k, v):
-        out, tau, o2, *tiles = _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t,
-                                                             save_aux, return_tiles=save_aux)
-        return out, tau, (o2 if o2 is not None else _empty(q)), (tiles[0] if tiles else _empty_tiles(q))
+        if not save_aux:
+            out, tau, _ = _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, False)
+            return (out, tau, _empty(q), _empty_tiles(q)) + _no_lists(q, k, alpha, alpha_t, save_aux)
+        out, tau, o2, tiles, lists, counts = _attention_kernels().forward(
+            q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, True, return_tiles=True, return_lists=True)
+        return out, tau, o2, tiles, lists, counts
     return _attention_fwd_reference(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux)
 
 
@@ -213,7 +240,8 @@ def _(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux):
     out = q.new_empty((B, H, Lq, v.shape[-1]))
     tau = q.new_empty((B, H, Lq), dtype=torch.float32)
     o2 = q.new_empty((B, H, Lq, v.shape[-1])) if save_aux else q.new_empty((0,))
-    return out, tau, o2, q.new_empty(_tiles_shape(q, k, save_aux), dtype=torch.uint8)
+    return (out, tau, o2, q.new_empty(_tiles_shape(q, k, save_aux), dtype=torch.uint8)) + \
+        _no_lists(q, k, alpha, alpha_t, save_aux, fake=True)
 
 
 @torch.library.custom_op("adasplash_compile::attention_bwd", mutates_args=())
@@ -227,6 +255,8 @@ def attention_bwd(
     tau: Tensor,
     o2: Tensor,
     tiles: Tensor,
+    lists: Tensor,
+    counts: Tensor,
     is_causal: bool,
     scale: float,
     alpha: float,
@@ -238,7 +268,7 @@ def attention_bwd(
 
         return _bwd_kernels.backward(
             grad_out, q, k, v, attn_mask, out, tau, o2, is_causal, scale, alpha, alpha_t, mask_needs_grad,
-            tiles=tiles,
+            tiles=tiles, lists=lists, counts=counts,
         )
     return _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, mask_needs_grad)
 
@@ -254,7 +284,8 @@ def _attention_bwd_reference(grad_out, q, k, v, attn_mask, is_causal, scale, alp
 
 
 @attention_bwd.register_fake
-def _(grad_out, q, k, v, attn_mask, out, tau, o2, tiles, is_causal, scale, alpha, alpha_t, mask_needs_grad):
+def _(grad_out, q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, is_causal, scale, alpha, alpha_t,
+      mask_needs_grad):
     dalpha = alpha_t.new_empty(alpha_t.shape) if alpha_t is not None else q.new_empty((0,))
     dmask = attn_mask.new_empty(attn_mask.shape) if (mask_needs_grad and attn_mask is not None) else q.new_empty((0,))
     # contiguous, as both real paths return them (not q's layout: q is often a transposed view)
@@ -265,16 +296,16 @@ def _(grad_out, q, k, v, attn_mask, out, tau, o2, tiles, is_causal, scale, alpha
 
 def _attention_setup_context(ctx, inputs, output):
     q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, save_aux = inputs
-    out, tau, o2, tiles = output
+    out, tau, o2, tiles, lists, counts = output
     ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
-    ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, alpha_t)
+    ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, alpha_t)
 
 
-def _attention_backward(ctx, grad_out, _grad_tau, _grad_o2, _grad_tiles):
-    q, k, v, attn_mask, out, tau, o2, tiles, alpha_t = ctx.saved_tensors
+def _attention_backward(ctx, grad_out, _grad_tau, _grad_o2, _grad_tiles, _grad_lists, _grad_counts):
+    q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, alpha_t = ctx.saved_tensors
     grads = attention_bwd(
-        grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, tiles, ctx.is_causal, ctx.scale, ctx.alpha,
-        alpha_t, _mask_needs_grad(ctx, attn_mask),
+        grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, ctx.is_causal, ctx.scale,
+        ctx.alpha, alpha_t, _mask_needs_grad(ctx, attn_mask),
     )
     return _input_grads(ctx, attn_mask, alpha_t, grads) + (None,)  # save_aux
 
@@ -346,10 +377,10 @@ class _EagerAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t):
-        out, tau, o2, tiles = _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t,
-                                                           True, return_tiles=True)
+        out, tau, o2, tiles, lists, counts = _attention_kernels().forward(
+            q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, True, return_tiles=True, return_lists=True)
         ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
-        ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, alpha_t)
+        ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, alpha_t)
         return out
 
     @staticmethod
@@ -357,10 +388,10 @@ class _EagerAttention(torch.autograd.Function):
     def backward(ctx, grad_out):
         from .kernels import attention_bwd as _bwd_kernels
 
-        q, k, v, attn_mask, out, tau, o2, tiles, alpha_t = ctx.saved_tensors
+        q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, alpha_t = ctx.saved_tensors
         grads = _bwd_kernels.backward(
             grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
-            _mask_needs_grad(ctx, attn_mask), tiles=tiles,
+            _mask_needs_grad(ctx, attn_mask), tiles=tiles, lists=lists, counts=counts,
         )
         return _input_grads(ctx, attn_mask, alpha_t, grads)
 

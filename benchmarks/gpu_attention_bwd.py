@@ -163,7 +163,7 @@ def sweep(N=4096, budget_s=60.0):
     do = torch.randn(B, H, N, D, device=DEV).bfloat16()
     scale = 1.0 / math.sqrt(D)
     with torch.no_grad():
-        out, tau, o2, tiles = ops.attention_fwd(q, k, v, None, True, scale, 1.5, None, True)
+        out, tau, o2, tiles, lists, counts = ops.attention_fwd(q, k, v, None, True, scale, 1.5, None, True)
     rows, t0 = [], time.time()
     for cfg in (SWEEP[:2] if SMOKE else SWEEP):
         if time.time() - t0 > budget_s:
@@ -171,7 +171,7 @@ def sweep(N=4096, budget_s=60.0):
             continue
         try:
             fn = lambda: attention_bwd.backward(do, q, k, v, None, out, tau, o2, True, scale, 1.5, None, False,
-                                                config=cfg, tiles=tiles)
+                                                config=cfg, tiles=tiles, lists=lists, counts=counts)
             t1 = time.time()
             fn()
             sync()
@@ -253,7 +253,7 @@ def timings(ns, ada_ns, budget_s):
             if time.time() - t0 <= budget_s:
                 scale = 1.0 / math.sqrt(D)
                 with torch.no_grad():
-                    out, tau, o2, tiles = ops.attention_fwd(q, k, v, None, True, scale, 1.5, None, True)
+                    out, tau, o2, tiles, lists, counts = ops.attention_fwd(q, k, v, None, True, scale, 1.5, None, True)
                 fn = lambda: attention_bwd.backward(do, q, k, v, None, out, tau, o2, True, scale, 1.5, None, False)
                 ms = bench(fn)
                 live = live_tile_fraction(q, k, tau, scale)

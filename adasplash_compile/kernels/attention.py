@@ -399,6 +399,24 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     return bmax
 
 
+def list_dtype(Lk: int) -> torch.dtype:
+    """GATHER's key-list dtype: int16 while every key index fits it."""
+    return torch.int16 if Lk <= 1 << 15 else torch.int32
+
+
+def training_lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Tensor], save_aux: bool):
+    """((B, H, Lq, GATHER_CAP), dtype) when a training forward (``save_aux``) of these shapes may
+    list rows for the gather launch and hands the lists to the backward (``return_lists``), else
+    None. Shapes and α only (the op's fake implementation sizes its outputs with it): whether
+    rows are listed also depends on the config and the data, and a forward that lists none
+    returns counts of 0."""
+    Lk = k.shape[2]
+    if not (save_aux and SUBSET_GATHER and alpha_t is None and alpha in (1.5, 2.0) and Lk >= GATHER_MIN_LK):
+        return None
+    B, H, Lq = q.shape[:3]
+    return (B, H, Lq, GATHER_CAP), list_dtype(Lk)
+
+
 def _gather_buffers(cfg, kind, q, Lk, stop_after):
     """GATHER's key lists, counts and index mask for a "subset" launch, or None."""
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
@@ -407,18 +425,20 @@ def _gather_buffers(cfg, kind, q, Lk, stop_after):
             or Lk < GATHER_MIN_LK):
         return None
     B, H, Lq = q.shape[:3]
-    lists = _new_scratch(B * H * Lq * GATHER_CAP, torch.int16 if Lk <= 1 << 15 else torch.int32, q.device)
+    lists = _new_scratch(B * H * Lq * GATHER_CAP, list_dtype(Lk), q.device)
     counts = torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device)
     return lists, counts, _next_pow2(n_blocks) - 1
 
 
 def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-         act=None):
+         act=None, gather_flags=True):
     """The forward under ``cfg``: one fused kernel, or (``cfg.split``, histogram modes) the stats
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
     carries its key range in registers, so it always runs fused; from FIXUP_MIN_LK keys a fix-up
     launch redoes the rows its candidates missed, and from GATHER_MIN_LK a gather launch writes the
-    rows whose support the main launch listed (see SUBSET_GATHER)."""
+    rows whose support the main launch listed (see SUBSET_GATHER). Returns GATHER's (lists,
+    counts, idx_mask), or None. ``gather_flags=False``: the gather launch leaves the listed rows
+    out of the tile map ``act`` (the backward then takes them from the lists)."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after) if subset else None
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
@@ -443,7 +463,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     if gat is not None:  # the listed rows: τ exactly on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
-                act=act, gat=gat, act_block_m=cfg.BLOCK_M)
+                act=act if gather_flags else None, gat=gat, act_block_m=cfg.BLOCK_M)
+    return gat
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -530,11 +551,15 @@ def forward(
     alpha_t: Optional[Tensor],
     save_aux: bool,
     return_tiles: bool = False,
+    return_lists: bool = False,
 ):
     """Fused forward; arguments already validated by ``_checks.check_attention_args``. Returns
     ``(out, tau, o2)`` (``o2`` None without ``save_aux``), and with ``return_tiles`` also the
     active-tile map (see ``TILE``) that the backward skips on: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE))
-    uint8."""
+    uint8. ``return_lists`` (with ``save_aux`` and ``return_tiles``) also returns GATHER's
+    ``(lists, counts)``: (B, H, Lq, GATHER_CAP) key indices and (B, H, Lq) int32 counts, 0 for rows
+    not listed (:func:`training_lists_spec`; both empty where it gives None). The tile map then
+    leaves the listed rows out, and the backward must take them from the lists."""
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
     out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
@@ -548,6 +573,8 @@ def forward(
             if save_aux:
                 o2.zero_()
         tiles = torch.zeros((B, H, triton_cdiv(Lq, TILE), triton_cdiv(Lk, TILE)), dtype=torch.uint8, device=q.device)
+        if return_lists:
+            return result + (tiles,) + _no_lists(q, k, alpha, alpha_t, save_aux)
         return result + (tiles,) if return_tiles else result
 
     kind = render.alpha_kind(alpha, alpha_t)
@@ -562,10 +589,26 @@ def forward(
     act = None
     if return_tiles:
         act = _new_flags(max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)), q.device)
-    _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act)
+    spec = training_lists_spec(q, k, alpha, alpha_t, save_aux) if return_lists else None
+    gat = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act,
+               gather_flags=spec is None)
     if return_tiles:
-        return result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
-    return result
+        result = result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
+    if not return_lists:
+        return result
+    if gat is None or spec is None:  # nothing listed (this config keeps no lists)
+        return result + _no_lists(q, k, alpha, alpha_t, save_aux)
+    return result + (gat[0].view(spec[0]), gat[1].view(spec[0][:3]))
+
+
+def _no_lists(q, k, alpha, alpha_t, save_aux):
+    """``return_lists``' pair for a forward that listed no row: counts of 0 (or both empty)."""
+    spec = training_lists_spec(q, k, alpha, alpha_t, save_aux)
+    if spec is None:
+        return torch.empty((0,), dtype=torch.int16, device=q.device), torch.empty((0,), dtype=torch.int32,
+                                                                                   device=q.device)
+    shape, dtype = spec
+    return torch.empty(shape, dtype=dtype, device=q.device), torch.zeros(shape[:3], dtype=torch.int32, device=q.device)
 
 
 def profile_variant(q: Tensor, k: Tensor, v: Tensor, is_causal: bool, *, niter: Optional[int] = None,

@@ -19,6 +19,17 @@ Determinism: no atomics anywhere and every output element is written by exactly 
 fixed loop order, so repeated backward passes on the same inputs are bitwise equal (the per-head
 dα is a ``torch.sum`` over per-row terms, which is deterministic too).
 
+Listed rows (``lists``/``counts`` from ``attention.forward(..., return_lists=True)``, 16k keys
+and more): rows whose support the forward listed (at most GATHER_CAP keys each, typically the
+rows of wide random attention, where every tile holds a few weights and no tile can be skipped)
+take two more kernels instead of the tiles. The dense passes above see them with τ = +inf, so
+they add nothing there and the forward's tile map (which leaves them out) skips their tiles.
+
+4. ``_bwd_listed_dq``: per listed row, its keys' k and v gathered by index: dQ (and dmask).
+5. ``_bwd_listed_dkdv``: the listed (row, key) pairs sorted by key with ``torch.sort(stable=True)``
+   (so by row within a key); per key, its pairs in that order, q and dO gathered by row; the
+   sums are added to the dense pass's dK and dV. Deterministic: no atomics, fixed orders.
+
 Float-mask gradient (``mask_needs_grad``): dZ is written for the full (B, H, Lq, Lk) score matrix in
 float32 and then summed to the mask's broadcast shape, so it costs O(B·H·Lq·Lk) memory; it is only
 computed when the mask requires grad.
@@ -48,6 +59,13 @@ _MAX_HEAD_DIM = 256
 # the dK/dV pass computes no per-tile verdict (no reduction, store or branch per tile), when the
 # dQ tiles nest in the map's TILE x TILE blocks. False: the dK/dV pass records its own verdicts.
 FLAGS_FROM_FORWARD = True
+
+# the listed rows' kernels: rows (dQ) or keys (dK/dV) per program, warps, and listed pairs per
+# step of their loops (their rows loaded together: the loops wait on gathered loads)
+LISTED_BLOCK_M = 16
+LISTED_BLOCK_N = 16
+LISTED_WARPS = 4
+LISTED_UNROLL = 4
 
 # (dtype, rounded head dim) -> Config. The dK/dV pass's tile (BLOCK_M1 x BLOCK_N1) is also the
 # granularity of its "tile has p > 0" map, which the dQ pass (tiles BLOCK_M2 x BLOCK_N2) reads:
@@ -133,7 +151,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
     # memoised: a dict hit per backward instead of render.load's sorted parameter set
     # (ADASPLASH_COMPILE_DUMP goes through render.load every time, which writes the source out)
     key = (q.shape[-1], v.shape[-1], q.dtype, q.device.type == "cuda", alpha_kind, mask_mode, bool(is_causal),
-           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags))
+           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), LISTED_UNROLL)
     mod = _modules.get(key)
     if mod is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         mod = _modules[key] = _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges,
@@ -158,6 +176,7 @@ def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, quer
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
         QUERY_RANGES=bool(query_ranges),
         DKDV_FLAGS=bool(dkdv_flags),
+        LISTED_UNROLL=LISTED_UNROLL,
     )
 
 
@@ -177,6 +196,8 @@ def backward(
     mask_needs_grad: bool,
     config: Optional[Config] = None,
     tiles: Optional[Tensor] = None,
+    lists: Optional[Tensor] = None,
+    counts: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Gradients of α-entmax attention: ``(dq, dk, dv, dalpha, dmask)``.
 
@@ -186,7 +207,10 @@ def backward(
     given, else it is empty; ``dmask`` has the mask's shape when ``mask_needs_grad``, else it is
     empty. ``config`` overrides :func:`default_config`. ``tiles`` (optional, may be empty) is the
     forward's active-tile map (``attention.forward(..., return_tiles=True)``): the dK/dV pass then
-    visits, per key block, only the query blocks between the first and last it marks non-empty."""
+    visits, per key block, only the query blocks between the first and last it marks non-empty.
+    ``lists`` (B, H, Lq, cap) and ``counts`` (B, H, Lq) int32 (optional, may be empty) are the
+    forward's listed rows (``return_lists``), whose tiles the map then leaves out: they are
+    computed from their lists (counts > 0)."""
     del out
     _check(q, k, v, grad_out, tau, o2)
     B, H, Lq, D = q.shape
@@ -247,10 +271,20 @@ def backward(
     flags = tiles if fwd_flags else torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
     if not use_tiles:
         tiles = flags  # never read
+    use_lists = counts is not None and counts.numel() > 0
+    if use_lists:
+        if kind not in ("15", "2"):
+            raise ValueError(f"lists: the forward lists rows only for α = 1.5 or 2, got α kind {kind!r}")
+        if counts.shape != (B, H, Lq) or lists is None or lists.dim() != 4 or lists.shape[:3] != (B, H, Lq):
+            raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
+                             f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
+        # the dense passes see the listed rows with nothing to attend
+        tau_dense = torch.where(counts > 0, float("inf"), tau.to(torch.float32))
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
                                             (BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
+    tau_rows = tau_dense if use_lists else tau  # what the dense passes read
     delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
     dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
@@ -268,14 +302,17 @@ def backward(
     strides = (*q_strides, *k.stride(), *v.stride(), *do_strides, *m_strides)
     launch.launcher(mod._bwd_dkdv)(
         (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
-        (q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, tiles, dk, dv, *strides, *dk.stride(),
+        (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, *strides, *dk.stride(),
          *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols),
         dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages)
     launch.launcher(mod._bwd_dq)(
         (common, strides, flag_rows, flag_cols), (_cdiv(Lq, BLOCK_M2), B * H),
-        (q, k, v, grad_out, tau, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides, *dq.stride(),
-         H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols),
+        (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides,
+         *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols),
         dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages)
+    if use_lists:
+        _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
+                     dz_full, scale)
 
     if need_dalpha:
         dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
@@ -283,3 +320,43 @@ def backward(
         shape4 = (1,) * (4 - attn_mask.dim()) + tuple(attn_mask.shape)
         dmask_out = dz_full.sum_to_size(shape4).reshape(attn_mask.shape).to(attn_mask.dtype).contiguous()
     return dq, dk, dv, dalpha, dmask_out
+
+
+def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> tuple[Tensor, Tensor]:
+    """The listed (row, key) pairs grouped by key: ``(seg, pairs)`` with key j of kv head g =
+    b·Hk + h // group at position g·Lk + j owning ``pairs[seg[g·Lk + j] : seg[g·Lk + j + 1]]``,
+    each a flat slot row·cap + c of ``lists``, in increasing order (a stable sort): the order in
+    which the dK/dV kernel sums them, fixed, so the result is deterministic."""
+    B, H, Lq, cap = lists.shape
+    dev = lists.device
+    n_keys = B * Hk * Lk
+    key_t = torch.int32 if n_keys < 2**31 - 1 else torch.int64
+    bh = torch.arange(B * H, device=dev, dtype=key_t)
+    kv_row = ((bh // H) * Hk + (bh % H) // (H // Hk)) * Lk  # (B·H,) first key of the row's kv head
+    slot = torch.arange(cap, device=dev, dtype=torch.int32)
+    keys = torch.where(slot < counts.view(B * H, Lq, 1), kv_row.view(B * H, 1, 1) + lists.view(B * H, Lq, cap).to(key_t),
+                       torch.iinfo(key_t).max)  # empty slots sort last
+    sorted_keys, pairs = torch.sort(keys.view(-1), stable=True)
+    seg = torch.searchsorted(sorted_keys, torch.arange(n_keys + 1, device=dev, dtype=key_t))
+    return seg, pairs
+
+
+def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
+                 dz_full, scale):
+    """dQ of the listed rows (overwriting the dense pass's zeros there) and their share of dK, dV."""
+    B, H, Lq, _ = q.shape
+    Hk, Lk = k.shape[1], k.shape[2]
+    cap = lists.shape[-1]
+    lists = lists.contiguous()
+    counts = counts.contiguous()
+    launch.launcher(mod._bwd_listed_dq)(
+        (common, strides, lists.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
+        (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dz_full, *strides, *dq.stride(),
+         H, Hk, Lq, Lk, float(scale)),
+        dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap), LISTED_WARPS, 1)
+    seg, pairs = pairs_by_key(lists, counts, Hk, Lk)
+    launch.launcher(mod._bwd_listed_dkdv)(
+        (common, strides, seg.dtype, cap), (_cdiv(Lk, LISTED_BLOCK_N), B * Hk),
+        (q, k, v, grad_out, tau, delta, alpha_buf, mask, seg, pairs, dk, dv, *strides, *dk.stride(), *dv.stride(),
+         H, Hk, Lq, Lk, float(scale)),
+        dict(GROUP=H // Hk, BLOCK_N=LISTED_BLOCK_N, CAP=cap), LISTED_WARPS, 1)
