@@ -420,3 +420,95 @@ def test_gradcheck_public_op_float64(no_interpreter):
         lambda q, k, v: adasplash_compile.entmax_attention(q, k, v, is_causal=True, alpha=2.0), (q, k, v),
         eps=1e-6, atol=1e-5,
     )
+
+
+@pytest.fixture
+def gather_everywhere(monkeypatch):
+    """The forward's GATHER lists at test sizes (the GPU default starts at 16k keys): few candidates
+    per position and a short probe, so most rows are listed and some are left to the fix-up."""
+    pytest.importorskip("adasplash_compile.kernels.attention")
+    from adasplash_compile.kernels import attention as fwd
+
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    return fwd
+
+
+# (dtype, H, Hk, Lq, Lk, D, Dv, causal, mask kind, α)
+LISTED = [
+    pytest.param(torch.float32, 4, 2, 40, 160, 24, 16, True, None, 1.5, id="fp32-causal-gqa-dv16"),
+    pytest.param(torch.bfloat16, 2, 2, 40, 150, 16, 16, False, "float", 1.5, id="bf16-float-mask-grad"),
+    pytest.param(torch.bfloat16, 2, 1, 33, 160, 16, 16, True, None, 2.0, id="bf16-causal-mqa-sparsemax"),
+    pytest.param(torch.float32, 2, 2, 40, 160, 16, 16, False, "bool", 1.5, id="fp32-bool-mask", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("dtype,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha", LISTED)
+def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_buffers, dtype, H, Hk, Lq, Lk, D, Dv,
+                                      causal, mask_kind, alpha):
+    """Training through the forward's lists (``return_lists``): the listed rows' gradients come from
+    their lists (dQ gathered by row; dK/dV over the pairs sorted by key), the other rows' from the
+    tiles, whose map leaves the listed rows out. Against float64: fp32 within 1e-3 of the
+    gradient's scale (τ comes from the forward kernel), bf16 within 3x the plain bf16 reference's
+    error; a second pass is bitwise equal (no atomics); the float mask's gradient too."""
+    fwd = gather_everywhere
+    B = 2
+    q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
+    mask_grad = mask is not None and mask.dtype != torch.bool
+    qd, kd, vd, dod = (t.to(dtype) for t in (q, k, v, do))
+    md = mask if mask is None or mask.dtype == torch.bool else mask.to(dtype)
+    scale = 1.0 / math.sqrt(D)
+    out, tau, o2, tiles, lists, counts = fwd.forward(qd, kd, vd, md, causal, scale, alpha, None, True,
+                                                     return_tiles=True, return_lists=True)
+    assert lists.shape == (B, H, Lq, fwd.GATHER_CAP) and counts.shape == (B, H, Lq)
+    listed = counts > 0
+    assert listed.float().mean() > 0.3, f"only {int(listed.sum())} of {listed.numel()} rows listed"
+    args = (dod, qd, kd, vd, md, out, tau, o2, causal, scale, alpha, None, mask_grad)
+    got = bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)
+    again = bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)
+    for name, a, b in zip(NAMES, got, again):
+        assert torch.equal(a, b), f"{name} differs between identical backward passes"
+    want = _oracle(*_rounded(dtype, q, k, v, do), md if md is None or md.dtype == torch.bool else md.double(), causal,
+                   alpha, None, mask_grad)
+    names = NAMES[:3] + (("dmask",) if mask_grad else ())
+    picked = got[:3] + ((got[4],) if mask_grad else ())
+    wanted = want[:3] + ((want[4],) if mask_grad else ())
+    if dtype == torch.float32:
+        for name, g, w in zip(names, picked, wanted):
+            assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
+    else:
+        base = _oracle(q, k, v, do, mask, causal, alpha, None, mask_grad, dtype=torch.bfloat16)
+        based = base[:3] + ((base[4],) if mask_grad else ())
+        for name, g, w, b in zip(names, picked, wanted, based):
+            assert_fa_rule(g, w, b, factor=3.0, floor=1e-3, name=name)
+
+
+def test_listed_rows_through_the_op(bwd, device, gather_everywhere):
+    """The custom op returns the lists (shapes its fake implementation predicts) and its autograd
+    hands them to the backward; eager autograd (``_EagerAttention``) does the same, bitwise."""
+    B, H, Hk, L, D = 1, 2, 2, 40, 16
+    q, k, v, do, _ = _problem(device, B, H, Hk, L, 160, D, D)
+    qf, kf, vf = (t.float() for t in (q, k, v))
+    res = ops.attention_fwd(qf, kf, vf, None, True, D ** -0.5, 1.5, None, True)
+    with torch._subclasses.fake_tensor.FakeTensorMode() as mode:
+        fake = ops.attention_fwd(*(mode.from_tensor(t) for t in (qf, kf, vf)), None, True, D ** -0.5, 1.5, None, True)
+    for r, f in zip(res, fake):
+        assert (r.shape, r.dtype) == (f.shape, f.dtype)
+    assert bool((res[5] > 0).any()), "the op listed no row"
+    grads = []
+    for use_op in (True, False):
+        leaves = [t.float().requires_grad_() for t in (q, k, v)]
+        if use_op:  # the op's own autograd (what torch.compile traces)
+            out = ops.attention_fwd(*leaves, None, True, D ** -0.5, 1.5, None, True)[0]
+        else:
+            out = ops.entmax_attention(*leaves, is_causal=True)
+        out.backward(do.float())
+        grads.append([t.grad for t in leaves])
+    for name, a, b in zip(NAMES, *grads):
+        assert torch.equal(a, b), f"{name}: the op's autograd and the eager one differ"
+    want = _oracle(*_rounded(torch.float32, q, k, v, do), None, True, 1.5, None, False)
+    for name, g, w in zip(NAMES, grads[0], want):
+        assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
