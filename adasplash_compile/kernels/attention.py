@@ -244,23 +244,23 @@ _kernels: dict = {}
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
-            gather: bool = False, act_block_m: int = 0, route: str = ""):
+            gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m, route)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route)
+                                              gather, act_block_m, route, fixup_lists)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route=""):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route="", fixup_lists=False):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -284,6 +284,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
+        FIXUP_LISTS=fixup_lists,
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NITER=niter,
         SAVE_AUX=save_aux,
@@ -354,7 +355,7 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route=""):
+            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route="", fixup_lists=False):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
@@ -367,9 +368,13 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     n_mblocks = triton_cdiv(Lq, cfg.BLOCK_M)
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     gather = gat is not None and phase in ("all", "gather") and route != "sparse"
+    # FIXUP_LISTS concerns the kernels that list rows (GATHER's) and the fix-up
+    fixup_lists = fixup_lists and gat is not None and act is not None and (
+        (gather and phase == "all") or phase == "fixup")
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
-                   fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route)
+                   fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
+                   fixup_lists=fixup_lists)
     grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
@@ -382,7 +387,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     mask_arg = mask if mask is not None else q
     act_arg = act if act is not None else bmax
     fix_args = fix if fix is not None else (tau, tau)
-    gidx, gcnt, idx_mask = gat if gather or route else (tau, tau, 0)
+    gidx, gcnt, idx_mask = gat if gather or route or fixup_lists else (tau, tau, 0)
     strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
     ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args, gidx, gcnt)
     # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
@@ -448,10 +453,12 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         # GATHER_SPLIT: the main launch as two kernels, the sparse programs' and the dense ones'
         for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                    gat=gat, route=route)
+                    gat=gat, route=route, fixup_lists=not gather_flags)
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
+        # training with lists (not gather_flags): the fix-up lists its rows too (FIXUP_LISTS)
         _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
-                fix=fix)
+                fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat, act_block_m=cfg.BLOCK_M,
+                fixup_lists=not gather_flags)
     elif not cfg.split or stop_after or subset:
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after, act=act,
                 gat=gat)

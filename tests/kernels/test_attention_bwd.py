@@ -437,24 +437,28 @@ def gather_everywhere(monkeypatch):
     return fwd
 
 
-# (dtype, H, Hk, Lq, Lk, D, Dv, causal, mask kind, α)
+# (dtype, H, Hk, Lq, Lk, D, Dv, causal, mask kind, α, list cap)
 LISTED = [
-    pytest.param(torch.float32, 4, 2, 40, 160, 24, 16, True, None, 1.5, id="fp32-causal-gqa-dv16"),
-    pytest.param(torch.bfloat16, 2, 2, 40, 150, 16, 16, False, "float", 1.5, id="bf16-float-mask-grad"),
-    pytest.param(torch.bfloat16, 2, 1, 33, 160, 16, 16, True, None, 2.0, id="bf16-causal-mqa-sparsemax"),
-    pytest.param(torch.float32, 2, 2, 40, 160, 16, 16, False, "bool", 1.5, id="fp32-bool-mask", marks=pytest.mark.slow),
+    pytest.param(torch.float32, 4, 2, 40, 160, 24, 16, True, None, 1.5, 64, id="fp32-causal-gqa-dv16"),
+    pytest.param(torch.bfloat16, 2, 2, 40, 150, 16, 16, False, "float", 1.5, 64, id="bf16-float-mask-grad"),
+    pytest.param(torch.bfloat16, 2, 1, 33, 160, 16, 16, True, None, 2.0, 64, id="bf16-causal-mqa-sparsemax"),
+    pytest.param(torch.float32, 2, 2, 40, 160, 16, 16, False, None, 1.5, 16, id="fp32-overflowing-lists"),
+    pytest.param(torch.float32, 2, 2, 40, 160, 16, 16, False, "bool", 1.5, 64, id="fp32-bool-mask",
+                 marks=pytest.mark.slow),
 ]
 
 
-@pytest.mark.parametrize("dtype,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha", LISTED)
-def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_buffers, dtype, H, Hk, Lq, Lk, D, Dv,
-                                      causal, mask_kind, alpha):
-    """Training through the forward's lists (``return_lists``): the listed rows' gradients come from
-    their lists (dQ gathered by row; dK/dV over the pairs sorted by key), the other rows' from the
-    tiles, whose map leaves the listed rows out. Against float64: fp32 within 1e-3 of the
-    gradient's scale (τ comes from the forward kernel), bf16 within 3x the plain bf16 reference's
-    error; a second pass is bitwise equal (no atomics); the float mask's gradient too."""
+@pytest.mark.parametrize("dtype,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha,cap", LISTED)
+def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_buffers, monkeypatch, dtype, H, Hk, Lq,
+                                      Lk, D, Dv, causal, mask_kind, alpha, cap):
+    """Training through the forward's lists (``return_lists``): the rows the main launch lists and
+    those the fix-up lists (FIXUP_LISTS) take their gradients from the lists (dQ gathered by row;
+    dK/dV over the pairs sorted by key), the rest (supports past the cap) from the tiles, whose
+    map holds only those. Against float64: fp32 within 1e-3 of the gradient's scale (τ comes
+    from the forward kernel), bf16 within 3x the plain bf16 reference's error; a second pass is
+    bitwise equal (no atomics); the float mask's gradient too."""
     fwd = gather_everywhere
+    monkeypatch.setattr(fwd, "GATHER_CAP", cap)
     B = 2
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
     mask_grad = mask is not None and mask.dtype != torch.bool
@@ -466,6 +470,8 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
     assert lists.shape == (B, H, Lq, fwd.GATHER_CAP) and counts.shape == (B, H, Lq)
     listed = counts > 0
     assert listed.float().mean() > 0.3, f"only {int(listed.sum())} of {listed.numel()} rows listed"
+    if cap < 64:  # supports past the cap: those rows stay in the tiles
+        assert not bool(listed.all()), "every row was listed: the tiles' share went untested"
     args = (dod, qd, kd, vd, md, out, tau, o2, causal, scale, alpha, None, mask_grad)
     got = bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)
     again = bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)
