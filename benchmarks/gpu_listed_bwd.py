@@ -88,7 +88,34 @@ def accuracy(N=16384):
     return rows
 
 
-def timing(points):
+# (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_WARPS, LISTED_UNROLL); the first is the default
+LISTED_SWEEP = [(16, 16, 4, 4), (16, 16, 4, 8), (16, 16, 2, 4), (32, 32, 4, 4), (32, 32, 8, 8), (64, 64, 8, 4)]
+
+
+def sweep_listed(args, tiles, lists, counts):
+    """The backward alone under each listed-kernel config (16k 'rand', the first point)."""
+    rows = []
+    saved = [getattr(attention_bwd, n) for n in ("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_WARPS", "LISTED_UNROLL")]
+    try:
+        for cfg in LISTED_SWEEP:
+            for n, val in zip(("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_WARPS", "LISTED_UNROLL"), cfg):
+                setattr(attention_bwd, n, val)
+            fn = lambda: attention_bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)  # noqa: E731
+            t0 = time.time()
+            fn()
+            torch.cuda.synchronize()
+            first = time.time() - t0
+            ms = bench(fn)
+            rows.append(dict(sweep=list(cfg), bwd=ms, first_call_s=first))
+            print(f"[sweep] listed (BLOCK_M, BLOCK_N, warps, unroll) {cfg}: bwd {ms:.3f} ms (first call {first:.1f} s)",
+                  flush=True)
+    finally:
+        for n, val in zip(("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_WARPS", "LISTED_UNROLL"), saved):
+            setattr(attention_bwd, n, val)
+    return rows
+
+
+def timing(points, sweep=False):
     rows = []
     B, H, D = 2, 16, 128
     scale = D ** -0.5
@@ -117,21 +144,26 @@ def timing(points):
             mean_len = (counts.float().sum() / max(1, int((counts > 0).sum()))).item() if counts.numel() else 0.0
             sort_ms = (bench(lambda: attention_bwd.pairs_by_key(lists, counts, k.shape[1], N))
                        if counts.numel() else 0.0)
+            if kind == "rand" and N == points[0] and sweep:
+                rows.extend(sweep_listed(args, tiles, lists, counts))
             row = dict(N=N, input=kind, first_call_s=first, fwd_bwd_lists=fb, fwd_bwd_tiles=fb_tiles,
                        fwd_train=fwd_train, bwd_lists=bwd, sort=sort_ms, listed_rows=listed, mean_list=mean_len)
-            # the listed kernels alone: time the backward with them stubbed out
-            real = attention_bwd._listed_rows
-            attention_bwd._listed_rows = lambda *a, **kw: None
-            try:
-                row["bwd_dense_passes_only"] = bench(
-                    lambda: attention_bwd.backward(*args, tiles=tiles, lists=lists, counts=counts))
-            finally:
-                attention_bwd._listed_rows = real
+            # the parts: the backward with the listed kernels left out (dense passes and the sort),
+            # and with one of them
+            for parts, name in (((), "bwd_no_listed_kernels"), (("dq",), "bwd_listed_dq_only"),
+                                (("dkdv",), "bwd_listed_dkdv_only")):
+                attention_bwd.LISTED_PARTS = parts
+                try:
+                    row[name] = bench(lambda: attention_bwd.backward(*args, tiles=tiles, lists=lists, counts=counts))
+                finally:
+                    attention_bwd.LISTED_PARTS = ("dq", "dkdv")
+            base = row["bwd_no_listed_kernels"]
             rows.append(row)
             print(f"[time] N={N} {kind:5s} fwd+bwd lists {fb:.3f} ms, tiles only {fb_tiles:.3f}; training fwd "
-                  f"{fwd_train:.3f}; bwd {bwd:.3f} (dense passes alone {row['bwd_dense_passes_only']:.3f}, sort "
-                  f"{sort_ms:.3f}); listed rows {listed:.3f}, mean list {mean_len:.1f}; first call {first:.1f} s",
-                  flush=True)
+                  f"{fwd_train:.3f}; bwd {bwd:.3f} = dense passes + sort {base:.3f} (sort alone {sort_ms:.3f}) + "
+                  f"listed dQ {row['bwd_listed_dq_only'] - base:.3f} + listed dK/dV "
+                  f"{row['bwd_listed_dkdv_only'] - base:.3f}; listed rows {listed:.4f}, mean list {mean_len:.1f}; "
+                  f"first call {first:.1f} s", flush=True)
             del q, k, v, do, leaves, out, tau, o2, tiles, lists, counts
             torch.cuda.empty_cache()
     return rows
@@ -156,6 +188,7 @@ def main():
     ap.add_argument("--points", default="16384,32768")
     ap.add_argument("--determinism", type=int, default=50)
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--sweep", action="store_true", help="listed-kernel configs at the first point, 'rand'")
     args = ap.parse_args()
     res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__)
     import triton
@@ -163,7 +196,7 @@ def main():
     res["triton"] = triton.__version__
     if not args.skip_accuracy:
         res["accuracy"] = accuracy()
-    res["timing"] = timing([int(x) for x in args.points.split(",")])
+    res["timing"] = timing([int(x) for x in args.points.split(",")], sweep=args.sweep)
     res["determinism_ok"] = determinism(args.determinism) if args.determinism else None
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)

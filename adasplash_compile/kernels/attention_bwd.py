@@ -67,6 +67,8 @@ LISTED_BLOCK_M = 16
 LISTED_BLOCK_N = 16
 LISTED_WARPS = 4
 LISTED_UNROLL = 4
+# which of the listed rows' kernels run (benchmarks time them apart; anything else is wrong)
+LISTED_PARTS = ("dq", "dkdv")
 
 # (dtype, rounded head dim) -> Config. The dK/dV pass's tile (BLOCK_M1 x BLOCK_N1) is also the
 # granularity of its "tile has p > 0" map, which the dQ pass (tiles BLOCK_M2 x BLOCK_N2) reads:
@@ -366,13 +368,15 @@ def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf,
     if by_key is None:  # no row listed
         return
     seg, pairs = by_key
-    launch.launcher(mod._bwd_listed_dq)(
-        (common, strides, lists.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
-        (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dz_full, *strides, *dq.stride(),
-         H, Hk, Lq, Lk, float(scale)),
-        dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap), LISTED_WARPS, 1)
-    launch.launcher(mod._bwd_listed_dkdv)(
-        (common, strides, seg.dtype, cap), (_cdiv(Lk, LISTED_BLOCK_N), B * Hk),
-        (q, k, v, grad_out, tau, delta, alpha_buf, mask, seg, pairs, dk, dv, *strides, *dk.stride(), *dv.stride(),
-         H, Hk, Lq, Lk, float(scale)),
-        dict(GROUP=H // Hk, BLOCK_N=LISTED_BLOCK_N, CAP=cap), LISTED_WARPS, 1)
+    if "dq" in LISTED_PARTS:
+        launch.launcher(mod._bwd_listed_dq)(
+            (common, strides, lists.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
+            (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dz_full, *strides, *dq.stride(),
+             H, Hk, Lq, Lk, float(scale)),
+            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap), LISTED_WARPS, 1)
+    if "dkdv" in LISTED_PARTS:
+        launch.launcher(mod._bwd_listed_dkdv)(
+            (common, strides, seg.dtype, cap), (_cdiv(Lk, LISTED_BLOCK_N), B * Hk),
+            (q, k, v, grad_out, tau, delta, alpha_buf, mask, seg, pairs, dk, dv, *strides, *dk.stride(),
+             *dv.stride(), H, Hk, Lq, Lk, float(scale)),
+            dict(GROUP=H // Hk, BLOCK_N=LISTED_BLOCK_N, CAP=cap), LISTED_WARPS, 1)
