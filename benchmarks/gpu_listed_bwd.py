@@ -89,7 +89,9 @@ def accuracy(N=16384):
 
 
 # (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_WARPS, LISTED_UNROLL); the first is the default
-LISTED_SWEEP = [(16, 16, 4, 4), (16, 16, 4, 8), (16, 16, 2, 4), (32, 32, 4, 4), (32, 32, 8, 8), (64, 64, 8, 4)]
+# (session 10 call B: (16, 16, 4, 8) 14.2 ms and (16, 16, 2, 4) 17.1 against 11.0; Triton 3.6 failed
+# to compile the dK/dV kernel at 32 keys x 4 warps, in TritonGPURemoveLayoutConversions)
+LISTED_SWEEP = [(16, 16, 4, 4), (32, 16, 4, 4), (16, 16, 8, 4), (16, 16, 4, 2), (64, 16, 8, 4), (16, 32, 8, 4)]
 
 
 def sweep_listed(args, tiles, lists, counts):
@@ -102,7 +104,12 @@ def sweep_listed(args, tiles, lists, counts):
                 setattr(attention_bwd, n, val)
             fn = lambda: attention_bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)  # noqa: E731
             t0 = time.time()
-            fn()
+            try:
+                fn()
+            except Exception as e:  # a config Triton fails to compile
+                print(f"[sweep] listed {cfg}: {type(e).__name__}", flush=True)
+                rows.append(dict(sweep=list(cfg), error=type(e).__name__))
+                continue
             torch.cuda.synchronize()
             first = time.time() - t0
             ms = bench(fn)

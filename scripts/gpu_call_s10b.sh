@@ -7,5 +7,5 @@
 #     bash scripts/gpu_run.sh bash scripts/gpu_call_s10b.sh
 set -u
 export ADASPLASH_COMPILE_AUTOTUNE=0
-timeout 540 python3 benchmarks/gpu_listed_bwd.py --sweep --out "$OUT/listed.json"
+timeout 540 python3 benchmarks/gpu_listed_bwd.py --sweep --skip-accuracy --out "$OUT/listed.json"
 echo "listed exit status $?"
