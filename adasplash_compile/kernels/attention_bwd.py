@@ -62,11 +62,15 @@ _MAX_HEAD_DIM = 256
 FLAGS_FROM_FORWARD = True
 
 # the listed rows' kernels: rows (dQ) or keys (dK/dV) per program, warps, and listed pairs per
-# step of their loops (their rows loaded together: the loops wait on gathered loads)
+# step of their loops (their rows loaded together: the loops wait on gathered loads); the dK/dV
+# kernel reads its keys' row indices LISTED_CHUNK at a time. H200 session 10 call B (16k 'rand',
+# backward alone, ms; (BLOCK_M, BLOCK_N, warps, unroll)): (16, 16, 4, 4) 11.06, (16, 16, 8, 4)
+# 8.88, (16, 16, 4, 2) 9.25, (16, 16, 4, 8) 14.23, (32, 16, 4, 4) 11.51, (64, 16, 8, 4) 9.72.
 LISTED_BLOCK_M = 16
 LISTED_BLOCK_N = 16
-LISTED_WARPS = 4
+LISTED_WARPS = 8
 LISTED_UNROLL = 4
+LISTED_CHUNK = 16
 # which of the listed rows' kernels run (benchmarks time them apart; anything else is wrong)
 LISTED_PARTS = ("dq", "dkdv")
 
@@ -326,34 +330,41 @@ def backward(
 
 
 def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tuple[Tensor, Tensor]]:
-    """The listed (row, key) pairs grouped by key: ``(seg, pairs)`` with key j of kv head g =
-    b·Hk + h // group at position g·Lk + j owning ``pairs[seg[g·Lk + j] : seg[g·Lk + j + 1]]``,
-    each a flat slot row·cap + c of ``lists``, in increasing order (a stable sort): the order in
-    which the dK/dV kernel sums them, fixed, so the result is deterministic. None when no row is
-    listed.
+    """The listed (row, key) pairs grouped by key: ``(seg, rows)`` with key j of kv head g =
+    b·Hk + h // group at position g·Lk + j owning ``rows[seg[g·Lk + j] : seg[g·Lk + j + 1]]``,
+    int32 flat query rows (b·H + h)·Lq + i in increasing order (a stable sort of the row-major
+    pairs): the order in which the dK/dV kernel sums them, fixed, so the result is deterministic.
+    None when no row is listed.
 
-    Outside CUDA-graph capture the pairs are first compacted (one host sync for their number), so
-    the sort sees the listed pairs only: ~40% of the slots on random keys, almost none on local
-    attention. Under capture every slot is sorted, the empty ones last."""
+    Outside CUDA-graph capture only the listed rows' filled slots are sorted (two host syncs for
+    their numbers): ~40% of the slots on random keys, almost none on local attention. Under
+    capture every slot is sorted, the empty ones last."""
     B, H, Lq, cap = lists.shape
     dev = lists.device
     n_keys = B * Hk * Lk
     key_t = torch.int32 if n_keys < 2**31 - 1 else torch.int64
-    bh = torch.arange(B * H, device=dev, dtype=key_t)
-    kv_row = ((bh // H) * Hk + (bh % H) // (H // Hk)) * Lk  # (B·H,) first key of the row's kv head
-    filled = torch.arange(cap, device=dev, dtype=torch.int32) < counts.view(B * H, Lq, 1)
-    keys = kv_row.view(B * H, 1, 1) + lists.view(B * H, Lq, cap).to(key_t)
+    row_t = torch.int32 if B * H * Lq < 2**31 - 1 else torch.int64
+    flat_lists = lists.view(B * H * Lq, cap)
+    flat_counts = counts.view(B * H * Lq)
     if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
-        keys = torch.where(filled, keys, torch.iinfo(key_t).max)  # empty slots sort last
-        sorted_keys, pairs = torch.sort(keys.view(-1), stable=True)
+        rows = torch.arange(B * H * Lq, device=dev, dtype=row_t)
     else:
-        slots = filled.view(-1).nonzero().squeeze(1)  # the host sync
-        if slots.numel() == 0:
+        rows = (flat_counts > 0).nonzero().squeeze(1).to(row_t)  # host sync
+        if rows.numel() == 0:
             return None
+        flat_lists, flat_counts = flat_lists[rows], flat_counts[rows]
+    bh = rows // Lq
+    kv_first = (((bh // H) * Hk + (bh % H) // (H // Hk)) * Lk).to(key_t)  # first key of the row's kv head
+    filled = torch.arange(cap, device=dev, dtype=torch.int32) < flat_counts.view(-1, 1)
+    keys = kv_first.view(-1, 1) + flat_lists.to(key_t)
+    if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
+        sorted_keys, order = torch.sort(torch.where(filled, keys, torch.iinfo(key_t).max).view(-1), stable=True)
+    else:
+        slots = filled.view(-1).nonzero().squeeze(1)  # host sync
         sorted_keys, order = torch.sort(keys.view(-1)[slots], stable=True)
-        pairs = slots[order]
+        order = slots[order]
     seg = torch.searchsorted(sorted_keys, torch.arange(n_keys + 1, device=dev, dtype=key_t))
-    return seg, pairs
+    return seg, rows[order // cap]
 
 
 def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
@@ -367,7 +378,7 @@ def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf,
     by_key = pairs_by_key(lists, counts, Hk, Lk)
     if by_key is None:  # no row listed
         return
-    seg, pairs = by_key
+    seg, pair_rows = by_key
     if "dq" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dq)(
             (common, strides, lists.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
@@ -376,7 +387,7 @@ def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf,
             dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap), LISTED_WARPS, 1)
     if "dkdv" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dkdv)(
-            (common, strides, seg.dtype, cap), (_cdiv(Lk, LISTED_BLOCK_N), B * Hk),
-            (q, k, v, grad_out, tau, delta, alpha_buf, mask, seg, pairs, dk, dv, *strides, *dk.stride(),
+            (common, strides, seg.dtype, pair_rows.dtype), (_cdiv(Lk, LISTED_BLOCK_N), B * Hk),
+            (q, k, v, grad_out, tau, delta, alpha_buf, mask, seg, pair_rows, dk, dv, *strides, *dk.stride(),
              *dv.stride(), H, Hk, Lq, Lk, float(scale)),
-            dict(GROUP=H // Hk, BLOCK_N=LISTED_BLOCK_N, CAP=cap), LISTED_WARPS, 1)
+            dict(GROUP=H // Hk, BLOCK_N=LISTED_BLOCK_N, CHUNK=LISTED_CHUNK), LISTED_WARPS, 1)
