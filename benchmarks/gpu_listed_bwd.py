@@ -91,7 +91,7 @@ def accuracy(N=16384):
 # (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_WARPS, LISTED_UNROLL); the first is the default
 # (session 10 call B: (16, 16, 4, 8) 14.2 ms and (16, 16, 2, 4) 17.1 against 11.0; Triton 3.6 failed
 # to compile the dK/dV kernel at 32 keys x 4 warps, in TritonGPURemoveLayoutConversions)
-LISTED_SWEEP = [(16, 16, 4, 4), (32, 16, 4, 4), (16, 16, 8, 4), (16, 16, 4, 2), (64, 16, 8, 4), (16, 32, 8, 4)]
+LISTED_SWEEP = [(16, 16, 8, 4), (16, 16, 8, 2), (32, 16, 8, 4), (16, 16, 4, 4), (16, 16, 16, 4)]
 
 
 def sweep_listed(args, tiles, lists, counts):
