@@ -71,6 +71,10 @@ LISTED_BLOCK_N = 16
 LISTED_WARPS = 8
 LISTED_UNROLL = 4
 LISTED_CHUNK = 16
+# the dense passes read SKIP_SCAN map rows (dK/dV) or flag columns (dQ) at once and skip a span
+# with none marked: on random keys nearly every row is listed, so the map is mostly empty and
+# a loop testing one tile per iteration waits on a load each time (tests lower it)
+SKIP_SCAN = 64
 # which of the listed rows' kernels run (benchmarks time them apart; anything else is wrong)
 LISTED_PARTS = ("dq", "dkdv")
 
@@ -158,7 +162,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
     # memoised: a dict hit per backward instead of render.load's sorted parameter set
     # (ADASPLASH_COMPILE_DUMP goes through render.load every time, which writes the source out)
     key = (q.shape[-1], v.shape[-1], q.dtype, q.device.type == "cuda", alpha_kind, mask_mode, bool(is_causal),
-           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), LISTED_UNROLL)
+           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), LISTED_UNROLL, SKIP_SCAN)
     mod = _modules.get(key)
     if mod is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         mod = _modules[key] = _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges,
@@ -184,6 +188,7 @@ def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, quer
         QUERY_RANGES=bool(query_ranges),
         DKDV_FLAGS=bool(dkdv_flags),
         LISTED_UNROLL=LISTED_UNROLL,
+        SKIP_SCAN=SKIP_SCAN,
     )
 
 
@@ -346,18 +351,19 @@ def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tu
     row_t = torch.int32 if B * H * Lq < 2**31 - 1 else torch.int64
     flat_lists = lists.view(B * H * Lq, cap)
     flat_counts = counts.view(B * H * Lq)
-    if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
-        rows = torch.arange(B * H * Lq, device=dev, dtype=row_t)
-    else:
-        rows = (flat_counts > 0).nonzero().squeeze(1).to(row_t)  # host sync
-        if rows.numel() == 0:
-            return None
+    capturing = dev.type == "cuda" and torch.cuda.is_current_stream_capturing()
+    rows = None if capturing else (flat_counts > 0).nonzero().squeeze(1).to(row_t)  # host sync
+    if rows is not None and rows.numel() == 0:
+        return None
+    if rows is not None and rows.numel() < B * H * Lq // 2:  # few rows listed: only theirs
         flat_lists, flat_counts = flat_lists[rows], flat_counts[rows]
+    else:
+        rows = torch.arange(B * H * Lq, device=dev, dtype=row_t)
     bh = rows // Lq
     kv_first = (((bh // H) * Hk + (bh % H) // (H // Hk)) * Lk).to(key_t)  # first key of the row's kv head
     filled = torch.arange(cap, device=dev, dtype=torch.int32) < flat_counts.view(-1, 1)
     keys = kv_first.view(-1, 1) + flat_lists.to(key_t)
-    if dev.type == "cuda" and torch.cuda.is_current_stream_capturing():
+    if capturing:
         sorted_keys, order = torch.sort(torch.where(filled, keys, torch.iinfo(key_t).max).view(-1), stable=True)
     else:
         slots = filled.view(-1).nonzero().squeeze(1)  # host sync

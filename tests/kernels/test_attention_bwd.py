@@ -209,8 +209,11 @@ def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, 
     each key block of the backward to the query blocks between the first and last non-empty one, and
     (dQ tiles nesting in its blocks) is what the dQ pass skips by. The map
     must cover every block with a non-zero weight (checked against float64), leave most blocks of
-    peaked scores out, and the gradients with it must be bitwise those without it."""
+    peaked scores out, and the gradients with it must be bitwise those without it. Spans of two map
+    rows / flag columns, so the passes skip empty spans whole as well as single tiles."""
     from adasplash_compile.kernels import attention as fwd
+
+    monkeypatch.setattr(bwd, "SKIP_SCAN", 2)
 
     # the map's buffer is not zeroed beforehand: poisoned, every byte must be written 0 or 1
     monkeypatch.setattr(fwd, "_new_flags", lambda n, device: torch.full((n,), 0xA5, dtype=torch.uint8, device=device))
@@ -459,6 +462,7 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
     bitwise equal (no atomics); the float mask's gradient too."""
     fwd = gather_everywhere
     monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(bwd, "SKIP_SCAN", 2)  # the dense passes' span skipping over several spans
     B = 2
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
     mask_grad = mask is not None and mask.dtype != torch.bool
