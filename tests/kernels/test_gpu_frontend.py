@@ -236,6 +236,14 @@ def _capture_attention(shape, make_mask, causal, alpha, per_head):
     for t in (None, tiles):  # the dK/dV pass with and without the forward's tile map
         attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
                                alpha_t, mask is not None and mask.dtype != torch.bool, tiles=t)
+    if alpha in (1.5, 2.0) and alpha_t is None:
+        # the listed rows' kernels (training from 16k keys): every row listed, key 0 (any row may
+        # attend to it)
+        lists = torch.zeros(q.shape[:3] + (attention.GATHER_CAP,), dtype=torch.int16)
+        counts = torch.ones(q.shape[:3], dtype=torch.int32)
+        attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
+                               alpha_t, mask is not None and mask.dtype != torch.bool, tiles=tiles, lists=lists,
+                               counts=counts)
     if q.dtype == torch.bfloat16 and q.shape[-1] == 128 and mask is None:
         # the H200's own table config (CPU launches take the interpreter's small tiles), with the
         # map: its dQ tiles nest in the map's blocks, so the dK/dV pass renders without verdicts
@@ -256,6 +264,8 @@ def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkey
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, True)
     monkeypatch.setattr(attention, "GATHER_MIN_LK", 0)  # the gather launch (likewise), with the tile map
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, True, return_tiles=True)
+    # training with the lists: the fix-up lists its rows too (FIXUP_LISTS)
+    attention.forward(q, k, v, None, True, 0.088, 1.5, None, True, return_tiles=True, return_lists=True)
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
     monkeypatch.setattr(attention, "GATHER_SPLIT", False)  # its main launch as one kernel
     attention.forward(q, k, v, None, True, 0.088, 1.5, None, False)
