@@ -339,6 +339,11 @@ def backward(
     return dq, dk, dv, dalpha, dmask_out
 
 
+def _capturing(dev: torch.device) -> bool:
+    """Inside CUDA-graph capture (no host syncs allowed)."""
+    return dev.type == "cuda" and torch.cuda.is_current_stream_capturing()
+
+
 def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tuple[Tensor, Tensor]]:
     """The listed (row, key) pairs grouped by key: ``(seg, rows)`` with key j of kv head g =
     b·Hk + h // group at position g·Lk + j owning ``rows[seg[g·Lk + j] : seg[g·Lk + j + 1]]``,
@@ -356,7 +361,7 @@ def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tu
     row_t = torch.int32 if B * H * Lq < 2**31 - 1 else torch.int64
     flat_lists = lists.view(B * H * Lq, cap)
     flat_counts = counts.view(B * H * Lq)
-    capturing = dev.type == "cuda" and torch.cuda.is_current_stream_capturing()
+    capturing = _capturing(dev)
     rows = None if capturing else (flat_counts > 0).nonzero().squeeze(1).to(row_t)  # host sync
     if rows is not None and rows.numel() == 0:
         return None

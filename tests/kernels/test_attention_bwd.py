@@ -522,3 +522,59 @@ def test_listed_rows_through_the_op(bwd, device, gather_everywhere):
     want = _oracle(*_rounded(torch.float32, q, k, v, do), None, True, 1.5, None, False)
     for name, g, w in zip(NAMES, grads[0], want):
         assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
+
+
+@pytest.mark.parametrize("listed_share", ["all", "few"])
+def test_pairs_by_key_without_host_syncs_matches(bwd, device, monkeypatch, listed_share):
+    """Under CUDA-graph capture the pairs are sorted with every empty slot (no host sync to count
+    them); outside, only the listed rows' filled slots. Both give the same segments and rows, and
+    each key's rows come in increasing order (what makes the dK/dV sums deterministic)."""
+    B, H, Hk, Lq, Lk, cap = 2, 4, 2, 24, 40, 8
+    g = torch.Generator().manual_seed(0)
+    counts = torch.randint(1, cap + 1, (B, H, Lq), generator=g, dtype=torch.int32)
+    if listed_share == "few":
+        counts[torch.rand(B, H, Lq, generator=g) < 0.8] = 0
+    lists = torch.stack([torch.randperm(Lk, generator=g)[:cap] for _ in range(B * H * Lq)]).view(B, H, Lq, cap)
+    lists, counts = lists.to(torch.int16).to(device), counts.to(device)
+    seg, rows = bwd.pairs_by_key(lists, counts, Hk, Lk)
+    monkeypatch.setattr(bwd, "_capturing", lambda dev: True)
+    seg_c, rows_c = bwd.pairs_by_key(lists, counts, Hk, Lk)
+    n = int(seg[-1])
+    assert torch.equal(seg, seg_c) and torch.equal(rows[:n], rows_c[:n])
+    # every listed pair once, under its kv head's key
+    want = sorted(
+        (((r // Lq) // H * Hk + (r // Lq) % H // (H // Hk)) * Lk + int(lists.view(-1, cap)[r, c]), r)
+        for r in range(B * H * Lq) for c in range(int(counts.view(-1)[r])))
+    got = [(j, int(rows[e])) for j in range(B * Hk * Lk) for e in range(int(seg[j]), int(seg[j + 1]))]
+    assert got == want
+
+
+def test_listed_rows_under_torch_compile(bwd, device, gather_everywhere, monkeypatch):
+    """torch.compile (fullgraph, dynamic shapes, Inductor) traces the op with its list outputs
+    (sized by the fake implementation from symbolic lengths) and its backward; the gradients
+    match eager autograd's, which takes the same lists."""
+    import adasplash_compile
+
+    B, H, Hk, Lq, Lk, D = 1, 2, 2, 40, 160, 16
+    q, k, v, do, _ = _problem(device, B, H, Hk, Lq, Lk, D, D)
+    leaves = [t.float().requires_grad_() for t in (q, k, v)]
+
+    def f(q, k, v):
+        return (adasplash_compile.entmax_attention(q, k, v, is_causal=True) * do.float()).sum()
+
+    listed = []
+    real = bwd.backward
+
+    def spy(*args, **kwargs):
+        counts = kwargs.get("counts")
+        listed.append(counts is not None and bool((counts > 0).any()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bwd, "backward", spy)
+    eager = torch.autograd.grad(f(*leaves), leaves)
+    compiled = torch.compile(f, backend="inductor", fullgraph=True, dynamic=True)
+    with torch._inductor.config.patch(fx_graph_cache=False):
+        got = torch.autograd.grad(compiled(*leaves), leaves)
+    assert listed == [True, True], f"backward calls with listed rows (eager, compiled): {listed}"
+    for name, a, b in zip(NAMES, got, eager):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
