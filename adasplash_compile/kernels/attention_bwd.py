@@ -75,6 +75,8 @@ LISTED_CHUNK = 16
 # with none marked: on random keys nearly every row is listed, so the map is mostly empty and
 # a loop testing one tile per iteration waits on a load each time (tests lower it)
 SKIP_SCAN = 64
+# ... when at least this share of the rows is listed (else the map is nearly full anyway)
+MAP_SKIP_SHARE = 0.125
 # which of the listed rows' kernels run (benchmarks time them apart; anything else is wrong)
 LISTED_PARTS = ("dq", "dkdv")
 
@@ -291,13 +293,17 @@ def backward(
         if counts.shape != (B, H, Lq) or lists is None or lists.dim() != 4 or lists.shape[:3] != (B, H, Lq):
             raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
                              f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
+        by_key = pairs_by_key(lists.contiguous(), counts.contiguous(), Hk, Lk)
+        use_lists = by_key is not None
+    if use_lists:
         # the dense passes see the listed rows with nothing to attend
         tau_dense = torch.where(counts > 0, float("inf"), tau.to(torch.float32))
-    # with rows listed the map is mostly empty and the dK/dV pass tests it per tile and per span;
-    # without, a branch-free loop keeps its loads pipelined (H200 session 10: the tested loop
-    # took 4k 'rand' training from ~2.2 to 2.75 ms)
+    # with most rows listed the map is mostly empty and the dK/dV pass tests it per tile and per
+    # span; otherwise a branch-free loop keeps its loads pipelined (H200 session 10: the tested
+    # loop took 4k 'rand' training from ~2.2 to 2.75 ms, and 16k 'local', 0.4% of rows listed,
+    # from 1.0 to 1.4 ms of backward)
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags,
-                   map_skip=use_lists)
+                   map_skip=use_lists and by_key[2] >= MAP_SKIP_SHARE)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
                                             (BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
@@ -329,7 +335,7 @@ def backward(
         dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages)
     if use_lists:
         _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
-                     dz_full, scale)
+                     dz_full, scale, by_key)
 
     if need_dalpha:
         dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
@@ -344,12 +350,13 @@ def _capturing(dev: torch.device) -> bool:
     return dev.type == "cuda" and torch.cuda.is_current_stream_capturing()
 
 
-def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tuple[Tensor, Tensor]]:
-    """The listed (row, key) pairs grouped by key: ``(seg, rows)`` with key j of kv head g =
+def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tuple[Tensor, Tensor, float]]:
+    """The listed (row, key) pairs grouped by key: ``(seg, rows, share)`` with key j of kv head g =
     b·Hk + h // group at position g·Lk + j owning ``rows[seg[g·Lk + j] : seg[g·Lk + j + 1]]``,
     int32 flat query rows (b·H + h)·Lq + i in increasing order (a stable sort of the row-major
     pairs): the order in which the dK/dV kernel sums them, fixed, so the result is deterministic.
-    None when no row is listed.
+    ``share``: the fraction of rows listed (1.0 under capture, where it is not counted). None when
+    no row is listed.
 
     Outside CUDA-graph capture only the listed rows' filled slots are sorted (two host syncs for
     their numbers): ~40% of the slots on random keys, almost none on local attention. Under
@@ -365,7 +372,8 @@ def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tu
     rows = None if capturing else (flat_counts > 0).nonzero().squeeze(1).to(row_t)  # host sync
     if rows is not None and rows.numel() == 0:
         return None
-    if rows is not None and rows.numel() < B * H * Lq // 2:  # few rows listed: only theirs
+    share = 1.0 if rows is None else rows.numel() / (B * H * Lq)
+    if share < 0.5:  # few rows listed: only theirs
         flat_lists, flat_counts = flat_lists[rows], flat_counts[rows]
     else:
         rows = torch.arange(B * H * Lq, device=dev, dtype=row_t)
@@ -380,21 +388,18 @@ def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tu
         sorted_keys, order = torch.sort(keys.view(-1)[slots], stable=True)
         order = slots[order]
     seg = torch.searchsorted(sorted_keys, torch.arange(n_keys + 1, device=dev, dtype=key_t))
-    return seg, rows[order // cap]
+    return seg, rows[order // cap], share
 
 
 def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
-                 dz_full, scale):
+                 dz_full, scale, by_key):
     """dQ of the listed rows (overwriting the dense pass's zeros there) and their share of dK, dV."""
     B, H, Lq, _ = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     cap = lists.shape[-1]
     lists = lists.contiguous()
     counts = counts.contiguous()
-    by_key = pairs_by_key(lists, counts, Hk, Lk)
-    if by_key is None:  # no row listed
-        return
-    seg, pair_rows = by_key
+    seg, pair_rows, _ = by_key
     if "dq" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dq)(
             (common, strides, lists.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
