@@ -194,22 +194,14 @@ def _empty_tiles(q: Tensor) -> Tensor:
     return torch.empty((0,), dtype=torch.uint8, device=q.device)
 
 
-def _lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Tensor], save_aux: bool):
-    """Shape and dtype of the forward's row lists, or None (``attention.training_lists_spec``)."""
-    if not save_aux or alpha_t is not None or alpha not in (1.5, 2.0):
-        return None  # decided without importing the kernels (Triton)
-    return _attention_kernels().training_lists_spec(q, k, alpha, alpha_t, save_aux)
-
-
 def _no_lists(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Tensor], save_aux: bool,
               fake: bool = False) -> tuple[Tensor, Tensor]:
-    """The op's (lists, counts) where no row is listed: counts of 0 in the spec's shapes, or empty."""
-    spec = _lists_spec(q, k, alpha, alpha_t, save_aux)
-    if spec is None:
+    """The op's (lists, counts) where no row is listed (``attention.training_lists_spec``'s
+    shapes, counts of 0), or both empty; the cases that never list decided without importing the
+    kernels (Triton)."""
+    if not save_aux or alpha_t is not None or alpha not in (1.5, 2.0):
         return q.new_empty((0,), dtype=torch.int16), q.new_empty((0,), dtype=torch.int32)
-    shape, dtype = spec
-    counts = q.new_empty(shape[:3], dtype=torch.int32) if fake else q.new_zeros(shape[:3], dtype=torch.int32)
-    return q.new_empty(shape, dtype=dtype), counts
+    return _attention_kernels().no_lists(q, k, alpha, alpha_t, save_aux, fake=fake)
 
 
 @torch.library.custom_op("adasplash_compile::attention_fwd", mutates_args=())

@@ -581,7 +581,7 @@ def forward(
                 o2.zero_()
         tiles = torch.zeros((B, H, triton_cdiv(Lq, TILE), triton_cdiv(Lk, TILE)), dtype=torch.uint8, device=q.device)
         if return_lists:
-            return result + (tiles,) + _no_lists(q, k, alpha, alpha_t, save_aux)
+            return result + (tiles,) + no_lists(q, k, alpha, alpha_t, save_aux)
         return result + (tiles,) if return_tiles else result
 
     kind = render.alpha_kind(alpha, alpha_t)
@@ -604,18 +604,20 @@ def forward(
     if not return_lists:
         return result
     if gat is None or spec is None:  # nothing listed (this config keeps no lists)
-        return result + _no_lists(q, k, alpha, alpha_t, save_aux)
+        return result + no_lists(q, k, alpha, alpha_t, save_aux)
     return result + (gat[0].view(spec[0]), gat[1].view(spec[0][:3]))
 
 
-def _no_lists(q, k, alpha, alpha_t, save_aux):
-    """``return_lists``' pair for a forward that listed no row: counts of 0 (or both empty)."""
+def no_lists(q, k, alpha, alpha_t, save_aux, fake: bool = False):
+    """``return_lists``' pair for a forward that listed no row: lists of
+    :func:`training_lists_spec`'s shape and counts of 0 (``fake``: unfilled, for a fake
+    implementation), or both empty where it gives None."""
     spec = training_lists_spec(q, k, alpha, alpha_t, save_aux)
     if spec is None:
-        return torch.empty((0,), dtype=torch.int16, device=q.device), torch.empty((0,), dtype=torch.int32,
-                                                                                   device=q.device)
+        return q.new_empty((0,), dtype=torch.int16), q.new_empty((0,), dtype=torch.int32)
     shape, dtype = spec
-    return torch.empty(shape, dtype=dtype, device=q.device), torch.zeros(shape[:3], dtype=torch.int32, device=q.device)
+    counts = q.new_empty(shape[:3], dtype=torch.int32) if fake else q.new_zeros(shape[:3], dtype=torch.int32)
+    return q.new_empty(shape, dtype=dtype), counts
 
 
 def profile_variant(q: Tensor, k: Tensor, v: Tensor, is_causal: bool, *, niter: Optional[int] = None,
