@@ -56,16 +56,17 @@ __all__ = ["backward", "default_config"]
 _MAX_HEAD_DIM = 256
 
 # With the forward's tile map (training through the op), the dQ pass skips by the map itself and
-# the dK/dV pass computes no verdict of its own (no reduction over the tile, no store) but skips
-# the tiles the map leaves empty, when the dQ tiles nest in the map's TILE x TILE blocks. False:
-# the dK/dV pass records its own verdicts.
+# the dK/dV pass computes no verdict of its own (no reduction over the tile, no store; with rows
+# listed it skips the tiles the map leaves empty, see MAP_SKIP_SHARE), when the dQ tiles nest in
+# the map's TILE x TILE blocks. False: the dK/dV pass records its own verdicts.
 FLAGS_FROM_FORWARD = True
 
 # the listed rows' kernels: rows (dQ) or keys (dK/dV) per program, warps, and listed pairs per
 # step of their loops (their rows loaded together: the loops wait on gathered loads); the dK/dV
-# kernel reads its keys' row indices LISTED_CHUNK at a time. H200 session 10 call B (16k 'rand',
-# backward alone, ms; (BLOCK_M, BLOCK_N, warps, unroll)): (16, 16, 4, 4) 11.06, (16, 16, 8, 4)
-# 8.88, (16, 16, 4, 2) 9.25, (16, 16, 4, 8) 14.23, (32, 16, 4, 4) 11.51, (64, 16, 8, 4) 9.72.
+# kernel reads its keys' row indices LISTED_CHUNK at a time. H200 session 10 call C (16k 'rand',
+# backward alone, ms; (BLOCK_M, BLOCK_N, warps, unroll)): (16, 16, 8, 4) 8.15, (16, 16, 8, 2)
+# 8.43, (32, 16, 8, 4) 8.30, (16, 16, 4, 4) 9.20, (16, 16, 16, 4) 12.31. Triton 3.6 fails to
+# compile the dK/dV kernel at 32 keys per program (call B).
 LISTED_BLOCK_M = 16
 LISTED_BLOCK_N = 16
 LISTED_WARPS = 8
@@ -293,7 +294,8 @@ def backward(
         if counts.shape != (B, H, Lq) or lists is None or lists.dim() != 4 or lists.shape[:3] != (B, H, Lq):
             raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
                              f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
-        by_key = pairs_by_key(lists.contiguous(), counts.contiguous(), Hk, Lk)
+        lists, counts = lists.contiguous(), counts.contiguous()
+        by_key = pairs_by_key(lists, counts, Hk, Lk)
         use_lists = by_key is not None
     if use_lists:
         # the dense passes see the listed rows with nothing to attend
@@ -397,8 +399,6 @@ def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf,
     B, H, Lq, _ = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     cap = lists.shape[-1]
-    lists = lists.contiguous()
-    counts = counts.contiguous()
     seg, pair_rows, _ = by_key
     if "dq" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dq)(
