@@ -9,7 +9,7 @@
 2. Time (do_bench median, ms), bf16 B=2 H=16 D=128 causal, 'rand' and 'local' at 16k and 32k:
    forward+backward through ``entmax_attention`` with the lists (the default) and without them
    (``attention.training_lists_spec`` patched to None), the backward alone, and its listed parts:
-   the dQ kernel, the pairs' sort (``attention_bwd.pairs_by_key``) and the dK/dV kernel.
+   the dQ kernel, the pairs' grouping by key block (``attention_bwd.listed_offsets`` and ``listed_pairs``) and the dK/dV kernel.
 3. Determinism: N backward passes with the lists at 16k 'rand', bitwise equal.
 """
 
@@ -88,19 +88,20 @@ def accuracy(N=16384):
     return rows
 
 
-# (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_WARPS, LISTED_UNROLL); the first is the default
-# (session 10 call B: (16, 16, 4, 8) 14.2 ms and (16, 16, 2, 4) 17.1 against 11.0; Triton 3.6 failed
-# to compile the dK/dV kernel at 32 keys x 4 warps, in TritonGPURemoveLayoutConversions)
-LISTED_SWEEP = [(16, 16, 8, 4), (16, 16, 8, 2), (32, 16, 8, 4), (16, 16, 4, 4), (16, 16, 16, 4)]
+# (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_CHUNK, LISTED_WARPS); the first is the default.
+# Session 10's kernels (one pair per lane) were swept in its call B and C.
+LISTED_SWEEP = [(16, 16, 32, 4), (16, 16, 64, 4), (16, 16, 32, 8), (16, 16, 16, 4), (32, 16, 32, 4),
+                (16, 32, 32, 4), (16, 64, 64, 4), (32, 32, 64, 8)]
+_KNOBS = ("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_CHUNK", "LISTED_WARPS")
 
 
 def sweep_listed(args, tiles, lists, counts):
     """The backward alone under each listed-kernel config (16k 'rand', the first point)."""
     rows = []
-    saved = [getattr(attention_bwd, n) for n in ("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_WARPS", "LISTED_UNROLL")]
+    saved = [getattr(attention_bwd, n) for n in _KNOBS]
     try:
         for cfg in LISTED_SWEEP:
-            for n, val in zip(("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_WARPS", "LISTED_UNROLL"), cfg):
+            for n, val in zip(_KNOBS, cfg):
                 setattr(attention_bwd, n, val)
             fn = lambda: attention_bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)  # noqa: E731
             t0 = time.time()
@@ -114,10 +115,10 @@ def sweep_listed(args, tiles, lists, counts):
             first = time.time() - t0
             ms = bench(fn)
             rows.append(dict(sweep=list(cfg), bwd=ms, first_call_s=first))
-            print(f"[sweep] listed (BLOCK_M, BLOCK_N, warps, unroll) {cfg}: bwd {ms:.3f} ms (first call {first:.1f} s)",
+            print(f"[sweep] listed (BLOCK_M, BLOCK_N, chunk, warps) {cfg}: bwd {ms:.3f} ms (first call {first:.1f} s)",
                   flush=True)
     finally:
-        for n, val in zip(("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_WARPS", "LISTED_UNROLL"), saved):
+        for n, val in zip(_KNOBS, saved):
             setattr(attention_bwd, n, val)
     return rows
 
@@ -149,8 +150,10 @@ def timing(points, sweep=False):
             bwd = bench(lambda: attention_bwd.backward(*args, tiles=tiles, lists=lists, counts=counts))
             listed = (counts > 0).float().mean().item() if counts.numel() else 0.0
             mean_len = (counts.float().sum() / max(1, int((counts > 0).sum()))).item() if counts.numel() else 0.0
-            sort_ms = (bench(lambda: attention_bwd.pairs_by_key(lists, counts, k.shape[1], N))
-                       if counts.numel() else 0.0)
+            mod = attention_bwd._kernels(q, v, "15", "none", True, False, False, True, False, True)
+            sort_ms = (bench(lambda: attention_bwd.listed_pairs(
+                mod, lists, counts, attention_bwd.listed_offsets(counts, lists.shape[-1]), k.shape[1], N,
+                attention_bwd.LISTED_BLOCK_N)) if counts.numel() else 0.0)
             if kind == "rand" and N == points[0] and sweep:
                 rows.extend(sweep_listed(args, tiles, lists, counts))
             row = dict(N=N, input=kind, first_call_s=first, fwd_bwd_lists=fb, fwd_bwd_tiles=fb_tiles,

@@ -43,7 +43,7 @@ causal (top-left) or not, bool / float masks broadcasting to (B, H, Lq, Lk), GQA
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -61,17 +61,14 @@ _MAX_HEAD_DIM = 256
 # the map's TILE x TILE blocks. False: the dK/dV pass records its own verdicts.
 FLAGS_FROM_FORWARD = True
 
-# the listed rows' kernels: rows (dQ) or keys (dK/dV) per program, warps, and listed pairs per
-# step of their loops (their rows loaded together: the loops wait on gathered loads); the dK/dV
-# kernel reads its keys' row indices LISTED_CHUNK at a time. H200 session 10 call C (16k 'rand',
-# backward alone, ms; (BLOCK_M, BLOCK_N, warps, unroll)): (16, 16, 8, 4) 8.15, (16, 16, 8, 2)
-# 8.43, (32, 16, 8, 4) 8.30, (16, 16, 4, 4) 9.20, (16, 16, 16, 4) 12.31. Triton 3.6 fails to
-# compile the dK/dV kernel at 32 keys per program (call B).
+# the listed rows' kernels: rows (dQ) or keys (dK/dV, also the bins the pairs are grouped by) per
+# program, the pairs per step of their loops, and warps. Session 10's kernels (one pair per lane,
+# each lane walking its own row's or key's list) took 1.6 (dQ) and 3.3 ms (dK/dV) at 16k 'rand'.
 LISTED_BLOCK_M = 16
 LISTED_BLOCK_N = 16
-LISTED_WARPS = 8
-LISTED_UNROLL = 4
-LISTED_CHUNK = 16
+LISTED_CHUNK = 32
+LISTED_WARPS = 4
+_PACK_ROWS = 32  # rows per program of the pack kernel
 # the dense passes read SKIP_SCAN map rows (dK/dV) or flag columns (dQ) at once and skip a span
 # with none marked: on random keys nearly every row is listed, so the map is mostly empty and
 # a loop testing one tile per iteration waits on a load each time (tests lower it)
@@ -165,7 +162,7 @@ def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: b
     # memoised: a dict hit per backward instead of render.load's sorted parameter set
     # (ADASPLASH_COMPILE_DUMP goes through render.load every time, which writes the source out)
     key = (q.shape[-1], v.shape[-1], q.dtype, q.device.type == "cuda", alpha_kind, mask_mode, bool(is_causal),
-           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), LISTED_UNROLL, SKIP_SCAN, bool(map_skip))
+           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), SKIP_SCAN, bool(map_skip))
     mod = _modules.get(key)
     if mod is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         mod = _modules[key] = _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges,
@@ -190,7 +187,6 @@ def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, quer
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
         QUERY_RANGES=bool(query_ranges),
         DKDV_FLAGS=bool(dkdv_flags),
-        LISTED_UNROLL=LISTED_UNROLL,
         SKIP_SCAN=SKIP_SCAN,
         MAP_SKIP=bool(map_skip),
     )
@@ -295,8 +291,8 @@ def backward(
             raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
                              f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
         lists, counts = lists.contiguous(), counts.contiguous()
-        by_key = pairs_by_key(lists, counts, Hk, Lk)
-        use_lists = by_key is not None
+        offsets = listed_offsets(counts, lists.shape[-1])
+        use_lists = offsets is not None
     if use_lists:
         # the dense passes see the listed rows with nothing to attend
         tau_dense = torch.where(counts > 0, float("inf"), tau.to(torch.float32))
@@ -305,7 +301,7 @@ def backward(
     # loop took 4k 'rand' training from ~2.2 to 2.75 ms, and 16k 'local', 0.4% of rows listed,
     # from 1.0 to 1.4 ms of backward)
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags,
-                   map_skip=use_lists and by_key[2] >= MAP_SKIP_SHARE)
+                   map_skip=use_lists and offsets[2] >= MAP_SKIP_SHARE)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
                                             (BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
@@ -336,8 +332,9 @@ def backward(
          *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols),
         dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages)
     if use_lists:
+        pairs = listed_pairs(mod, lists, counts, offsets, Hk, Lk, LISTED_BLOCK_N)
         _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
-                     dz_full, scale, by_key)
+                     dz_full, scale, pairs)
 
     if need_dalpha:
         dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
@@ -352,63 +349,90 @@ def _capturing(dev: torch.device) -> bool:
     return dev.type == "cuda" and torch.cuda.is_current_stream_capturing()
 
 
-def pairs_by_key(lists: Tensor, counts: Tensor, Hk: int, Lk: int) -> Optional[tuple[Tensor, Tensor, float]]:
-    """The listed (row, key) pairs grouped by key: ``(seg, rows, share)`` with key j of kv head g =
-    b·Hk + h // group at position g·Lk + j owning ``rows[seg[g·Lk + j] : seg[g·Lk + j + 1]]``,
-    int32 flat query rows (b·H + h)·Lq + i in increasing order (a stable sort of the row-major
-    pairs): the order in which the dK/dV kernel sums them, fixed, so the result is deterministic.
-    ``share``: the fraction of rows listed (1.0 under capture, where it is not counted). None when
-    no row is listed.
+class ListedPairs(NamedTuple):
+    """The forward's listed (row, key) pairs, laid out for the two listed kernels.
 
-    Outside CUDA-graph capture only the listed rows' filled slots are sorted (two host syncs for
-    their numbers): ~40% of the slots on random keys, almost none on local attention. Under
-    capture every slot is sorted, the empty ones last."""
+    ``off`` (B·H·Lq + 1): row r's pairs are the row-major positions off[r] .. off[r + 1] (the
+    running sum of ``counts``), which is how the dQ kernel finds a row block's pairs in ``lists``.
+    ``seg`` and ``pairs``: the same pairs grouped by key block (a "bin": BLOCK_N keys of one kv
+    head, bin (b·Hk + h // group)·cdiv(Lk, BLOCK_N) + key // BLOCK_N); bin n owns
+    ``pairs[seg[n] : seg[n + 1]]``, each row·BLOCK_N + the key's place in its block, r the flat
+    query row (b·H + h)·Lq + i, in increasing row order (a stable sort of the row-major pairs):
+    the order in which the dK/dV kernel sums them, fixed, so the result is deterministic.
+    ``share``: the fraction of rows listed (1.0 under CUDA-graph capture, where it is not
+    counted)."""
+
+    off: Tensor
+    seg: Tensor
+    pairs: Tensor
+    share: float
+    block_n: int
+
+
+def listed_offsets(counts: Tensor, cap: int) -> Optional[tuple[Tensor, int, float]]:
+    """``(off, n_pairs, share)`` for the listed rows' ``counts``, or None when no row is listed:
+    ``off`` as in :class:`ListedPairs`, the number of pairs to pack and the share of rows listed.
+    One host sync outside CUDA-graph capture; under capture every slot counts (n_rows·cap) and
+    the share is taken as 1."""
+    n_rows = counts.numel()
+    dev = counts.device
+    flat_counts = counts.reshape(n_rows)
+    off_t = torch.int32 if n_rows * cap < 2**31 - 1 else torch.int64
+    off = torch.zeros(n_rows + 1, device=dev, dtype=off_t)
+    torch.cumsum(flat_counts, 0, dtype=off_t, out=off[1:])
+    if _capturing(dev):
+        return off, n_rows * cap, 1.0
+    n_pairs, n_listed = torch.stack([off[-1].to(torch.int64), (flat_counts > 0).sum()]).tolist()  # host sync
+    return (off, n_pairs, n_listed / n_rows) if n_pairs else None
+
+
+def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int, float], Hk: int, Lk: int,
+                 block_n: int) -> ListedPairs:
+    """:class:`ListedPairs` from ``lists`` / ``counts`` and their :func:`listed_offsets`: packs
+    ``n_pairs`` pairs (``_bwd_listed_pack``) and sorts them by bin, stably. The bins are int16 when
+    they fit (H200 session 11 call A, 13M pairs at 16k 'rand': a stable sort of int16 keys took
+    0.35 ms, of int32 0.59; grouping by single keys, which needs int32, took 1.5 ms in all).
+    Under capture every slot is sorted, the unused ones in a last bin past the real ones."""
     B, H, Lq, cap = lists.shape
+    off, n_pairs, share = offsets
     dev = lists.device
-    n_keys = B * Hk * Lk
-    key_t = torch.int32 if n_keys < 2**31 - 1 else torch.int64
-    row_t = torch.int32 if B * H * Lq < 2**31 - 1 else torch.int64
-    flat_lists = lists.view(B * H * Lq, cap)
-    flat_counts = counts.view(B * H * Lq)
-    capturing = _capturing(dev)
-    rows = None if capturing else (flat_counts > 0).nonzero().squeeze(1).to(row_t)  # host sync
-    if rows is not None and rows.numel() == 0:
-        return None
-    share = 1.0 if rows is None else rows.numel() / (B * H * Lq)
-    if share < 0.5:  # few rows listed: only theirs
-        flat_lists, flat_counts = flat_lists[rows], flat_counts[rows]
-    else:
-        rows = torch.arange(B * H * Lq, device=dev, dtype=row_t)
-    bh = rows // Lq
-    kv_first = (((bh // H) * Hk + (bh % H) // (H // Hk)) * Lk).to(key_t)  # first key of the row's kv head
-    filled = torch.arange(cap, device=dev, dtype=torch.int32) < flat_counts.view(-1, 1)
-    keys = kv_first.view(-1, 1) + flat_lists.to(key_t)
-    if capturing:
-        sorted_keys, order = torch.sort(torch.where(filled, keys, torch.iinfo(key_t).max).view(-1), stable=True)
-    else:
-        slots = filled.view(-1).nonzero().squeeze(1)  # host sync
-        sorted_keys, order = torch.sort(keys.view(-1)[slots], stable=True)
-        order = slots[order]
-    seg = torch.searchsorted(sorted_keys, torch.arange(n_keys + 1, device=dev, dtype=key_t))
-    return seg, rows[order // cap], share
+    n_rows = B * H * Lq
+    n_blocks = _cdiv(Lk, block_n)
+    n_bins = B * Hk * n_blocks
+    # int16 bins (shifted to start at -2^15) when they and the "unused" bin fit
+    bin_t, bin_offset = (torch.int16, -(2**15)) if n_bins + 1 <= 2**16 else (torch.int32, 0)
+    pair_t = torch.int32 if n_rows * block_n < 2**31 - 1 else torch.int64
+    # (under capture the slots past the real pairs stay in the unused bin; packed's are never read)
+    bins = (torch.full((n_pairs,), n_bins + bin_offset, device=dev, dtype=bin_t) if _capturing(dev) else
+            torch.empty((n_pairs,), device=dev, dtype=bin_t))
+    packed = torch.empty((n_pairs,), device=dev, dtype=pair_t)
+    launch.launcher(mod._bwd_listed_pack)(
+        (dev.index, lists.dtype, off.dtype, bin_t, pair_t, H, Hk, Lq, n_rows, n_blocks, cap, block_n),
+        (_cdiv(n_rows, _PACK_ROWS),),
+        (lists, counts, off, bins, packed, H, Hk, Lq, n_rows, n_blocks, bin_offset),
+        dict(GROUP=H // Hk, ROWS=_PACK_ROWS, CAP=cap, BLOCK_N=block_n), 4, 1)
+    sorted_bins, order = torch.sort(bins, stable=True)
+    edges = (torch.arange(n_bins + 1, device=dev, dtype=torch.int32) + bin_offset).to(bin_t)
+    seg = torch.searchsorted(sorted_bins, edges).to(off.dtype)
+    return ListedPairs(off, seg, packed[order], share, block_n)
 
 
 def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
-                 dz_full, scale, by_key):
+                 dz_full, scale, pairs: ListedPairs):
     """dQ of the listed rows (overwriting the dense pass's zeros there) and their share of dK, dV."""
     B, H, Lq, _ = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     cap = lists.shape[-1]
-    seg, pair_rows, _ = by_key
     if "dq" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dq)(
-            (common, strides, lists.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
-            (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dz_full, *strides, *dq.stride(),
-             H, Hk, Lq, Lk, float(scale)),
-            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap), LISTED_WARPS, 1)
+            (common, strides, lists.dtype, pairs.off.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
+            (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, pairs.off, dq, dz_full, *strides,
+             *dq.stride(), H, Hk, Lq, Lk, float(scale)),
+            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap, CHUNK=LISTED_CHUNK), LISTED_WARPS, 1)
     if "dkdv" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dkdv)(
-            (common, strides, seg.dtype, pair_rows.dtype), (_cdiv(Lk, LISTED_BLOCK_N), B * Hk),
-            (q, k, v, grad_out, tau, delta, alpha_buf, mask, seg, pair_rows, dk, dv, *strides, *dk.stride(),
+            (common, strides, pairs.seg.dtype, pairs.pairs.dtype, pairs.block_n),
+            (_cdiv(Lk, pairs.block_n), B * Hk),
+            (q, k, v, grad_out, tau, delta, alpha_buf, mask, pairs.seg, pairs.pairs, dk, dv, *strides, *dk.stride(),
              *dv.stride(), H, Hk, Lq, Lk, float(scale)),
-            dict(GROUP=H // Hk, BLOCK_N=LISTED_BLOCK_N, CHUNK=LISTED_CHUNK), LISTED_WARPS, 1)
+            dict(GROUP=H // Hk, BLOCK_N=pairs.block_n, CHUNK=LISTED_CHUNK), LISTED_WARPS, 1)

@@ -456,7 +456,7 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
                                       Lk, D, Dv, causal, mask_kind, alpha, cap):
     """Training through the forward's lists (``return_lists``): the rows the main launch lists and
     those the fix-up lists (FIXUP_LISTS) take their gradients from the lists (dQ gathered by row;
-    dK/dV over the pairs sorted by key), the rest (supports past the cap) from the tiles, whose
+    dK/dV over the pairs grouped by key block), the rest (supports past the cap) from the tiles, whose
     map holds only those. Against float64: fp32 within 1e-3 of the gradient's scale (τ comes
     from the forward kernel), bf16 within 3x the plain bf16 reference's error; a second pass is
     bitwise equal (no atomics); the float mask's gradient too."""
@@ -527,10 +527,12 @@ def test_listed_rows_through_the_op(bwd, device, gather_everywhere):
 
 
 @pytest.mark.parametrize("listed_share", ["all", "few"])
-def test_pairs_by_key_without_host_syncs_matches(bwd, device, monkeypatch, listed_share):
-    """Under CUDA-graph capture the pairs are sorted with every empty slot (no host sync to count
-    them); outside, only the listed rows' filled slots. Both give the same segments and rows, and
-    each key's rows come in increasing order (what makes the dK/dV sums deterministic)."""
+@pytest.mark.parametrize("block_n", [4, 16])
+def test_listed_pairs_without_host_syncs_match(bwd, device, monkeypatch, listed_share, block_n):
+    """The listed pairs grouped by key block (``listed_pairs``): every pair once, in its kv head's
+    key block, each block's pairs in row-major order (what makes the dK/dV sums deterministic),
+    and row r's pairs at ``off[r]``. Under CUDA-graph capture every slot is packed and sorted (no
+    host sync to count them): the same segments and pairs."""
     B, H, Hk, Lq, Lk, cap = 2, 4, 2, 24, 40, 8
     g = torch.Generator().manual_seed(0)
     counts = torch.randint(1, cap + 1, (B, H, Lq), generator=g, dtype=torch.int32)
@@ -538,18 +540,28 @@ def test_pairs_by_key_without_host_syncs_matches(bwd, device, monkeypatch, liste
         counts[torch.rand(B, H, Lq, generator=g) < 0.8] = 0
     lists = torch.stack([torch.randperm(Lk, generator=g)[:cap] for _ in range(B * H * Lq)]).view(B, H, Lq, cap)
     lists, counts = lists.to(torch.int16).to(device), counts.to(device)
-    seg, rows, share = bwd.pairs_by_key(lists, counts, Hk, Lk)
-    assert share == float((counts > 0).float().mean())
+    x = torch.empty((1, 1, 1, 16), device=device)
+    mod = bwd._kernels(x, x, "15", "none", True, False, False)
+    offsets = bwd.listed_offsets(counts, cap)
+    off, n_pairs, share = offsets
+    assert share == float((counts > 0).float().mean()) and n_pairs == int(counts.sum())
+    assert torch.equal(off[1:].long(), counts.view(-1).long().cumsum(0)) and int(off[0]) == 0
+    got = bwd.listed_pairs(mod, lists, counts, offsets, Hk, Lk, block_n)
     monkeypatch.setattr(bwd, "_capturing", lambda dev: True)
-    seg_c, rows_c, _ = bwd.pairs_by_key(lists, counts, Hk, Lk)
-    n = int(seg[-1])
-    assert torch.equal(seg, seg_c) and torch.equal(rows[:n], rows_c[:n])
-    # every listed pair once, under its kv head's key
-    want = sorted(
-        (((r // Lq) // H * Hk + (r // Lq) % H // (H // Hk)) * Lk + int(lists.view(-1, cap)[r, c]), r)
-        for r in range(B * H * Lq) for c in range(int(counts.view(-1)[r])))
-    got = [(j, int(rows[e])) for j in range(B * Hk * Lk) for e in range(int(seg[j]), int(seg[j + 1]))]
-    assert got == want
+    off_c, n_c, _ = offs_c = bwd.listed_offsets(counts, cap)
+    assert n_c == B * H * Lq * cap and torch.equal(off_c, off)
+    captured = bwd.listed_pairs(mod, lists, counts, offs_c, Hk, Lk, block_n)
+    n_blocks = -(-Lk // block_n)
+    assert torch.equal(got.seg, captured.seg[:len(got.seg)]) and int(got.seg[-1]) == n_pairs
+    assert torch.equal(got.pairs, captured.pairs[:n_pairs])
+    # every listed pair once, in its kv head's key block, row-major within the block
+    flat = lists.view(-1, cap).long().cpu()
+    want = sorted(((((r // Lq) // H * Hk + (r // Lq) % H // (H // Hk)) * n_blocks + int(flat[r, c]) // block_n, r, c),
+                   r * block_n + int(flat[r, c]) % block_n)
+                  for r in range(B * H * Lq) for c in range(int(counts.view(-1)[r])))
+    seg, pairs = got.seg.cpu(), got.pairs.cpu()
+    got_pairs = [(n, int(pairs[e])) for n in range(B * Hk * n_blocks) for e in range(int(seg[n]), int(seg[n + 1]))]
+    assert got_pairs == [(key[0], val) for key, val in want]
 
 
 def test_listed_rows_under_torch_compile(bwd, device, gather_everywhere, monkeypatch):
