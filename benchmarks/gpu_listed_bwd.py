@@ -88,11 +88,13 @@ def accuracy(N=16384):
     return rows
 
 
-# (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_CHUNK, LISTED_WARPS); the first is the default.
-# Session 10's kernels (one pair per lane) were swept in its call B and C.
-LISTED_SWEEP = [(16, 16, 32, 4), (16, 16, 64, 4), (16, 16, 32, 8), (16, 16, 16, 4), (32, 16, 32, 4),
-                (16, 32, 32, 4), (16, 64, 64, 4), (32, 32, 64, 8)]
-_KNOBS = ("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_CHUNK", "LISTED_WARPS")
+# (LISTED_BLOCK_M, LISTED_BLOCK_N, LISTED_CHUNK, LISTED_WARPS, LISTED_STAGES); the first is the
+# default. Session 11 call B (stages 1; backward alone, ms): (16, 16, 32, 4) 7.03, (16, 16, 64, 4)
+# 8.05, (16, 16, 32, 8) 9.59, (16, 16, 16, 4) 9.11, (32, 16, 32, 4) 7.87, (16, 32, 32, 4) 9.05,
+# (16, 64, 64, 4) 10.54, (32, 32, 64, 8) 9.78. Session 10's kernels were swept in its calls B, C.
+LISTED_SWEEP = [(16, 16, 32, 4, 1), (16, 16, 32, 4, 2), (16, 16, 32, 4, 3), (16, 16, 64, 4, 2), (16, 16, 64, 4, 3),
+                (16, 16, 32, 8, 3), (16, 16, 16, 4, 3), (16, 32, 32, 4, 3)]
+_KNOBS = ("LISTED_BLOCK_M", "LISTED_BLOCK_N", "LISTED_CHUNK", "LISTED_WARPS", "LISTED_STAGES")
 
 
 def sweep_listed(args, tiles, lists, counts):
@@ -115,7 +117,7 @@ def sweep_listed(args, tiles, lists, counts):
             first = time.time() - t0
             ms = bench(fn)
             rows.append(dict(sweep=list(cfg), bwd=ms, first_call_s=first))
-            print(f"[sweep] listed (BLOCK_M, BLOCK_N, chunk, warps) {cfg}: bwd {ms:.3f} ms (first call {first:.1f} s)",
+            print(f"[sweep] listed (BLOCK_M, BLOCK_N, chunk, warps, stages) {cfg}: bwd {ms:.3f} ms (first call {first:.1f} s)",
                   flush=True)
     finally:
         for n, val in zip(_KNOBS, saved):

@@ -68,6 +68,7 @@ LISTED_BLOCK_M = 16
 LISTED_BLOCK_N = 16
 LISTED_CHUNK = 32
 LISTED_WARPS = 4
+LISTED_STAGES = 1
 _PACK_ROWS = 32  # rows per program of the pack kernel
 # the dense passes read SKIP_SCAN map rows (dK/dV) or flag columns (dQ) at once and skip a span
 # with none marked: on random keys nearly every row is listed, so the map is mostly empty and
@@ -407,7 +408,7 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
             torch.empty((n_pairs,), device=dev, dtype=bin_t))
     packed = torch.empty((n_pairs,), device=dev, dtype=pair_t)
     launch.launcher(mod._bwd_listed_pack)(
-        (dev.index, lists.dtype, off.dtype, bin_t, pair_t, H, Hk, Lq, n_rows, n_blocks, cap, block_n),
+        (dev.index, lists.dtype, off.dtype, bin_t, pair_t, H, Hk, Lq, n_rows, n_blocks, bin_offset, cap, block_n),
         (_cdiv(n_rows, _PACK_ROWS),),
         (lists, counts, off, bins, packed, H, Hk, Lq, n_rows, n_blocks, bin_offset),
         dict(GROUP=H // Hk, ROWS=_PACK_ROWS, CAP=cap, BLOCK_N=block_n), 4, 1)
@@ -428,11 +429,11 @@ def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf,
             (common, strides, lists.dtype, pairs.off.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
             (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, pairs.off, dq, dz_full, *strides,
              *dq.stride(), H, Hk, Lq, Lk, float(scale)),
-            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap, CHUNK=LISTED_CHUNK), LISTED_WARPS, 1)
+            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap, CHUNK=LISTED_CHUNK), LISTED_WARPS, LISTED_STAGES)
     if "dkdv" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dkdv)(
             (common, strides, pairs.seg.dtype, pairs.pairs.dtype, pairs.block_n),
             (_cdiv(Lk, pairs.block_n), B * Hk),
             (q, k, v, grad_out, tau, delta, alpha_buf, mask, pairs.seg, pairs.pairs, dk, dv, *strides, *dk.stride(),
              *dv.stride(), H, Hk, Lq, Lk, float(scale)),
-            dict(GROUP=H // Hk, BLOCK_N=pairs.block_n, CHUNK=LISTED_CHUNK), LISTED_WARPS, 1)
+            dict(GROUP=H // Hk, BLOCK_N=pairs.block_n, CHUNK=LISTED_CHUNK), LISTED_WARPS, LISTED_STAGES)
