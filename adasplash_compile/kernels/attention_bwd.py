@@ -68,7 +68,7 @@ LISTED_BLOCK_M = 16
 LISTED_BLOCK_N = 16
 LISTED_CHUNK = 32
 LISTED_WARPS = 4
-LISTED_STAGES = 1
+LISTED_STAGES = 2
 _PACK_ROWS = 32  # rows per program of the pack kernel
 # the dense passes read SKIP_SCAN map rows (dK/dV) or flag columns (dQ) at once and skip a span
 # with none marked: on random keys nearly every row is listed, so the map is mostly empty and
