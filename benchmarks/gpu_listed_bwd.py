@@ -201,11 +201,11 @@ def main():
     ap.add_argument("--determinism", type=int, default=50)
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--sweep", action="store_true", help="listed-kernel configs at the first point, 'rand'")
-    ap.add_argument("--cap", type=int, default=0, help="attention.GATHER_CAP for this run (0: the default)")
+    ap.add_argument("--cap", type=int, default=0, help="attention.TRAIN_GATHER_CAP for this run (0: the default)")
     args = ap.parse_args()
     if args.cap:
-        attention.GATHER_CAP = args.cap
-    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, gather_cap=attention.GATHER_CAP)
+        attention.TRAIN_GATHER_CAP = args.cap
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, train_gather_cap=attention.TRAIN_GATHER_CAP)
     import triton
 
     res["triton"] = triton.__version__

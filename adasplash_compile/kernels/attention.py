@@ -106,6 +106,12 @@ FIXUP_PROGRAMS = 8
 # register spills, 16k 4.22 / 3.44, 32k 13.86 / 12.33 (the same with the gather never taken).
 SUBSET_GATHER = True
 GATHER_CAP = 64
+# The training forward's cap (``return_lists``): rows whose support overflows their list take the
+# backward's dense passes, which compute whole tiles for them (one such row per 64-row tile). H200
+# session 11 call E (bf16 B=2 H=16 causal, forward+backward ms), cap 64 / 128: 16k rand 15.21 /
+# 14.83, local 5.06 / 5.18; 32k rand 48.15 / 43.25 (backward 17.18 / 11.85), local 15.37 / 15.58.
+# Inference keeps GATHER_CAP (the forward at cap 128 ran 0.3 ms slower at 16k rand).
+TRAIN_GATHER_CAP = 128
 # Only programs whose NEAR_PATIENCE probe tiles each had a near key in at least GATHER_DENSE_FRAC
 # of their rows (those below Lq: a decode step's one row counts alone) pack their candidates (they
 # redo the tiles seen so far: NEAR_PATIENCE plus the diagonal ones), which pays on long rows only:
@@ -245,23 +251,24 @@ _kernels: dict = {}
 def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mask_mode: str,
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
-            gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False):
+            gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
+            cap: int = 0):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, cap or GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists)
+                                              gather, act_block_m, route, fixup_lists, cap or GATHER_CAP)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route="", fixup_lists=False):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route="", fixup_lists=False, cap=0):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -280,7 +287,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
         GATHER=gather,
-        GATHER_CAP=GATHER_CAP,
+        GATHER_CAP=cap or GATHER_CAP,
         GATHER_UNROLL=GATHER_UNROLL,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
@@ -375,7 +382,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
-                   fixup_lists=fixup_lists)
+                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP)
     grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
@@ -388,7 +395,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     mask_arg = mask if mask is not None else q
     act_arg = act if act is not None else bmax
     fix_args = fix if fix is not None else (tau, tau)
-    gidx, gcnt, idx_mask = gat if gather or route or fixup_lists else (tau, tau, 0)
+    gidx, gcnt, idx_mask = gat[:3] if gather or route or fixup_lists else (tau, tau, 0)
     strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
     ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args, gidx, gcnt)
     # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
@@ -411,7 +418,7 @@ def list_dtype(Lk: int) -> torch.dtype:
 
 
 def training_lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Tensor], save_aux: bool):
-    """((B, H, Lq, GATHER_CAP), dtype) when a training forward (``save_aux``) of these shapes may
+    """((B, H, Lq, TRAIN_GATHER_CAP), dtype) when a training forward (``save_aux``) of these shapes may
     list rows for the gather launch and hands the lists to the backward (``return_lists``), else
     None. Shapes and α only (the op's fake implementation sizes its outputs with it): whether
     rows are listed also depends on the config and the data, and a forward that lists none
@@ -420,33 +427,35 @@ def training_lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Te
     if not (save_aux and SUBSET_GATHER and alpha_t is None and alpha in (1.5, 2.0) and Lk >= GATHER_MIN_LK):
         return None
     B, H, Lq = q.shape[:3]
-    return (B, H, Lq, GATHER_CAP), list_dtype(Lk)
+    return (B, H, Lq, TRAIN_GATHER_CAP), list_dtype(Lk)
 
 
-def _gather_buffers(cfg, kind, q, Lk, stop_after):
-    """GATHER's key lists, counts and index mask for a "subset" launch, or None."""
+def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
+    """GATHER's key lists (``cap`` per row), counts, index mask and cap for a "subset" launch, or
+    None."""
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if (not SUBSET_GATHER or stop_after or SUBSET_EVICT2 or _hist_mode(cfg, kind) != "subset"
             or not (SUBSET_NEAR_SKIP and SUBSET_NEAR_PATIENCE > 0) or n_blocks > GATHER_MAX_TILES
             or Lk < GATHER_MIN_LK):
         return None
     B, H, Lq = q.shape[:3]
-    lists = _new_scratch(B * H * Lq * GATHER_CAP, list_dtype(Lk), q.device)
+    lists = _new_scratch(B * H * Lq * cap, list_dtype(Lk), q.device)
     counts = torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device)
-    return lists, counts, _next_pow2(n_blocks) - 1
+    return lists, counts, _next_pow2(n_blocks) - 1, cap
 
 
 def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-         act=None, gather_flags=True):
+         act=None, gather_flags=True, cap=0):
     """The forward under ``cfg``: one fused kernel, or (``cfg.split``, histogram modes) the stats
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
     carries its key range in registers, so it always runs fused; from FIXUP_MIN_LK keys a fix-up
     launch redoes the rows its candidates missed, and from GATHER_MIN_LK a gather launch writes the
     rows whose support the main launch listed (see SUBSET_GATHER). Returns GATHER's (lists,
     counts, idx_mask), or None. ``gather_flags=False``: the gather launch leaves the listed rows
-    out of the tile map ``act`` (the backward then takes them from the lists)."""
+    out of the tile map ``act`` (the backward then takes them from the lists); ``cap``: their
+    length (0: GATHER_CAP)."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
-    gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after) if subset else None
+    gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
         fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
@@ -565,7 +574,7 @@ def forward(
     ``(out, tau, o2)`` (``o2`` None without ``save_aux``), and with ``return_tiles`` also the
     active-tile map (see ``TILE``) that the backward skips on: (B, H, cdiv(Lq, TILE), cdiv(Lk, TILE))
     uint8. ``return_lists`` (with ``save_aux`` and ``return_tiles``) also returns GATHER's
-    ``(lists, counts)``: (B, H, Lq, GATHER_CAP) key indices and (B, H, Lq) int32 counts, 0 for rows
+    ``(lists, counts)``: (B, H, Lq, TRAIN_GATHER_CAP) key indices and (B, H, Lq) int32 counts, 0 for rows
     not listed (:func:`training_lists_spec`; both empty where it gives None). The tile map then
     leaves the listed rows out, and the backward must take them from the lists."""
     B, H, Lq, D = q.shape
@@ -599,7 +608,7 @@ def forward(
         act = _new_flags(max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)), q.device)
     spec = training_lists_spec(q, k, alpha, alpha_t, save_aux) if return_lists else None
     gat = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act,
-               gather_flags=spec is None)
+               gather_flags=spec is None, cap=spec[0][-1] if spec is not None else GATHER_CAP)
     if return_tiles:
         result = result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
     if not return_lists:

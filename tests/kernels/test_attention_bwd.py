@@ -461,7 +461,7 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
     from the forward kernel), bf16 within 3x the plain bf16 reference's error; a second pass is
     bitwise equal (no atomics); the float mask's gradient too."""
     fwd = gather_everywhere
-    monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(fwd, "TRAIN_GATHER_CAP", cap)
     monkeypatch.setattr(bwd, "SKIP_SCAN", 2)  # the dense passes' span skipping over several spans
     B = 2
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
@@ -471,7 +471,7 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
     scale = 1.0 / math.sqrt(D)
     out, tau, o2, tiles, lists, counts = fwd.forward(qd, kd, vd, md, causal, scale, alpha, None, True,
                                                      return_tiles=True, return_lists=True)
-    assert lists.shape == (B, H, Lq, fwd.GATHER_CAP) and counts.shape == (B, H, Lq)
+    assert lists.shape == (B, H, Lq, fwd.TRAIN_GATHER_CAP) and counts.shape == (B, H, Lq)
     listed = counts > 0
     assert listed.float().mean() > 0.3, f"only {int(listed.sum())} of {listed.numel()} rows listed"
     if cap < 64:  # supports past the cap: those rows stay in the tiles

@@ -239,7 +239,7 @@ def _capture_attention(shape, make_mask, causal, alpha, per_head):
     if alpha in (1.5, 2.0) and alpha_t is None:
         # the listed rows' kernels (training from 16k keys): every row listed, key 0 (any row may
         # attend to it)
-        lists = torch.zeros(q.shape[:3] + (attention.GATHER_CAP,), dtype=torch.int16)
+        lists = torch.zeros(q.shape[:3] + (attention.TRAIN_GATHER_CAP,), dtype=torch.int16)
         counts = torch.ones(q.shape[:3], dtype=torch.int32)
         attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
                                alpha_t, mask is not None and mask.dtype != torch.bool, tiles=tiles, lists=lists,
