@@ -360,12 +360,14 @@ class ListedPairs(NamedTuple):
     ``pairs[seg[n] : seg[n + 1]]``, each row·BLOCK_N + the key's place in its block, r the flat
     query row (b·H + h)·Lq + i, in increasing row order (a stable sort of the row-major pairs):
     the order in which the dK/dV kernel sums them, fixed, so the result is deterministic.
-    ``share``: the fraction of rows listed (1.0 under CUDA-graph capture, where it is not
+    ``order``: each of those pairs' row-major place (where the dK/dV kernel writes its dZ for the
+    dQ kernel). ``share``: the fraction of rows listed (1.0 under CUDA-graph capture, where it is not
     counted)."""
 
     off: Tensor
     seg: Tensor
     pairs: Tensor
+    order: Tensor
     share: float
     block_n: int
 
@@ -400,11 +402,12 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
     n_rows = B * H * Lq
     n_blocks = _cdiv(Lk, block_n)
     n_bins = B * Hk * n_blocks
-    # int16 bins (shifted to start at -2^15) when they and the "unused" bin fit
-    bin_t, bin_offset = (torch.int16, -(2**15)) if n_bins + 1 <= 2**16 else (torch.int32, 0)
+    # int16 bins (shifted to start at -2^15) when they (and under capture the unused bin) fit
+    capturing = _capturing(dev)
+    bin_t, bin_offset = (torch.int16, -(2**15)) if n_bins + capturing <= 2**16 else (torch.int32, 0)
     pair_t = torch.int32 if n_rows * block_n < 2**31 - 1 else torch.int64
     # (under capture the slots past the real pairs stay in the unused bin; packed's are never read)
-    bins = (torch.full((n_pairs,), n_bins + bin_offset, device=dev, dtype=bin_t) if _capturing(dev) else
+    bins = (torch.full((n_pairs,), n_bins + bin_offset, device=dev, dtype=bin_t) if capturing else
             torch.empty((n_pairs,), device=dev, dtype=bin_t))
     packed = torch.empty((n_pairs,), device=dev, dtype=pair_t)
     launch.launcher(mod._bwd_listed_pack)(
@@ -413,27 +416,32 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
         (lists, counts, off, bins, packed, H, Hk, Lq, n_rows, n_blocks, bin_offset),
         dict(GROUP=H // Hk, ROWS=_PACK_ROWS, CAP=cap, BLOCK_N=block_n), 4, 1)
     sorted_bins, order = torch.sort(bins, stable=True)
-    edges = (torch.arange(n_bins + 1, device=dev, dtype=torch.int32) + bin_offset).to(bin_t)
+    # seg[n]: the first pair of bin n or past it. The end of the last bin is the unused bin's start
+    # under capture, else the number of pairs (an edge past every bin, which int16 may not hold).
+    edges = (torch.arange(n_bins + capturing, device=dev, dtype=torch.int32) + bin_offset).to(bin_t)
     seg = torch.searchsorted(sorted_bins, edges).to(off.dtype)
-    return ListedPairs(off, seg, packed[order], share, block_n)
+    if not capturing:
+        seg = torch.cat([seg, torch.full((1,), n_pairs, device=dev, dtype=off.dtype)])
+    return ListedPairs(off, seg, packed[order], order.to(off.dtype), share, block_n)
 
 
 def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
                  dz_full, scale, pairs: ListedPairs):
-    """dQ of the listed rows (overwriting the dense pass's zeros there) and their share of dK, dV."""
+    """The listed rows' share of dK and dV (added to the dense pass's) and their dQ (overwriting
+    the dense pass's zeros there): the dK/dV kernel first, as it writes the pairs' dZ."""
     B, H, Lq, _ = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     cap = lists.shape[-1]
-    if "dq" in LISTED_PARTS:
-        launch.launcher(mod._bwd_listed_dq)(
-            (common, strides, lists.dtype, pairs.off.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
-            (q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, pairs.off, dq, dz_full, *strides,
-             *dq.stride(), H, Hk, Lq, Lk, float(scale)),
-            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap, CHUNK=LISTED_CHUNK), LISTED_WARPS, LISTED_STAGES)
+    dz = torch.empty(pairs.pairs.shape, dtype=torch.float32, device=q.device)
     if "dkdv" in LISTED_PARTS:
         launch.launcher(mod._bwd_listed_dkdv)(
-            (common, strides, pairs.seg.dtype, pairs.pairs.dtype, pairs.block_n),
+            (common, strides, pairs.seg.dtype, pairs.pairs.dtype, pairs.order.dtype, pairs.block_n),
             (_cdiv(Lk, pairs.block_n), B * Hk),
-            (q, k, v, grad_out, tau, delta, alpha_buf, mask, pairs.seg, pairs.pairs, dk, dv, *strides, *dk.stride(),
-             *dv.stride(), H, Hk, Lq, Lk, float(scale)),
+            (q, k, v, grad_out, tau, delta, alpha_buf, mask, pairs.seg, pairs.pairs, pairs.order, dz, dk, dv,
+             *strides, *dk.stride(), *dv.stride(), H, Hk, Lq, Lk, float(scale)),
             dict(GROUP=H // Hk, BLOCK_N=pairs.block_n, CHUNK=LISTED_CHUNK), LISTED_WARPS, LISTED_STAGES)
+    if "dq" in LISTED_PARTS:
+        launch.launcher(mod._bwd_listed_dq)(
+            (common, k.stride(), lists.dtype, pairs.off.dtype, cap), (_cdiv(Lq, LISTED_BLOCK_M), B * H),
+            (k, lists, counts, pairs.off, dz, dq, dz_full, *k.stride(), *dq.stride(), H, Hk, Lq, Lk, float(scale)),
+            dict(GROUP=H // Hk, BLOCK_M=LISTED_BLOCK_M, CAP=cap, CHUNK=LISTED_CHUNK), LISTED_WARPS, LISTED_STAGES)
