@@ -76,6 +76,8 @@ _PACK_ROWS = 32  # rows per program of the pack kernel
 SKIP_SCAN = 64
 # ... when at least this share of the rows is listed (else the map is nearly full anyway)
 MAP_SKIP_SHARE = 0.125
+# the share of rows listed that the last backward of given shapes saw (see backward)
+_SHARE_SEEN: dict = {}
 # which of the listed rows' kernels run (benchmarks time them apart; anything else is wrong)
 LISTED_PARTS = ("dq", "dkdv")
 
@@ -292,17 +294,23 @@ def backward(
             raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
                              f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
         lists, counts = lists.contiguous(), counts.contiguous()
-        offsets = listed_offsets(counts, lists.shape[-1])
-        use_lists = offsets is not None
-    if use_lists:
+        count = ListedCount(counts, lists.shape[-1])
         # the dense passes see the listed rows with nothing to attend
         tau_dense = torch.where(counts > 0, float("inf"), tau.to(torch.float32))
-    # with most rows listed the map is mostly empty and the dK/dV pass tests it per tile and per
-    # span; otherwise a branch-free loop keeps its loads pipelined (H200 session 10: the tested
-    # loop took 4k 'rand' training from ~2.2 to 2.75 ms, and 16k 'local', 0.4% of rows listed,
-    # from 1.0 to 1.4 ms of backward)
+        # With most rows listed the map is mostly empty and the dK/dV pass tests it per tile and
+        # per span; otherwise a branch-free loop keeps its loads pipelined (H200 session 10: the
+        # tested loop took 4k 'rand' training from ~2.2 to 2.75 ms, and 16k 'local', 0.4% of rows
+        # listed, from 1.0 to 1.4 ms of backward). Both compute the same gradients, so the choice
+        # may follow the share seen by the last backward of these shapes, and the host waits for
+        # this one's count only after launching the dense passes; the first backward of a shape
+        # waits before them.
+        shape_key = (q.device, B, H, Hk, Lq, Lk, lists.shape[-1])
+        share = _SHARE_SEEN.get(shape_key)
+        if share is None:
+            share = count.wait()[1]
+        map_skip = share >= MAP_SKIP_SHARE
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags,
-                   map_skip=use_lists and offsets[2] >= MAP_SKIP_SHARE)
+                   map_skip=use_lists and map_skip)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
                                             (BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
@@ -333,7 +341,12 @@ def backward(
          *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols),
         dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages)
     if use_lists:
-        pairs = listed_pairs(mod, lists, counts, offsets, Hk, Lk, LISTED_BLOCK_N)
+        n_pairs, share = count.wait()
+        if len(_SHARE_SEEN) >= 4096:  # many shapes (dynamic lengths): start over
+            _SHARE_SEEN.clear()
+        _SHARE_SEEN[shape_key] = share
+    if use_lists and n_pairs:  # (no pair: counts are 0 everywhere, and the dense passes did it all)
+        pairs = listed_pairs(mod, lists, counts, (count.off, n_pairs, share), Hk, Lk, LISTED_BLOCK_N)
         _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
                      dz_full, scale, pairs)
 
@@ -372,21 +385,49 @@ class ListedPairs(NamedTuple):
     block_n: int
 
 
+class ListedCount:
+    """The listed rows' ``off`` (as in :class:`ListedPairs`) and, from :meth:`wait`, the number
+    of pairs and the share of rows listed. Those two come to the host through a copy that does
+    not wait for the device (pinned memory and an event on CUDA), so the backward can launch its
+    dense passes before it waits: the device then has work while the host waits and launches the
+    rest. Under CUDA-graph capture every slot counts (n_rows·cap) and the share is taken as 1."""
+
+    def __init__(self, counts: Tensor, cap: int):
+        n_rows = counts.numel()
+        dev = counts.device
+        flat_counts = counts.reshape(n_rows)
+        off_t = torch.int32 if n_rows * cap < 2**31 - 1 else torch.int64
+        self.off = torch.zeros(n_rows + 1, device=dev, dtype=off_t)
+        torch.cumsum(flat_counts, 0, dtype=off_t, out=self.off[1:])
+        self._n_rows = n_rows
+        self._result = (n_rows * cap, 1.0) if _capturing(dev) else None
+        self._event = None
+        if self._result is None:
+            stats = torch.stack([self.off[-1].to(torch.int64), (flat_counts > 0).sum()])
+            if dev.type == "cuda":
+                self._host = torch.empty(2, dtype=torch.int64, pin_memory=True)
+                self._host.copy_(stats, non_blocking=True)
+                self._event = torch.cuda.Event()
+                self._event.record()
+            else:
+                self._host = stats
+
+    def wait(self) -> tuple[int, float]:
+        """``(n_pairs, share)``; waits for the counts' copy the first time."""
+        if self._result is None:
+            if self._event is not None:
+                self._event.synchronize()
+            n_pairs, n_listed = self._host.tolist()
+            self._result = (n_pairs, n_listed / self._n_rows)
+        return self._result
+
+
 def listed_offsets(counts: Tensor, cap: int) -> Optional[tuple[Tensor, int, float]]:
-    """``(off, n_pairs, share)`` for the listed rows' ``counts``, or None when no row is listed:
-    ``off`` as in :class:`ListedPairs`, the number of pairs to pack and the share of rows listed.
-    One host sync outside CUDA-graph capture; under capture every slot counts (n_rows·cap) and
-    the share is taken as 1."""
-    n_rows = counts.numel()
-    dev = counts.device
-    flat_counts = counts.reshape(n_rows)
-    off_t = torch.int32 if n_rows * cap < 2**31 - 1 else torch.int64
-    off = torch.zeros(n_rows + 1, device=dev, dtype=off_t)
-    torch.cumsum(flat_counts, 0, dtype=off_t, out=off[1:])
-    if _capturing(dev):
-        return off, n_rows * cap, 1.0
-    n_pairs, n_listed = torch.stack([off[-1].to(torch.int64), (flat_counts > 0).sum()]).tolist()  # host sync
-    return (off, n_pairs, n_listed / n_rows) if n_pairs else None
+    """``(off, n_pairs, share)`` for the listed rows' ``counts`` (:class:`ListedCount`, waited
+    for), or None when no row is listed."""
+    count = ListedCount(counts, cap)
+    n_pairs, share = count.wait()
+    return (count.off, n_pairs, share) if n_pairs else None
 
 
 def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int, float], Hk: int, Lk: int,
