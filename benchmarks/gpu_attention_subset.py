@@ -92,6 +92,9 @@ CONFIGS = {
     "subset gather 3 stages": (_SUB, {"GATHER_STAGES": 3}, ""),
     "subset gather 2 stages unroll 2": (_SUB, {"GATHER_STAGES": 2, "GATHER_UNROLL": 2}, ""),
     "subset gather 2 stages unroll 8": (_SUB, {"GATHER_STAGES": 2, "GATHER_UNROLL": 8}, ""),
+    # the gather steps' key indices picked from registers (session 10's way) instead of loaded
+    "subset gather keys from registers": (_SUB, {"GATHER_KEY_LOADS": False}, ""),
+    "subset gather keys from registers 1 stage": (_SUB, {"GATHER_KEY_LOADS": False, "GATHER_STAGES": 1}, ""),
 }
 
 

@@ -137,6 +137,9 @@ GATHER_BLOCK_M = 16
 GATHER_WARPS = 4
 GATHER_STAGES = 2
 GATHER_UNROLL = 4
+# the gather launch's steps load their key indices from the lists (else they pick them from the
+# lists held in registers, O(GATHER_CAP) work per key)
+GATHER_KEY_LOADS = True
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -258,7 +261,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     # goes through render.load every time, which writes the source out
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, cap or GATHER_CAP, GATHER_UNROLL, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, cap or GATHER_CAP, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -289,6 +292,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER=gather,
         GATHER_CAP=cap or GATHER_CAP,
         GATHER_UNROLL=GATHER_UNROLL,
+        GATHER_KEY_LOADS=GATHER_KEY_LOADS,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
