@@ -20,15 +20,21 @@ fixed loop order, so repeated backward passes on the same inputs are bitwise equ
 dα is a ``torch.sum`` over per-row terms, which is deterministic too).
 
 Listed rows (``lists``/``counts`` from ``attention.forward(..., return_lists=True)``, 16k keys
-and more): rows whose support the forward listed (at most GATHER_CAP keys each, typically the
+and more): rows whose support the forward listed (at most TRAIN_GATHER_CAP keys each, typically the
 rows of wide random attention, where every tile holds a few weights and no tile can be skipped)
 take two more kernels instead of the tiles. The dense passes above see them with τ = +inf, so
 they add nothing there and the forward's tile map (which leaves them out) skips their tiles.
 
-4. ``_bwd_listed_dq``: per listed row, its keys' k and v gathered by index: dQ (and dmask).
-5. ``_bwd_listed_dkdv``: the listed (row, key) pairs sorted by key with ``torch.sort(stable=True)``
-   (so by row within a key); per key, its pairs in that order, q and dO gathered by row; the
-   sums are added to the dense pass's dK and dV. Deterministic: no atomics, fixed orders.
+4. ``_bwd_listed_dkdv``: the listed (row, key) pairs grouped by key block (``listed_pairs``: a
+   Triton pack kernel, then ``torch.sort(stable=True)`` on int16 bins, so by row within a block);
+   per block of keys, its pairs CHUNK at a time, q and dO gathered by row, the scores and the
+   block's sums as tensor-core dots with one-hot weights. The sums are added to the dense pass's
+   dK and dV; each pair's dZ is stored at its row-major place for the next kernel.
+5. ``_bwd_listed_dq``: per block of listed rows, dQ = scale·Σ dZ·k over their pairs, k gathered by
+   index (and dmask). Deterministic: no atomics, fixed orders.
+
+The host learns the number of pairs through a copy that does not wait (``ListedCount``), after
+the dense passes are launched.
 
 Float-mask gradient (``mask_needs_grad``): dZ is written for the full (B, H, Lq, Lk) score matrix in
 float32 and then summed to the mask's broadcast shape, so it costs O(B·H·Lq·Lk) memory; it is only
@@ -457,13 +463,15 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
         (lists, counts, off, bins, packed, H, Hk, Lq, n_rows, n_blocks, bin_offset),
         dict(GROUP=H // Hk, ROWS=_PACK_ROWS, CAP=cap, BLOCK_N=block_n), 4, 1)
     sorted_bins, order = torch.sort(bins, stable=True)
+    del bins  # (the peak: ~18 bytes per pair from here to the return)
     # seg[n]: the first pair of bin n or past it. The end of the last bin is the unused bin's start
     # under capture, else the number of pairs (an edge past every bin, which int16 may not hold).
     edges = (torch.arange(n_bins + capturing, device=dev, dtype=torch.int32) + bin_offset).to(bin_t)
     seg = torch.searchsorted(sorted_bins, edges).to(off.dtype)
     if not capturing:
         seg = torch.cat([seg, torch.full((1,), n_pairs, device=dev, dtype=off.dtype)])
-    return ListedPairs(off, seg, packed[order], order.to(off.dtype), share, block_n)
+    packed = packed[order]
+    return ListedPairs(off, seg, packed, order.to(off.dtype), share, block_n)
 
 
 def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
