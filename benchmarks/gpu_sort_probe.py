@@ -1,6 +1,7 @@
 """H200 probe (session 11): what grouping the listed pairs by key costs, piece by piece, at 16k 'rand'
-(bf16 B=2 H=16 D=128 causal): the current ``pairs_by_key``, and the torch pieces a by-key-block
-grouping would use (a stable sort of int16 / int32 keys, a cumsum of the counts, a nonzero).
+(bf16 B=2 H=16 D=128 causal): the backward's grouping as it is (``listed_offsets`` and
+``listed_pairs``; call A ran session 10's ``pairs_by_key`` here, 1.69 ms), and the torch pieces a
+grouping can use (a stable sort of int16 / int32 keys, a cumsum of the counts, a nonzero).
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_sort_probe.py
 """
@@ -30,8 +31,11 @@ def main():
                                                            return_tiles=True, return_lists=True)
     P = int(counts.sum())
     print(f"lists {tuple(lists.shape)} {lists.dtype}, pairs {P}, rows listed {(counts > 0).float().mean():.4f}")
-    print(f"pairs_by_key (now): {bench(lambda: attention_bwd.pairs_by_key(lists, counts, H, N)):.3f} ms")
     cap = lists.shape[-1]
+    mod = attention_bwd._kernels(q, v, "15", "none", True, False, False, True, False, True)
+    group = lambda: attention_bwd.listed_pairs(  # noqa: E731
+        mod, lists, counts, attention_bwd.listed_offsets(counts, cap), H, N, attention_bwd.LISTED_BLOCK_N)
+    print(f"grouping (now): {bench(group):.3f} ms")
     filled = torch.arange(cap, device="cuda", dtype=torch.int32) < counts.view(-1, 1)
     print(f"nonzero over the slots: {bench(lambda: filled.view(-1).nonzero()):.3f} ms")
     print(f"cumsum of the counts: {bench(lambda: torch.cumsum(counts.view(-1), 0, dtype=torch.int32)):.3f} ms")
