@@ -526,6 +526,37 @@ def test_listed_rows_through_the_op(bwd, device, gather_everywhere):
         assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
 
 
+def test_map_skip_choice_keeps_the_gradients(bwd, device, gather_everywhere, monkeypatch):
+    """With listed rows, the dense dK/dV pass tests the tile map (MAP_SKIP) or runs branch-free by
+    the share of rows listed that the last backward of the same shapes saw (so the host waits
+    for this one's count only after launching it). Both choices give bitwise equal gradients,
+    and the backward records the share it saw. The config's dQ tiles nest in the map's blocks, so
+    the dK/dV pass reads the forward's map (the only case MAP_SKIP applies to), over spans of two
+    map rows."""
+    fwd = gather_everywhere
+    monkeypatch.setattr(bwd, "SKIP_SCAN", 2)
+    monkeypatch.setattr(fwd, "TRAIN_GATHER_CAP", 16)  # rows whose support overflows keep tiles in the map
+    B, H, Hk, Lq, Lk, D = 1, 2, 2, 200, 200, 16
+    q, k, v, do = (t.float() for t in _problem(device, B, H, Hk, Lq, Lk, D, D)[:4])
+    scale = D ** -0.5
+    out, tau, o2, tiles, lists, counts = fwd.forward(q, k, v, None, True, scale, 1.5, None, True,
+                                                     return_tiles=True, return_lists=True)
+    share = int((counts > 0).sum()) / counts.numel()
+    assert 0.0 < share < 1.0, f"listed share {share}: both kinds of rows are needed"
+    args = (do, q, k, v, None, out, tau, o2, True, scale, 1.5, None, False)
+    monkeypatch.setattr(bwd, "_SHARE_SEEN", {})
+    grads = []
+    for threshold in (2.0, 0.0):  # never / always MAP_SKIP
+        monkeypatch.setattr(bwd, "MAP_SKIP_SHARE", threshold)
+        grads.append(bwd.backward(*args, tiles=tiles, lists=lists, counts=counts, config=(32, 64, 64, 32, 4, 1)))
+    for name, a, b in zip(NAMES, *grads):
+        assert torch.equal(a, b), f"{name}: MAP_SKIP changed the gradient"
+    want = _oracle(q, k, v, do, None, True, 1.5, None, False)
+    for name, g, w in zip(NAMES[:3], grads[0], want):
+        assert_close(g, w, atol=1e-3 * max(w.abs().max().item(), 1.0), rtol=1e-3, name=name)
+    assert list(bwd._SHARE_SEEN.values()) == [share]
+
+
 @pytest.mark.parametrize("listed_share", ["all", "few"])
 @pytest.mark.parametrize("block_n", [4, 16])
 def test_listed_pairs_without_host_syncs_match(bwd, device, monkeypatch, listed_share, block_n):
