@@ -1,6 +1,7 @@
 """H200 probe (session 11): host time per call of the public op at 4k (where the suite's
 per-call device clock, which starts with the stream idle, shows it), beside cuDNN SDPA, and a
-cProfile of ours.
+cProfile of ours. Host time per call: ``gpu_host_breakdown.per_call_us`` (calls with no
+synchronisation between them; session 11 call J ran a copy with 200 calls after 10).
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_host_probe.py
 """
@@ -9,7 +10,6 @@ import cProfile
 import os
 import pstats
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -17,20 +17,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention  # noqa: E402
+from benchmarks.gpu_host_breakdown import per_call_us  # noqa: E402
 from benchmarks.inputs import attention_inputs  # noqa: E402
-
-
-def host_us(fn, n=200):
-    """Host seconds per call with the device kept ahead (no sync inside the timed loop)."""
-    for _ in range(10):
-        fn()
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(n):
-        fn()
-    host = (time.perf_counter() - t) / n * 1e6
-    torch.cuda.synchronize()
-    return host
 
 
 def main():
@@ -57,7 +45,7 @@ def main():
 
     for name, fn in (("ours fwd", ours), ("cudnn fwd", cudnn), ("ours fwd+bwd", ours_train),
                      ("cudnn fwd+bwd", cudnn_train)):
-        print(f"[host] {name:14s} {host_us(fn):8.1f} us per call", flush=True)
+        print(f"[host] {name:14s} {per_call_us(fn):8.1f} us per call", flush=True)
     for name, fn in (("fwd", ours), ("fwd+bwd", ours_train)):
         prof = cProfile.Profile()
         prof.enable()
