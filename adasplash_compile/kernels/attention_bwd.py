@@ -380,14 +380,12 @@ class ListedPairs(NamedTuple):
     query row (b·H + h)·Lq + i, in increasing row order (a stable sort of the row-major pairs):
     the order in which the dK/dV kernel sums them, fixed, so the result is deterministic.
     ``order``: each of those pairs' row-major place (where the dK/dV kernel writes its dZ for the
-    dQ kernel). ``share``: the fraction of rows listed (1.0 under CUDA-graph capture, where it is not
-    counted)."""
+    dQ kernel)."""
 
     off: Tensor
     seg: Tensor
     pairs: Tensor
     order: Tensor
-    share: float
     block_n: int
 
 
@@ -444,7 +442,7 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
     0.35 ms, of int32 0.59; grouping by single keys, which needs int32, took 1.5 ms in all).
     Under capture every slot is sorted, the unused ones in a last bin past the real ones."""
     B, H, Lq, cap = lists.shape
-    off, n_pairs, share = offsets
+    off, n_pairs, _ = offsets
     dev = lists.device
     n_rows = B * H * Lq
     n_blocks = _cdiv(Lk, block_n)
@@ -471,7 +469,7 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
     if not capturing:
         seg = torch.cat([seg, torch.full((1,), n_pairs, device=dev, dtype=off.dtype)])
     packed = packed[order]
-    return ListedPairs(off, seg, packed, order.to(off.dtype), share, block_n)
+    return ListedPairs(off, seg, packed, order.to(off.dtype), block_n)
 
 
 def _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
