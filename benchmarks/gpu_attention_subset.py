@@ -95,6 +95,11 @@ CONFIGS = {
     # the gather steps' key indices picked from registers (session 10's way) instead of loaded
     "subset gather keys from registers": (_SUB, {"GATHER_KEY_LOADS": False}, ""),
     "subset gather keys from registers 1 stage": (_SUB, {"GATHER_KEY_LOADS": False, "GATHER_STAGES": 1}, ""),
+    # session 12: the fix-up and the gather launch below 16k keys, since sessions 9-11 made the
+    # gather cheaper (two kernels, stages, key loads)
+    "subset fix-up+gather from 4k": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096}, ""),
+    "subset fix-up+gather from 4k, 1 kernel": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096,
+                                                      "GATHER_SPLIT": False}, ""),
 }
 
 

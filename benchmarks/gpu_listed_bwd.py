@@ -202,15 +202,21 @@ def main():
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--sweep", action="store_true", help="listed-kernel configs at the first point, 'rand'")
     ap.add_argument("--cap", type=int, default=0, help="attention.TRAIN_GATHER_CAP for this run (0: the default)")
+    ap.add_argument("--min-lk", type=int, default=0,
+                    help="attention.GATHER_MIN_LK and FIXUP_MIN_LK for this run (0: the defaults)")
+    ap.add_argument("--accuracy-n", type=int, default=16384)
     args = ap.parse_args()
     if args.cap:
         attention.TRAIN_GATHER_CAP = args.cap
-    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, train_gather_cap=attention.TRAIN_GATHER_CAP)
+    if args.min_lk:
+        attention.GATHER_MIN_LK = attention.FIXUP_MIN_LK = args.min_lk
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, train_gather_cap=attention.TRAIN_GATHER_CAP,
+               gather_min_lk=attention.GATHER_MIN_LK, fixup_min_lk=attention.FIXUP_MIN_LK)
     import triton
 
     res["triton"] = triton.__version__
     if not args.skip_accuracy:
-        res["accuracy"] = accuracy()
+        res["accuracy"] = accuracy(args.accuracy_n)
     res["timing"] = timing([int(x) for x in args.points.split(",")], sweep=args.sweep)
     res["determinism_ok"] = determinism(args.determinism) if args.determinism else None
     with open(args.out, "w") as f:
