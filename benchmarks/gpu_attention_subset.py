@@ -98,7 +98,7 @@ CONFIGS = {
     # session 12: the fix-up and the gather launch below 16k keys, since sessions 9-11 made the
     # gather cheaper (two kernels, stages, key loads)
     "subset fix-up+gather from 4k": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096}, ""),
-    "subset fix-up+gather from 4k, 1 kernel": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096,
+    "subset fix-up+gather from 4k one kernel": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096,
                                                       "GATHER_SPLIT": False}, ""),
 }
 

@@ -1,0 +1,128 @@
+"""H200: the kernel timeline of one ``entmax_attention`` step started on an idle stream, as the
+suite's clock sees it (session 12). Per case: each CUDA kernel's duration and the idle gap before
+it, the host prelude (step start to the first kernel), the span (step start to the last kernel's
+end) against the sum of kernel times, and the host time to enqueue the step.
+
+    SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_timeline.py --out "$OUT"
+
+Cases are ``mode:kind:N[:knob=value,...]`` with mode ``infer`` or ``train`` (forward and
+``autograd.grad``), bf16 B=2 H=16 D=128 causal α = 1.5; knobs are ``attention`` module settings
+(e.g. ``GATHER_MIN_LK=8192``). Writes DIR/timeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile import entmax_attention  # noqa: E402
+from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
+from benchmarks.inputs import attention_inputs  # noqa: E402
+
+DEFAULT_CASES = ("infer:local:4096", "train:local:4096", "train:rand:4096", "infer:rand:16384",
+                 "train:local:16384", "train:rand:16384")
+
+
+def _parse(case):
+    mode, kind, n, *rest = case.split(":")
+    knobs = {}
+    for item in (rest[0].split(",") if rest else ()):
+        name, val = item.split("=")
+        knobs[name] = int(val) if val.lstrip("-").isdigit() else float(val)
+    return mode, kind, int(n), knobs
+
+
+def _step(mode, q, k, v, do, leaves):
+    if mode == "infer":
+        return lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5)
+    return lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do)
+
+
+def _enqueue_us(step, n=20):
+    """Host time per step with the GPU kept busy (the queue never drains, and never fills)."""
+    a = torch.randn(4096, 4096, device="cuda", dtype=torch.bfloat16)
+    for _ in range(60):
+        a = a @ a
+        a = a / a.norm()
+    t = time.perf_counter()
+    for _ in range(n):
+        step()
+    dt = (time.perf_counter() - t) / n * 1e6
+    torch.cuda.synchronize()
+    return dt
+
+
+def timeline(case):
+    mode, kind, N, knobs = _parse(case)
+    saved = {name: getattr(attention, name) if hasattr(attention, name) else getattr(attention_bwd, name)
+             for name in knobs}
+    for name, val in knobs.items():
+        setattr(attention if hasattr(attention, name) else attention_bwd, name, val)
+    try:
+        g = torch.Generator(device="cuda").manual_seed(0)
+        q, k, v = attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16, device="cuda", generator=g)
+        do = torch.randn(q.shape, device="cuda", dtype=torch.bfloat16, generator=g)
+        leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+        step = _step(mode, q, k, v, do, leaves)
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+        enqueue = _enqueue_us(step)
+        from torch.profiler import ProfilerActivity, profile, record_function
+
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            for i in range(3):
+                torch.cuda.synchronize()
+                with record_function(f"step{i}"):
+                    step()
+                torch.cuda.synchronize()
+        events = prof.events()
+        mark = [e for e in events if e.name == "step2"][0]
+        t0 = mark.time_range.start
+        kernels = sorted((e for e in events if e.device_type == torch.autograd.DeviceType.CUDA
+                          and e.time_range.start >= t0 and e.name not in ("step2",)),
+                         key=lambda e: e.time_range.start)
+        rows, prev_end = [], t0
+        for e in kernels:
+            rows.append(dict(name=e.name[:90], start_us=e.time_range.start - t0, dur_us=e.time_range.elapsed_us(),
+                             gap_us=e.time_range.start - prev_end))
+            prev_end = max(prev_end, e.time_range.end)
+        span = prev_end - t0
+        busy = sum(r["dur_us"] for r in rows)
+        print(f"[timeline] {case}: span {span:.1f} us, kernels {busy:.1f} us, idle {span - busy:.1f} us "
+              f"(prelude {rows[0]['start_us'] if rows else 0:.1f}); host enqueue {enqueue:.1f} us/step", flush=True)
+        for r in rows:
+            print(f"[timeline]   +{r['start_us']:8.1f} gap {r['gap_us']:7.1f} dur {r['dur_us']:8.1f}  {r['name']}",
+                  flush=True)
+        return dict(case=case, span_us=span, kernels_us=busy, enqueue_us=enqueue, kernels=rows)
+    finally:
+        for name, val in saved.items():
+            setattr(attention if hasattr(attention, name) else attention_bwd, name, val)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--cases", default=",".join(DEFAULT_CASES).replace(",", ";"),
+                    help="';'-separated mode:kind:N[:knob=value,...]")
+    a = ap.parse_args()
+    res = dict(torch=torch.__version__, device=torch.cuda.get_device_name(), cases=[])
+    for case in a.cases.split(";"):
+        try:
+            res["cases"].append(timeline(case))
+        except Exception as e:  # one failing case must not lose the rest
+            print(f"[timeline] {case}: FAILED {type(e).__name__}: {e}", flush=True)
+        torch.cuda.empty_cache()
+    with open(os.path.join(a.out, "timeline.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
