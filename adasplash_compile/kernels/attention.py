@@ -25,6 +25,7 @@ dtype, head dims, α kind, mask mode and the next powers of two of Lq and Lk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -118,6 +119,9 @@ TRAIN_GATHER_CAP = 128
 # at 4k (session 8 call B, one main kernel) the gather forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
 GATHER_DENSE_FRAC = 0.5
+# with GATHER and FIXUP on CUDA: the fix-up launch on a side stream, beside the gather launch
+# (``_run``), instead of before it
+FIXUP_CONCURRENT = True
 # With FIXUP, the main launch as two kernels (template ROUTE): the first runs every program and
 # stops those its probe finds dense, which the second (with the packing and listing code) runs
 # from their first tile. The sparse programs ('local') then run without the gather code's
@@ -460,6 +464,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     length (0: GATHER_CAP)."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
+    g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
         fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
@@ -469,10 +474,21 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
                     gat=gat, route=route, fixup_lists=not gather_flags)
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
-        # training with lists (not gather_flags): the fix-up lists its rows too (FIXUP_LISTS)
-        _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
-                fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat, act_block_m=cfg.BLOCK_M,
-                fixup_lists=not gather_flags)
+        # The fix-up's rows and the gather launch's are disjoint (uncertified or overflowing rows
+        # against listed ones) and neither reads what the other writes: the fix-up, a few long
+        # latency-bound programs, runs on a side stream beside the gather launch (FIXUP_CONCURRENT).
+        # In training the fix-up lists its rows too (FIXUP_LISTS): the gather launch then reads the
+        # counts as the main launch left them, so it never takes up the fix-up's rows.
+        side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT else None
+        if side is not None:
+            if not gather_flags:
+                g_gat = (gat[0], gat[1].clone(), *gat[2:])
+            side.wait_stream(torch.cuda.current_stream(q.device))
+        with torch.cuda.stream(side) if side is not None else contextlib.nullcontext():
+            # training with lists (not gather_flags): the fix-up lists its rows too (FIXUP_LISTS)
+            _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
+                    fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
+                    act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags)
     elif not cfg.split or stop_after or subset:
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after, act=act,
                 gat=gat)
@@ -484,7 +500,9 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     if gat is not None:  # the listed rows: τ exactly on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
-                act=act if gather_flags else None, gat=gat, act_block_m=cfg.BLOCK_M)
+                act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
+    if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
+        torch.cuda.current_stream(q.device).wait_stream(side)
     return gat
 
 

@@ -152,6 +152,23 @@ def _is_handle(obj: Any) -> bool:
 
 
 _launchers: dict = {}
+_side_streams: dict = {}
+
+
+def side_stream(device: torch.device) -> Optional["torch.cuda.Stream"]:
+    """A second stream of a CUDA ``device`` (high priority, one per device, kept), on which a
+    caller runs launches independent of those it makes meanwhile on the current stream, so the
+    two overlap: fork with ``side.wait_stream(current)`` (or an event), join with
+    ``current.wait_stream(side)`` before anything reads what the side wrote, and
+    ``record_stream`` tensors the side allocates for the current stream. Both calls are
+    CUDA-graph capture safe. None off CUDA (the interpreter runs everything in order)."""
+    if device.type != "cuda":
+        return None
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    side = _side_streams.get(index)
+    if side is None:
+        side = _side_streams[index] = torch.cuda.Stream(device=index, priority=-1)  # -1: high
+    return side
 
 
 def launcher(fn: Any) -> Launcher:

@@ -1,0 +1,195 @@
+"""H200 (session 12): two launches moved onto a side stream, each beside independent work:
+the forward's fix-up beside its gather launch (``attention.FIXUP_CONCURRENT``) and the backward's
+grouping of the listed pairs beside its dense passes (``attention_bwd.PAIRS_CONCURRENT``).
+
+    SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_concurrency.py --out "$OUT"
+
+bf16, D=128, causal, α = 1.5, inputs of benchmarks/inputs.py. In order:
+1. Same results. Inference, B=2 H=16 at 16k and 32k, 'rand' and 'local': output and τ bitwise
+   equal with and without the side stream. Training, 16k 'rand': gradients against the
+   sequential run. They may differ a little: the gather launch no longer redoes the rows the
+   fix-up lists, so those rows keep the fix-up's τ.
+2. Accuracy (``gpu_listed_bwd.accuracy``, 16k 'rand', B=1 H=2): dq, dk, dv against float64,
+   beside plain PyTorch in bf16 (FlashAttention's 3x rule).
+3. Determinism: repeated training steps at 16k 'rand' (B=2 H=16), bitwise equal.
+4. CUDA graphs: a training step (B=1 H=4, 16k 'rand') captured with ``torch.cuda.graph`` and
+   replayed, against the eager step.
+5. Time (do_bench median, ms): inference, and forward+backward with neither, each and both, at
+   16k and 32k; and 8k with the lists from 8k keys (GATHER_MIN_LK = FIXUP_MIN_LK = 8192).
+Writes DIR/concurrency.json. Exit status 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile import entmax_attention  # noqa: E402
+from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
+from benchmarks.gpu_listed_bwd import _inputs, accuracy, bench  # noqa: E402
+
+ALPHA = 1.5
+VARIANTS = {"sequential": (False, False), "fix-up beside": (True, False), "pairs beside": (False, True),
+            "both": (True, True)}
+
+
+def _set(fixup: bool, pairs: bool) -> None:
+    attention.FIXUP_CONCURRENT = fixup
+    attention_bwd.PAIRS_CONCURRENT = pairs
+
+
+def _infer(q, k, v):
+    return attention.forward(q, k, v, None, True, q.shape[-1] ** -0.5, ALPHA, None, False)[:2]
+
+
+def _train(q, k, v, do):
+    leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+    out = entmax_attention(*leaves, is_causal=True, alpha=ALPHA)
+    return torch.autograd.grad(out, leaves, do)
+
+
+def same_results():
+    ok, rows = True, []
+    for N in (16384, 32768):
+        for kind in ("rand", "local"):
+            q, k, v, _ = _inputs(kind, 2, 16, N, 128, seed=3)
+            _set(False, False)
+            out0, tau0 = _infer(q, k, v)
+            _set(True, True)
+            out1, tau1 = _infer(q, k, v)
+            torch.cuda.synchronize()
+            equal = torch.equal(out0, out1) and torch.equal(tau0, tau1)
+            ok &= equal
+            rows.append(dict(check="inference", N=N, kind=kind, bitwise_equal=equal))
+            print(f"[same] inference N={N} {kind}: bitwise equal {equal}", flush=True)
+            del q, k, v, out0, tau0, out1, tau1
+    q, k, v, do = _inputs("rand", 2, 16, 16384, 128, seed=3)
+    _set(False, False)
+    g0 = _train(q, k, v, do)
+    _set(True, True)
+    g1 = _train(q, k, v, do)
+    for name, a, b in zip(("dq", "dk", "dv"), g0, g1):
+        diff = (a.float() - b.float()).abs().max().item()
+        scale = a.float().abs().max().item()
+        rows.append(dict(check="training", grad=name, max_abs_diff=diff, max_abs=scale))
+        print(f"[same] training 16k rand {name}: max |diff| {diff:.3e} (max |g| {scale:.3e})", flush=True)
+        ok &= diff <= 0.05 * scale
+    return ok, rows
+
+
+def determinism(n):
+    _set(True, True)
+    q, k, v, do = _inputs("rand", 2, 16, 16384, 128, seed=2)
+    first = _train(q, k, v, do)
+    for i in range(n - 1):
+        again = _train(q, k, v, do)
+        for name, a, b in zip(("dq", "dk", "dv"), first, again):
+            if not torch.equal(a, b):
+                print(f"[determinism] run {i + 1}: {name} differs", flush=True)
+                return False
+    print(f"[determinism] {n} training steps at 16k 'rand' bitwise equal (side streams on)", flush=True)
+    return True
+
+
+def graphs():
+    _set(True, True)
+    q, k, v, do = _inputs("rand", 1, 4, 16384, 128, seed=4)
+    leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+
+    def step():
+        out = entmax_attention(*leaves, is_causal=True, alpha=ALPHA)
+        return (out,) + torch.autograd.grad(out, leaves, do)
+
+    eager = step()
+    warm = torch.cuda.Stream()
+    warm.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(warm):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(warm)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static = step()
+    for t in static:
+        t.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    rows, ok = [], True
+    for name, a, b in zip(("out", "dq", "dk", "dv"), eager, static):
+        diff = (a.float() - b.float()).abs().max().item()
+        rows.append(dict(tensor=name, max_abs_diff=diff))
+        ok &= bool(torch.isfinite(b).all()) and diff == 0.0
+        print(f"[graph] replayed training step {name}: max |diff| against eager {diff:.3e}", flush=True)
+    return ok, rows
+
+
+def timing():
+    rows = []
+    points = [(16384, {}), (32768, {}), (8192, {"GATHER_MIN_LK": 8192, "FIXUP_MIN_LK": 8192}), (8192, {})]
+    for N, knobs in points:
+        saved = {n: getattr(attention, n) for n in knobs}
+        for n, val in knobs.items():
+            setattr(attention, n, val)
+        try:
+            for kind in ("rand", "local"):
+                q, k, v, do = _inputs(kind, 2, 16, N, 128)
+                leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+
+                def step():
+                    out = entmax_attention(*leaves, is_causal=True, alpha=ALPHA)
+                    torch.autograd.grad(out, leaves, do)
+
+                row = dict(N=N, kind=kind, knobs=knobs)
+                for name, flags in VARIANTS.items():
+                    _set(*flags)
+                    if name in ("sequential", "fix-up beside"):
+                        row[f"fwd {name}"] = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=ALPHA))
+                    row[f"fwd+bwd {name}"] = bench(step)
+                rows.append(row)
+                print(f"[time] N={N} {kind} {knobs or ''}: " + ", ".join(
+                    f"{key} {val:.3f}" for key, val in row.items() if isinstance(val, float)), flush=True)
+                torch.cuda.empty_cache()
+        finally:
+            for n, val in saved.items():
+                setattr(attention, n, val)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=".")
+    ap.add_argument("--determinism", type=int, default=20)
+    a = ap.parse_args()
+    import triton
+
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__)
+    ok = True
+    for name, fn in (("same", same_results), ("graph", graphs)):
+        try:
+            good, res[name] = fn()
+        except Exception as e:  # report and go on to the timings
+            print(f"[{name}] FAILED {type(e).__name__}: {e}", flush=True)
+            good, res[name] = False, repr(e)
+        ok &= good
+    _set(True, True)
+    res["accuracy"] = accuracy()
+    ok &= all(r["fa_rule_3x_ok"] for r in res["accuracy"])
+    res["determinism_ok"] = determinism(a.determinism)
+    ok &= res["determinism_ok"]
+    res["timing"] = timing()
+    _set(True, True)
+    res["checks_ok"] = ok
+    with open(os.path.join(a.out, "concurrency.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    print(f"[checks] {'all passed' if ok else 'SOME FAILED'}", flush=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
