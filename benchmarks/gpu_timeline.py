@@ -1,7 +1,8 @@
 """H200: the kernel timeline of one ``entmax_attention`` step started on an idle stream, as the
 suite's clock sees it (session 12). Per case: each CUDA kernel's duration and the idle gap before
 it, the host prelude (step start to the first kernel), the span (step start to the last kernel's
-end) against the sum of kernel times, and the host time to enqueue the step.
+end) against the sum of kernel times, the host time to enqueue the step, and the step's top-level
+torch ops on the host (start, duration); ``--cprofile`` adds a cProfile of 10 steps.
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_timeline.py --out "$OUT"
 
@@ -24,7 +25,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention  # noqa: E402
 from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
+from benchmarks.gpu_host_profile import python_profile  # noqa: E402
 from benchmarks.inputs import attention_inputs  # noqa: E402
+
+PROFILE_PY = False  # --cprofile: also a cProfile of 10 steps per case (by cumulative time)
 
 DEFAULT_CASES = ("infer:local:4096", "train:local:4096", "train:rand:4096", "infer:rand:16384",
                  "train:local:16384", "train:rand:16384")
@@ -101,7 +105,13 @@ def timeline(case):
         for r in rows:
             print(f"[timeline]   +{r['start_us']:8.1f} gap {r['gap_us']:7.1f} dur {r['dur_us']:8.1f}  {r['name']}",
                   flush=True)
-        return dict(case=case, span_us=span, kernels_us=busy, enqueue_us=enqueue, kernels=rows)
+        host = [dict(name=e.name[:60], start_us=e.time_range.start - t0, dur_us=e.time_range.elapsed_us())
+                for e in mark.cpu_children]
+        for r in host:
+            print(f"[timeline]   host +{r['start_us']:8.1f} dur {r['dur_us']:7.1f}  {r['name']}", flush=True)
+        if PROFILE_PY:
+            print(python_profile(step, 10, "cumtime", 30), flush=True)
+        return dict(case=case, span_us=span, kernels_us=busy, enqueue_us=enqueue, kernels=rows, host_ops=host)
     finally:
         for name, val in saved.items():
             setattr(attention if hasattr(attention, name) else attention_bwd, name, val)
@@ -112,7 +122,10 @@ def main():
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--cases", default=",".join(DEFAULT_CASES).replace(",", ";"),
                     help="';'-separated mode:kind:N[:knob=value,...]")
+    ap.add_argument("--cprofile", action="store_true")
     a = ap.parse_args()
+    global PROFILE_PY
+    PROFILE_PY = a.cprofile
     res = dict(torch=torch.__version__, device=torch.cuda.get_device_name(), cases=[])
     for case in a.cases.split(";"):
         try:

@@ -84,8 +84,6 @@ SKIP_SCAN = 64
 MAP_SKIP_SHARE = 0.125
 # the share of rows listed that the last backward of given shapes saw (see backward)
 _SHARE_SEEN: dict = {}
-# on CUDA: the listed pairs' grouping on a side stream, beside the dense passes (``backward``)
-PAIRS_CONCURRENT = True
 # which of the listed rows' kernels run (benchmarks time them apart; anything else is wrong)
 LISTED_PARTS = ("dq", "dkdv")
 
@@ -317,12 +315,6 @@ def backward(
         if share is None:
             share = count.wait()[1]
         map_skip = share >= MAP_SKIP_SHARE
-        # the pairs' grouping (listed_pairs) needs only the lists: it runs on a side stream beside
-        # the dense passes (PAIRS_CONCURRENT), from this point of the current stream
-        side = launch.side_stream(q.device) if PAIRS_CONCURRENT else None
-        if side is not None:
-            fork = torch.cuda.Event()
-            fork.record()
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags,
                    map_skip=use_lists and map_skip)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
@@ -360,16 +352,9 @@ def backward(
             _SHARE_SEEN.clear()
         _SHARE_SEEN[shape_key] = share
     if use_lists and n_pairs:  # (no pair: counts are 0 everywhere, and the dense passes did it all)
-        if side is None:
-            pairs = listed_pairs(mod, lists, counts, (count.off, n_pairs, share), Hk, Lk, LISTED_BLOCK_N)
-        else:
-            main = torch.cuda.current_stream(q.device)
-            side.wait_event(fork)
-            with torch.cuda.stream(side):
-                pairs = listed_pairs(mod, lists, counts, (count.off, n_pairs, share), Hk, Lk, LISTED_BLOCK_N)
-            for t in pairs[:4]:  # allocated on the side stream, read on this one
-                t.record_stream(main)
-            main.wait_stream(side)
+        # (on a side stream beside the dense passes, the grouping made 16k 'local' training slower:
+        # 5.16 against 4.95 ms, H200 session 12 call C)
+        pairs = listed_pairs(mod, lists, counts, (count.off, n_pairs, share), Hk, Lk, LISTED_BLOCK_N)
         _listed_rows(mod, common, strides, q, k, v, grad_out, tau, delta, alpha_buf, mask, lists, counts, dq, dk, dv,
                      dz_full, scale, pairs)
 
