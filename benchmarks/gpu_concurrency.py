@@ -117,8 +117,10 @@ def graphs():
     leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
 
     def train():
+        # (out detached: an autograd graph kept alive from an eager step holds the leaves'
+        # AccumulateGrad nodes on the default stream, whose wait then breaks a later capture)
         out = entmax_attention(*leaves, is_causal=True, alpha=ALPHA)
-        return (out,) + torch.autograd.grad(out, leaves, do)
+        return (out.detach(),) + torch.autograd.grad(out, leaves, do)
 
     def infer():
         return (entmax_attention(q, k, v, is_causal=True, alpha=ALPHA),)
