@@ -100,6 +100,13 @@ CONFIGS = {
     "subset fix-up+gather from 4k": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096}, ""),
     "subset fix-up+gather from 4k one kernel": (_SUB, {"FIXUP_MIN_LK": 4096, "GATHER_MIN_LK": 4096,
                                                       "GATHER_SPLIT": False}, ""),
+    # the sparse route's probe (the first kernel of GATHER_SPLIT) redoes NEAR_PATIENCE tiles
+    "subset patience 2": (_SUB, {"SUBSET_NEAR_PATIENCE": 2}, ""),
+    "subset patience 3": (_SUB, {"SUBSET_NEAR_PATIENCE": 3}, ""),
+    # the fix-up beside the gather launch (FIXUP_CONCURRENT) shares the SMs with it
+    "subset fix-up 4 programs": (_SUB, {"FIXUP_PROGRAMS": 4}, ""),
+    "subset fix-up 16 programs": (_SUB, {"FIXUP_PROGRAMS": 16}, ""),
+    "subset fix-up 2 warps": (_SUB, {"FIXUP_WARPS": 2}, ""),
 }
 
 

@@ -6,9 +6,9 @@ beside its dense passes (since removed: slower at 16k 'local').
 
 bf16, D=128, causal, α = 1.5, inputs of benchmarks/inputs.py. In order:
 1. Same results. Inference, B=2 H=16 at 16k and 32k, 'rand' and 'local': output and τ bitwise
-   equal with and without the side stream. Training, 16k 'rand': gradients against the
-   sequential run. They may differ a little: the gather launch no longer redoes the rows the
-   fix-up lists, so those rows keep the fix-up's τ.
+   equal with and without the side stream. Training, 16k 'rand': gradients bitwise equal too
+   (the gather launch reads a copy of the counts in both orders; call C ran before that copy was
+   made in order as well, and its gradients differed by up to 6e-2).
 2. Accuracy (``gpu_listed_bwd.accuracy``, 16k 'rand', B=1 H=2): dq, dk, dv against float64,
    beside plain PyTorch in bf16 (FlashAttention's 3x rule).
 3. Determinism: repeated training steps at 16k 'rand' (B=2 H=16), bitwise equal.
@@ -78,7 +78,7 @@ def same_results():
         scale = a.float().abs().max().item()
         rows.append(dict(check="training", grad=name, max_abs_diff=diff, max_abs=scale))
         print(f"[same] training 16k rand {name}: max |diff| {diff:.3e} (max |g| {scale:.3e})", flush=True)
-        ok &= diff <= 0.05 * scale
+        ok &= diff == 0.0
     return ok, rows
 
 
@@ -196,7 +196,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=".")
     ap.add_argument("--determinism", type=int, default=20)
+    ap.add_argument("--only-same", action="store_true", help="the same-results check alone")
     a = ap.parse_args()
+    if a.only_same:
+        ok, rows = same_results()
+        print(f"[checks] {'all passed' if ok else 'SOME FAILED'}", flush=True)
+        sys.exit(0 if ok else 1)
     import triton
 
     res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__)

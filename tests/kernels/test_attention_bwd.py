@@ -498,6 +498,36 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
             assert_fa_rule(g, w, b, factor=3.0, floor=1e-3, name=name)
 
 
+def test_training_gather_launch_leaves_the_fixup_rows(bwd, device, gather_everywhere, monkeypatch):
+    """Training (FIXUP_LISTS): the fix-up lists the rows it redoes, and the gather launch reads the
+    counts as the main launch left them (a copy), so it never takes up those rows. On CUDA the two
+    launches run side by side (FIXUP_CONCURRENT) and neither may read what the other writes; here
+    they run in order, after the copy. The rows each launch handles are disjoint, and the returned
+    counts hold both."""
+    fwd = gather_everywhere
+    B, H, Hk, L, D = 2, 4, 2, 40, 24
+    q, k, v = (t.float() for t in _problem(device, B, H, Hk, L, 160, D, D)[:3])
+    at_launch = {}
+    real = fwd._launch
+
+    def spy(*args, **kwargs):
+        if kwargs.get("phase") in ("fixup", "gather"):  # the counts each launch reads or writes
+            at_launch[kwargs["phase"]] = kwargs["gat"][1]
+            if kwargs["phase"] == "gather":
+                at_launch["gather, as read"] = kwargs["gat"][1].clone()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fwd, "_launch", spy)
+    *_, counts = fwd.forward(q, k, v, None, True, D ** -0.5, 1.5, None, True, return_tiles=True, return_lists=True)
+    read = at_launch["gather, as read"].view(counts.shape)
+    assert at_launch["gather"].data_ptr() != counts.data_ptr(), "the gather launch reads the returned counts"
+    assert at_launch["fixup"].data_ptr() == counts.data_ptr()
+    by_fixup = (counts > 0) & (read == 0)
+    assert bool(by_fixup.any()), "the fix-up listed no row: nothing tested"
+    assert bool((read > 0).any()), "the main launch listed no row: nothing tested"
+    assert torch.equal(counts[read > 0], read[read > 0]), "the fix-up changed a row the main launch listed"
+
+
 def test_listed_rows_through_the_op(bwd, device, gather_everywhere):
     """The custom op returns the lists (shapes its fake implementation predicts) and its autograd
     hands them to the backward; eager autograd (``_EagerAttention``) does the same, bitwise."""
