@@ -107,6 +107,7 @@ CONFIGS = {
     "subset fix-up 4 programs": (_SUB, {"FIXUP_PROGRAMS": 4}, ""),
     "subset fix-up 16 programs": (_SUB, {"FIXUP_PROGRAMS": 16}, ""),
     "subset fix-up 2 warps": (_SUB, {"FIXUP_WARPS": 2}, ""),
+    "subset patience 2 fix-up 2 warps": (_SUB, {"SUBSET_NEAR_PATIENCE": 2, "FIXUP_WARPS": 2}, ""),
 }
 
 
