@@ -75,15 +75,21 @@ SUBSET_NEAR_SKIP = True
 # unchecked and saves 'local' 3.85 → 3.04 (its near keys sit by the diagonal). 0: always check.
 # The probe is also GATHER's (dense programs redo its tiles packed). Session 9 (calls B, C; bf16,
 # B=2 H=16, causal, ms) 4 against 8 tiles: 4k rand 0.853 / 0.863, local 0.379 / 0.379; 16k rand
-# 8.424 / 8.577, local 3.633 / 3.604; 32k rand 28.50 / 28.78, local 12.74 / 12.51.
-SUBSET_NEAR_PATIENCE = 4
+# 8.424 / 8.577, local 3.633 / 3.604; 32k rand 28.50 / 28.78, local 12.74 / 12.51. Session 12 call H
+# (the fix-up beside the gather launch), 2 against 4 tiles: 4k rand 0.842 / 0.850, local 0.375 /
+# 0.378; 8k rand 2.846 / 2.860, local 1.053 / 1.066; 16k rand 8.045 / 8.179, local 3.570 / 3.597;
+# 32k rand 27.20 / 27.43, local 12.45 / 12.52.
+SUBSET_NEAR_PATIENCE = 2
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
 SUBSET_FIXUP = True
 FIXUP_BLOCK_M = 16
 FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
-FIXUP_WARPS = 4
+# 2 warps: beside the gather launch (FIXUP_CONCURRENT) the fix-up takes less of the SMs from it.
+# Session 12 call H (with NEAR_PATIENCE 2), 2 / 4 warps, ms: 16k rand 7.991 / 8.045, 32k rand
+# 27.10 / 27.20; 'local' the same within 0.1%.
+FIXUP_WARPS = 2
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
