@@ -1,0 +1,52 @@
+"""H200 A/B of forward settings (``attention`` module knobs) through the public op, inference and
+forward+backward, do_bench medians (ms), bf16 B=2 H=16 D=128 causal α = 1.5 (session 12).
+
+    SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_knob_ab.py \\
+        --points 4096:local,32768:rand --variants "SUBSET_NEAR_PATIENCE=4,FIXUP_WARPS=4;SUBSET_NEAR_PATIENCE=2"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile import entmax_attention  # noqa: E402
+from adasplash_compile.kernels import attention  # noqa: E402
+from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", default="4096:local,32768:rand")
+    ap.add_argument("--variants", required=True, help="';'-separated, each 'NAME=int,...' ('' = the defaults)")
+    a = ap.parse_args()
+    defaults = {}
+    for point in a.points.split(","):
+        n, kind = point.split(":")
+        q, k, v, do = _inputs(kind, 2, 16, int(n), 128)
+        leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+
+        def step():
+            torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do)
+
+        for variant in a.variants.split(";"):
+            knobs = dict((kv.split("=")[0], int(kv.split("=")[1])) for kv in variant.split(",") if kv)
+            for name, val in knobs.items():
+                defaults.setdefault(name, getattr(attention, name))
+                setattr(attention, name, val)
+            try:
+                fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5))
+                fb = bench(step)
+            finally:
+                for name in knobs:
+                    setattr(attention, name, defaults[name])
+            print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
