@@ -88,8 +88,11 @@ FIXUP_BLOCK_M = 16
 FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
 # 2 warps: beside the gather launch (FIXUP_CONCURRENT) the fix-up takes less of the SMs from it.
 # Session 12 call H (with NEAR_PATIENCE 2), 2 / 4 warps, ms: 16k rand 7.991 / 8.045, 32k rand
-# 27.10 / 27.20; 'local' the same within 0.1%.
+# 27.10 / 27.20; 'local' the same within 0.1%. The training forward's fix-up, which also lists
+# its rows (FIXUP_LISTS), keeps 4: call J, forward+backward, 4 / 2 warps: 16k rand 13.40 / 13.56,
+# 32k rand 39.06 / 42.04.
 FIXUP_WARPS = 2
+FIXUP_LISTS_WARPS = 4
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
@@ -479,7 +482,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
                     gat=gat, route=route, fixup_lists=not gather_flags)
-        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N, FIXUP_WARPS, cfg.num_stages, "subset")
+        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N,
+                                    FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS, cfg.num_stages, "subset")
         # The fix-up's rows and the gather launch's are disjoint (uncertified or overflowing rows
         # against listed ones) and neither reads what the other writes: the fix-up, a few long
         # latency-bound programs, runs on a side stream beside the gather launch (FIXUP_CONCURRENT;
