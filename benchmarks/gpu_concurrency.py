@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention  # noqa: E402
 from adasplash_compile.kernels import attention  # noqa: E402
-from benchmarks.gpu_listed_bwd import _inputs, accuracy, bench  # noqa: E402
+from benchmarks.gpu_listed_bwd import _grads, _inputs, accuracy, bench, determinism  # noqa: E402
 
 ALPHA = 1.5
 VARIANTS = {"sequential": False, "fix-up beside": True}
@@ -45,12 +45,6 @@ def _set(fixup: bool) -> None:
 
 def _infer(q, k, v):
     return attention.forward(q, k, v, None, True, q.shape[-1] ** -0.5, ALPHA, None, False)[:2]
-
-
-def _train(q, k, v, do):
-    leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
-    out = entmax_attention(*leaves, is_causal=True, alpha=ALPHA)
-    return torch.autograd.grad(out, leaves, do)
 
 
 def same_results():
@@ -70,9 +64,9 @@ def same_results():
             del q, k, v, out0, tau0, out1, tau1
     q, k, v, do = _inputs("rand", 2, 16, 16384, 128, seed=3)
     _set(False)
-    g0 = _train(q, k, v, do)
+    g0 = _grads(q, k, v, do)
     _set(True)
-    g1 = _train(q, k, v, do)
+    g1 = _grads(q, k, v, do)
     for name, a, b in zip(("dq", "dk", "dv"), g0, g1):
         diff = (a.float() - b.float()).abs().max().item()
         scale = a.float().abs().max().item()
@@ -80,20 +74,6 @@ def same_results():
         print(f"[same] training 16k rand {name}: max |diff| {diff:.3e} (max |g| {scale:.3e})", flush=True)
         ok &= diff == 0.0
     return ok, rows
-
-
-def determinism(n):
-    _set(True)
-    q, k, v, do = _inputs("rand", 2, 16, 16384, 128, seed=2)
-    first = _train(q, k, v, do)
-    for i in range(n - 1):
-        again = _train(q, k, v, do)
-        for name, a, b in zip(("dq", "dk", "dv"), first, again):
-            if not torch.equal(a, b):
-                print(f"[determinism] run {i + 1}: {name} differs", flush=True)
-                return False
-    print(f"[determinism] {n} training steps at 16k 'rand' bitwise equal (side streams on)", flush=True)
-    return True
 
 
 def _sync_debug(step):
@@ -216,6 +196,7 @@ def main():
     _set(True)
     res["accuracy"] = accuracy()
     ok &= all(r["fa_rule_3x_ok"] for r in res["accuracy"])
+    _set(True)
     res["determinism_ok"] = determinism(a.determinism)
     ok &= res["determinism_ok"]
     res["timing"] = timing()

@@ -43,10 +43,16 @@ def _k40(X, Y, n, c, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, b0, b1, b2, b3, b4,
     tl.store(Y + pid, tl.load(X + pid) + c + a0 + e5, mask=pid < n)
 
 
-def per_call_us(fn, n=300):
-    for _ in range(20):
+def per_call_us(fn, n=300, warm=20, before=None):
+    """Mean host µs per call over ``n`` calls with no synchronisation between them, after ``warm``
+    calls and a sync; ``before`` (e.g. queueing GPU work so that the device stays busy) runs
+    right before the timed calls. With many launches per call, ``n`` calls can fill the launch
+    queue; the time then reads the device's (session 12's note on session 11's host probe)."""
+    for _ in range(warm):
         fn()
     torch.cuda.synchronize()
+    if before is not None:
+        before()
     t = time.perf_counter()
     for _ in range(n):
         fn()
