@@ -183,6 +183,12 @@ def test_handle_table_is_bounded(monkeypatch):
     assert len(lau._handles) <= 4
 
 
+def test_side_stream_is_cuda_only():
+    """The side stream the fix-up launch runs on beside the gather launch (attention.FIXUP_CONCURRENT)
+    exists on CUDA only: on the CPU (the interpreter) every launch runs in order."""
+    assert launch.side_stream(torch.device("cpu")) is None
+
+
 def test_aligned_and_fits_int32():
     base = torch.zeros(65, dtype=torch.bfloat16)
     assert launch.aligned(base, None) == (True, True)
