@@ -468,7 +468,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
     carries its key range in registers, so it always runs fused; from FIXUP_MIN_LK keys a fix-up
     launch redoes the rows its candidates missed, and from GATHER_MIN_LK a gather launch writes the
-    rows whose support the main launch listed (see SUBSET_GATHER). Returns GATHER's (lists,
+    rows whose support the main launch listed (see SUBSET_GATHER), with the fix-up beside it on a
+    side stream (FIXUP_CONCURRENT). Returns GATHER's (lists,
     counts, idx_mask), or None. ``gather_flags=False``: the gather launch leaves the listed rows
     out of the tile map ``act`` (the backward then takes them from the lists); ``cap``: their
     length (0: GATHER_CAP)."""
@@ -498,7 +499,6 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         if side is not None:
             side.wait_stream(torch.cuda.current_stream(q.device))
         with torch.cuda.stream(side) if side is not None else contextlib.nullcontext():
-            # training with lists (not gather_flags): the fix-up lists its rows too (FIXUP_LISTS)
             _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                     fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
                     act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags)
