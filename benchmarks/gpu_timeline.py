@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from adasplash_compile import entmax_attention  # noqa: E402
 from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
 from benchmarks.gpu_host_breakdown import per_call_us  # noqa: E402
-from benchmarks.gpu_host_profile import python_profile  # noqa: E402
+from benchmarks.gpu_host_profile import _busy, python_profile  # noqa: E402
 from benchmarks.inputs import attention_inputs  # noqa: E402
 
 PROFILE_PY = False  # --cprofile: also a cProfile of 10 steps per case (by cumulative time)
@@ -49,17 +49,9 @@ def _step(mode, q, k, v, do, leaves):
     return lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do)
 
 
-def _busy():
-    """~10 ms of queued GPU work, so the host's enqueue time is measured on a device that never idles."""
-    a = torch.randn(4096, 4096, device="cuda", dtype=torch.bfloat16)
-    for _ in range(60):
-        a = a @ a
-        a = a / a.norm()
-
-
 def _enqueue_us(step, n=20):
     """Host time per step with the GPU kept busy (the queue never drains, and never fills)."""
-    return per_call_us(step, n=n, warm=0, before=_busy)
+    return per_call_us(step, n=n, warm=0, before=lambda: _busy(10.0))
 
 
 def timeline(case):
