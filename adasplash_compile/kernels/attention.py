@@ -34,7 +34,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from . import configs, launch, render
+from . import configs, decode, launch, render
 from .._dispatch import interpreter_on
 
 TEMPLATE = "attention_fwd.py.jinja"
@@ -635,6 +635,9 @@ def forward(
     mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)
     dr, dvr = _round_dim(D), _round_dim(Dv)
     alpha_max = float(alpha) if alpha_t is None else 3.0  # per-head α: no host sync to read it
+    if not return_tiles and decode.applies(q, k, save_aux):  # a decode step: split over the keys
+        decode.forward(q, k, v, mask, mask_mode, mask_bool, mask_strides, scale, alpha, alpha_t, out, tau, dr, dvr)
+        return result
     kernel_args = (kind, alpha, per_head, mask_mode, mask_bool, _niter(kind, q.dtype, alpha_max), save_aux,
                    q.dtype == torch.float32, dr, dvr)
     cfg = _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk)

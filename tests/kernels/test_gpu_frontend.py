@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from adasplash_compile.kernels import attention, attention_bwd, render, rowwise
+from adasplash_compile.kernels import attention, attention_bwd, decode, render, rowwise
 
 
 _PTR = {torch.float32: "*fp32", torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.uint8: "*u8",
@@ -70,6 +70,7 @@ def launches(monkeypatch):
     # the launchers memoise their rendered modules: start empty so every one comes through load
     monkeypatch.setattr(attention, "_kernels", {})
     monkeypatch.setattr(attention_bwd, "_modules", {})
+    monkeypatch.setattr(decode, "_modules", {})
     return sink
 
 
@@ -249,6 +250,24 @@ def _capture_attention(shape, make_mask, causal, alpha, per_head):
         # map: its dQ tiles nest in the map's blocks, so the dK/dV pass renders without verdicts
         attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
                                alpha_t, False, tiles=tiles, config=attention_bwd._CONFIGS[(torch.bfloat16, 128)])
+
+
+def test_decode_kernels_lower_for_sm90(launches, tmp_path, monkeypatch):
+    """The decode path's kernels (and the row-wise kernel between them): α kinds, masks, causal,
+    GQA, head dims 80-256, dtypes."""
+    monkeypatch.setattr(decode, "MIN_LK", 0)
+    cases = [(dict(Lq=1, Lk=300, H=8, Hk=2), None, False, 1.5, None),
+             (dict(Lq=2, Lk=300, H=4, Hk=2, D=80, Dv=64, dtype=torch.float16),
+              lambda Lq, Lk: torch.rand(1, 1, 1, Lk) > 0.2, False, 2.0, None),
+             (dict(Lq=3, Lk=300, D=64, dtype=torch.float32), lambda Lq, Lk: torch.randn(1, 2, Lq, Lk), False, 1.5,
+              torch.tensor([1.3, 2.5])),
+             (dict(Lq=4, Lk=300, D=256), None, True, 1.3, None)]
+    for shape, make_mask, causal, alpha, alpha_t in cases:
+        q, k, v = _qkv(**shape)
+        mask = make_mask(q.shape[2], k.shape[2]) if make_mask else None
+        attention.forward(q, k, v, mask, causal, 0.1, alpha, alpha_t, False)
+    assert any(name == "_decode_combine" for _, _, name, _, _ in launches)
+    _check_all(launches, tmp_path)
 
 
 def test_attention_autotune_candidates_lower_for_sm90(launches, tmp_path, monkeypatch):

@@ -1,0 +1,144 @@
+"""α-entmax attention for decode steps: a few query rows against a long KV cache, split over keys.
+
+The fused forward (``attention.py``) gives each program a block of query rows and walks every key
+for them twice. With one query row per head that is one program per head over the whole cache: a
+decode step at 32k keys (bf16, B=2, H=16, D=128) took 1.29 ms on the H200 against SDPA's 0.14
+(benchmarks/results/run-2026-11-30-s13-callA). Here the keys are split across programs instead,
+as FlashDecoding does for softmax, and the row's threshold τ is solved in between on the scores:
+
+1. ``_decode_scores``: z = scale·q·kᵀ + mask for all query rows of a kv head (GQA reads each key
+   once), float32, written out: (B·H·Lq, Lk) is small next to K when the rows per kv head are few
+   (``MAX_ROWS``; 16 rows take a quarter of K's bytes at D = 128).
+2. ``rowwise.entmax_forward`` on those rows: p, float32 (the row-wise kernel's histogram / subset
+   bracket and Newton steps, exact to its tolerance and renormalised).
+3. ``_decode_output``: per split of the keys, Σ p·v and Σ p over the key blocks that hold weight
+   (the others load no V), and τ from the support.
+4. ``_decode_combine``: the splits summed in order (deterministic), out = Σ p·v / Σ p, τ.
+
+Inference only (no O₂ or tile map for a backward): ``attention.forward`` takes this path when
+:func:`applies`. Any α (float or per head), masks, causal, GQA, head dims to 256, fp16 / bf16 /
+fp32, Lk any length.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from . import launch, render, rowwise
+
+TEMPLATE = "attention_decode.py.jinja"
+
+# query rows per kv head (GROUP·Lq) up to which a call takes this path (0: never); their scores
+# take rows·Lk·4 bytes per kv head, against K's Lk·D·2
+MAX_ROWS = 16
+# keys from which it does
+MIN_LK = 1024
+# keys per program of the scores kernel, per key block of the output kernel; the interpreter's
+# (CPU tests) are small so that short rows still span several blocks and splits
+SCORES_BLOCK_N = 128
+OUTPUT_BLOCK_N = 64
+INTERPRETER_BLOCK_N = 16
+# the output kernel's programs: the keys are split so that about this many run (each split a
+# power of two of key blocks)
+TARGET_PROGRAMS = 1024
+COMBINE_ROWS = 16
+NUM_WARPS = 4
+
+
+def applies(q: Tensor, k: Tensor, save_aux: bool) -> bool:
+    """Whether ``attention.forward`` takes this path: inference, few query rows per kv head, a long
+    enough KV."""
+    B, H, Lq = q.shape[:3]
+    Hk, Lk = k.shape[1], k.shape[2]
+    return (not save_aux and MAX_ROWS > 0 and (H // Hk) * Lq <= MAX_ROWS and Lk >= MIN_LK
+            and B * H * Lq > 0)
+
+
+def _next_pow2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (int(n) - 1).bit_length()
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+_modules: dict = {}
+
+
+def _module(dr: int, dvr: int, kind: str, per_head: bool, mask_mode: str, mask_bool: bool, ieee: bool,
+            dot_upcast: bool):
+    key = (dr, dvr, kind, per_head, mask_mode, mask_bool, ieee, dot_upcast)
+    mod = _modules.get(key)
+    if mod is None:
+        mod = _modules[key] = render.load(
+            TEMPLATE, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, ALPHA_KIND=kind, PER_HEAD_ALPHA=per_head,
+            MASK_MODE=mask_mode, MASK_BOOL=mask_bool, IEEE_DOT=ieee, DOT_UPCAST=dot_upcast)
+    return mod
+
+
+def split_blocks(n_blocks: int, kv_heads: int) -> int:
+    """Key blocks per split of the output kernel: the smallest power of two that keeps the
+    programs (splits x batch·kv heads) at most TARGET_PROGRAMS."""
+    per = 1
+    while _cdiv(n_blocks, per) * kv_heads > TARGET_PROGRAMS and per < n_blocks:
+        per *= 2
+    return per
+
+
+def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: str, mask_bool: bool,
+            mask_strides: tuple, scale: float, alpha: float, alpha_t: Optional[Tensor], out: Tensor,
+            tau: Tensor, dr: int, dvr: int) -> None:
+    """Writes ``out`` (B, H, Lq, Dv) and ``tau`` (B, H, Lq) float32, both contiguous. ``mask`` is
+    ``attention._mask_layout``'s (expanded to (B, H, Lq, Lk), stride 0 on broadcast dims; bool as
+    uint8) and ``mask_mode`` its mode ("causal" / "none" without a mask)."""
+    B, H, Lq, D = q.shape
+    Hk, Lk = k.shape[1], k.shape[2]
+    Dv = v.shape[-1]
+    group = H // Hk
+    n_rows = B * H * Lq
+    dev = q.device
+    interp = dev.type != "cuda"
+    kind = render.alpha_kind(alpha, alpha_t)
+    per_head = alpha_t is not None
+    # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): those dots run in fp32 there
+    mod = _module(dr, dvr, kind, per_head, mask_mode, mask_bool, q.dtype == torch.float32,
+                  q.dtype == torch.bfloat16 and interp)
+    block_r = max(16, _next_pow2(group * Lq))
+    fits = launch.fits_int32(Lq, Lk, n_rows, n_rows * Lk)
+
+    z = torch.empty((n_rows, Lk), dtype=torch.float32, device=dev)
+    bn = INTERPRETER_BLOCK_N if interp else SCORES_BLOCK_N
+    mask_arg = mask if mask is not None else q
+    strides = (*q.stride(), *k.stride(), *mask_strides)
+    launch.launcher(mod._decode_scores)(
+        (dev.index, q.dtype, k.dtype, mask_arg.dtype, strides, H, Hk, launch.aligned(q, k, mask), fits),
+        (_cdiv(Lk, bn), B * Hk),
+        (q, k, mask_arg, z, *strides, H, Hk, Lq, Lk, float(scale)),
+        dict(HEAD_DIM=D, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
+
+    alpha_rows = None
+    if per_head:
+        alpha_rows = alpha_t.to(device=dev, dtype=torch.float32).view(1, H, 1).expand(B, H, Lq).reshape(n_rows)
+    p = rowwise.entmax_forward(z, alpha, alpha_rows)
+
+    bn = INTERPRETER_BLOCK_N if interp else OUTPUT_BLOCK_N
+    n_blocks = _cdiv(Lk, bn)
+    per = split_blocks(n_blocks, B * Hk)
+    n_splits = _cdiv(n_blocks, per)
+    o_part = torch.empty((n_splits, n_rows, dvr), dtype=torch.float32, device=dev)
+    l_part = torch.empty((n_splits, n_rows), dtype=torch.float32, device=dev)
+    t_part = torch.empty((n_splits, n_rows), dtype=torch.float32, device=dev)
+    alpha_buf = alpha_t.to(device=dev, dtype=torch.float32).contiguous() if per_head else tau
+    launch.launcher(mod._decode_output)(
+        (dev.index, v.dtype, v.stride(), H, Hk, launch.aligned(v, alpha_buf), fits),
+        (n_splits, B * Hk),
+        (p, z, v, alpha_buf, o_part, l_part, t_part, *v.stride(), H, Hk, Lq, Lk, n_rows, float(alpha), per),
+        dict(V_DIM=Dv, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
+    launch.launcher(mod._decode_combine)(
+        (dev.index, out.dtype, fits),
+        (_cdiv(n_rows, COMBINE_ROWS),),
+        (o_part, l_part, t_part, out, tau, n_rows, n_splits),
+        dict(V_DIM=Dv, BLOCK_R=COMBINE_ROWS), NUM_WARPS, 1)

@@ -1,0 +1,157 @@
+"""The decode path (kernels/decode.py): a few query rows against a long KV, split over the keys.
+
+Interpreter on the CPU (TRITON_INTERPRET=1), so lengths stay small: ``decode.MIN_LK`` is lowered to
+0 here, and the interpreter's key blocks are 16 keys, so a row of 129 keys spans 9 blocks. Output
+buffers are NaN-poisoned, outputs are checked against the float64 reference with FlashAttention's
+rule, τ against the reference's and against the fused kernel's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import adasplash_compile
+from adasplash_compile import reference
+from adasplash_compile.kernels import attention as fwd
+from adasplash_compile.kernels import decode
+from tests.helpers import assert_close, assert_fa_rule
+
+
+@pytest.fixture(autouse=True)
+def _needs_kernels(kernels_active):
+    if not kernels_active:
+        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1 (the CPU falls back to the reference)")
+
+
+@pytest.fixture(autouse=True)
+def _decode_at_any_length(monkeypatch):
+    monkeypatch.setattr(decode, "MIN_LK", 0)
+    monkeypatch.setattr(fwd, "_new_buffer", lambda shape, dtype, device: torch.full(shape, float("nan"), dtype=dtype,
+                                                                                      device=device))
+
+
+def _inputs(device, B, H, Hk, Lq, Lk, D, Dv, dtype):
+    q = torch.randn(B, H, Lq, D, device=device).to(dtype)
+    k = torch.randn(B, Hk, Lk, D, device=device).to(dtype)
+    v = torch.randn(B, Hk, Lk, Dv, device=device).to(dtype)
+    return q, k, v
+
+
+def _mask(kind, B, H, Lq, Lk, dtype, device):
+    if kind == "key_padding":  # (B, 1, 1, Lk) bool, batch 0 keeps its first 3 keys only
+        m = torch.rand(B, 1, 1, Lk, device=device) > 0.3
+        m[0, ..., :3] = True
+        m[0, ..., 3:] = False
+        return m
+    if kind == "float":  # (Lq, Lk) additive, with some -inf
+        m = torch.randn(Lq, Lk, device=device).to(dtype)
+        m[:, ::5] = float("-inf")
+        return m
+    if kind == "bool_full":  # (B, H, Lq, Lk), one row fully masked
+        m = torch.rand(B, H, Lq, Lk, device=device) > 0.5
+        m[0, 0, 0] = False
+        return m
+    return None
+
+
+def _check(q, k, v, *, mask=None, causal=False, alpha=1.5, scale=None):
+    """Decode path vs the float64 oracle (output, τ) and vs the fused kernel (τ); returns (out, τ)."""
+    B, H, Lq, D = q.shape
+    assert decode.applies(q, k, False)
+    alpha_t = alpha if isinstance(alpha, torch.Tensor) else None
+    alpha_f = 1.5 if alpha_t is not None else alpha
+    scale_f = 1.0 / math.sqrt(D) if scale is None else scale
+    out, tau, o2 = fwd.forward(q, k, v, mask, causal, scale_f, alpha_f, alpha_t, False)
+    assert o2 is None and out.dtype == q.dtype
+    a64 = alpha_t.double() if alpha_t is not None else alpha
+    kw = dict(attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=k.shape[1] != H)
+    m64 = mask.double() if mask is not None and mask.is_floating_point() else mask
+    oracle = reference.entmax_attention(q.double(), k.double(), v.double(), alpha=a64, **{**kw, "attn_mask": m64})
+    baseline = reference.entmax_attention(q, k, v, alpha=alpha_t.float() if alpha_t is not None else alpha, **kw)
+    assert_fa_rule(out, oracle, baseline, factor=3.0, floor=2e-5 if q.dtype == torch.float32 else 1e-3, name="out")
+    kr = k.double().repeat_interleave(H // k.shape[1], dim=1)
+    vr = v.double().repeat_interleave(H // k.shape[1], dim=1)
+    tau_ref, _ = reference.entmax_attention_stats(q.double(), kr, vr, m64, causal, scale, alpha=a64)
+    fin = torch.isfinite(tau_ref)
+    assert torch.equal(torch.isinf(tau) & (tau > 0), ~fin), "tau must be +inf exactly on rows with nothing to attend"
+    assert_close(tau[fin], tau_ref[fin], atol=1e-4 if q.dtype == torch.float32 else 2e-2, name="tau")
+    # the fused kernel's τ for the same call (its own path: no decode)
+    decode_rows = decode.MAX_ROWS
+    try:
+        decode.MAX_ROWS = 0
+        out_f, tau_f, _ = fwd.forward(q, k, v, mask, causal, scale_f, alpha_f, alpha_t, False)
+    finally:
+        decode.MAX_ROWS = decode_rows
+    assert_close(tau[fin], tau_f[fin], atol=2e-5 if q.dtype == torch.float32 else 1e-2, name="tau vs fused")
+    return out, tau
+
+
+@pytest.mark.parametrize("Lq,Lk", [(1, 1), (1, 17), (1, 129), (3, 100), (2, 127)])
+def test_lengths(device, Lq, Lk):
+    torch.manual_seed(Lq * 1000 + Lk)
+    q, k, v = _inputs(device, 2, 4, 4, Lq, Lk, 16, 16, torch.float32)
+    _check(q, k, v)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.3, 2.5, "per_head"], ids=str)
+def test_alpha_dtype_gqa(device, dtype, alpha):
+    """GQA (4 query heads per kv head), head dim 80 with a value dim of 48."""
+    torch.manual_seed(7)
+    q, k, v = _inputs(device, 1, 8, 2, 2, 70, 80, 48, dtype)
+    a = torch.linspace(1.25, 2.5, 8, device=device) if alpha == "per_head" else alpha
+    _check(q, k, v, alpha=a)
+
+
+@pytest.mark.parametrize("mask", ["key_padding", "float", "bool_full", "causal"])
+def test_masks(device, mask):
+    torch.manual_seed(3)
+    B, H, Hk, Lq, Lk = 2, 4, 2, 3, 90
+    q, k, v = _inputs(device, B, H, Hk, Lq, Lk, 32, 32, torch.float32)
+    m = _mask(mask, B, H, Lq, Lk, torch.float32, device)
+    _check(q, k, v, mask=m, causal=mask == "causal", scale=0.3)
+
+
+def test_splits_combine(device, monkeypatch):
+    """Several key blocks per split and several splits: the combine sums them in order, and two
+    calls are bitwise equal."""
+    monkeypatch.setattr(decode, "TARGET_PROGRAMS", 4)
+    torch.manual_seed(11)
+    q, k, v = _inputs(device, 1, 2, 1, 1, 200, 16, 16, torch.float32)  # 13 blocks of 16, B·Hk = 1
+    assert decode.split_blocks(13, 1) == 4
+    out, tau = _check(q, k, v)
+    out2, tau2, _ = fwd.forward(q, k, v, None, False, 0.25, 1.5, None, False)
+    assert torch.equal(out, out2) and torch.equal(tau, tau2)
+
+
+def test_split_blocks():
+    assert decode.split_blocks(1, 1) == 1
+    assert decode.split_blocks(512, 32) == 16  # 32 splits x 32 heads = 1024 programs
+    assert decode.split_blocks(2048, 64) == 128
+    assert decode.split_blocks(3, 4096) == 4  # never more blocks per split than the row has, rounded up
+
+
+def test_dispatch(device, monkeypatch):
+    """Only inference with few rows per kv head and a long enough KV takes the decode path."""
+    q, k, v = _inputs(device, 1, 4, 2, 1, 40, 16, 16, torch.float32)
+    assert decode.applies(q, k, False)
+    assert not decode.applies(q, k, True)  # training: O₂ and the tile map come from the fused kernel
+    monkeypatch.setattr(decode, "MIN_LK", 41)
+    assert not decode.applies(q, k, False)
+    monkeypatch.setattr(decode, "MIN_LK", 0)
+    monkeypatch.setattr(decode, "MAX_ROWS", 1)
+    assert not decode.applies(q, k, False)  # 2 query heads per kv head
+    monkeypatch.setattr(decode, "MAX_ROWS", 16)
+
+    def boom(*a, **kw):
+        raise RuntimeError("decode path taken")
+
+    monkeypatch.setattr(decode, "forward", boom)
+    with pytest.raises(RuntimeError, match="decode path"):
+        adasplash_compile.entmax_attention(q, k, v, enable_gqa=True)
+    qg = q.clone().requires_grad_()
+    adasplash_compile.entmax_attention(qg, k, v, enable_gqa=True).sum().backward()  # fused, with O₂
+    assert qg.grad is not None and torch.isfinite(qg.grad).all()
