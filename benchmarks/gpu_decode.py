@@ -44,6 +44,23 @@ def idle_ms(fn, reps: int) -> float:
     return statistics.median(times)
 
 
+def growing_ms(fn, q, k, v, steps: int = 16) -> tuple[float, float]:
+    """Median idle-stream ms of ``steps`` decode steps, each against one more key: views of one
+    preallocated cache (fixed strides, as a static cache gives) and separate contiguous tensors
+    (new strides every step, as a cache grown by concatenation gives). The first step is left out."""
+    B, Hk, Lk, D = k.shape
+    kf = torch.cat([k, k[:, :, :steps]], dim=2)
+    vf = torch.cat([v, v[:, :, :steps]], dim=2)
+    res = []
+    for views in (True, False):
+        kv = [(kf[:, :, :Lk + i], vf[:, :, :Lk + i]) if views else
+              (kf[:, :, :Lk + i].contiguous(), vf[:, :, :Lk + i].contiguous()) for i in range(steps)]
+        times = [idle_ms(lambda: fn(q, kk, vv), 1) for kk, vv in kv]
+        res.append(statistics.median(times[1:]))
+        del kv
+    return res[0], res[1]
+
+
 def max_err(q, k, v, out, gqa: bool) -> tuple[float, float]:
     """(ours, plain bf16) max abs error against float64, on the first batch entry."""
     q64, k64, v64 = (t[:1].double() for t in (q, k, v))
@@ -122,6 +139,8 @@ def main():
     ap.add_argument("--variants", default="", help="';'-separated 'NAME=int,...' knob sets for ours")
     ap.add_argument("--idle-reps", type=int, default=50)
     ap.add_argument("--accuracy-max-lk", type=int, default=32768)
+    ap.add_argument("--growing-lk", type=int, default=32768,
+                    help="at this length, also steps against a cache growing by one key (growing_ms)")
     a = ap.parse_args()
     if a.check:
         sys.exit(0 if check(tuple(int(x) for x in a.check_lengths.split(","))) else 1)
@@ -152,6 +171,9 @@ def main():
                         tag = variant or "default"
                         row[f"ours[{tag}]_ms"] = do_bench(ours, warmup=25, rep=200)
                         row[f"ours[{tag}]_idle_ms"] = idle_ms(ours, a.idle_reps)
+                        if Lk == a.growing_lk:
+                            row[f"ours[{tag}]_grow_static_ms"], row[f"ours[{tag}]_grow_dynamic_ms"] = growing_ms(
+                                lambda q_, k_, v_: entmax_attention(q_, k_, v_, enable_gqa=gqa, alpha=1.5), q, k, v)
                         if Lk <= a.accuracy_max_lk:
                             row[f"ours[{tag}]_err"], row["plain_bf16_err"] = max_err(q, k, v, out, gqa)
                 finally:

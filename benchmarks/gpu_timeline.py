@@ -7,8 +7,10 @@ torch ops on the host (start, duration); ``--cprofile`` adds a cProfile of 10 st
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_timeline.py --out "$OUT"
 
 Cases are ``mode:kind:N[:knob=value,...]`` with mode ``infer`` or ``train`` (forward and
-``autograd.grad``), bf16 B=2 H=16 D=128 causal α = 1.5; knobs are ``attention`` module settings
-(e.g. ``GATHER_MIN_LK=8192``). Writes DIR/timeline.json.
+``autograd.grad``), bf16 B=2 H=16 D=128 causal α = 1.5; knobs are ``attention``, ``attention_bwd``
+or ``decode`` module settings (e.g. ``GATHER_MIN_LK=8192``). Mode ``decode`` is an inference step of
+``kind`` = BxHxHkxLq query rows (iid normal, not causal, GQA when Hk < H) against N keys.
+Writes DIR/timeline.json.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention  # noqa: E402
-from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
+from adasplash_compile.kernels import attention, attention_bwd, decode  # noqa: E402
 from benchmarks.gpu_host_breakdown import per_call_us  # noqa: E402
 from benchmarks.gpu_host_profile import _busy, python_profile  # noqa: E402
 from benchmarks.inputs import attention_inputs  # noqa: E402
@@ -43,7 +45,13 @@ def _parse(case):
     return mode, kind, int(n), knobs
 
 
+def _knob_module(name):
+    return next(m for m in (attention, attention_bwd, decode) if hasattr(m, name))
+
+
 def _step(mode, q, k, v, do, leaves):
+    if mode == "decode":
+        return lambda: entmax_attention(q, k, v, enable_gqa=k.shape[1] != q.shape[1], alpha=1.5)
     if mode == "infer":
         return lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5)
     return lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do)
@@ -56,13 +64,17 @@ def _enqueue_us(step, n=20):
 
 def timeline(case):
     mode, kind, N, knobs = _parse(case)
-    saved = {name: getattr(attention, name) if hasattr(attention, name) else getattr(attention_bwd, name)
-             for name in knobs}
+    saved = {name: getattr(_knob_module(name), name) for name in knobs}
     for name, val in knobs.items():
-        setattr(attention if hasattr(attention, name) else attention_bwd, name, val)
+        setattr(_knob_module(name), name, val)
     try:
         g = torch.Generator(device="cuda").manual_seed(0)
-        q, k, v = attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16, device="cuda", generator=g)
+        if mode == "decode":
+            B, H, Hk, Lq = (int(x) for x in kind.split("x"))
+            q, k, v = (torch.randn(B, h, L, 128, device="cuda", generator=g).bfloat16()
+                       for h, L in ((H, Lq), (Hk, N), (Hk, N)))
+        else:
+            q, k, v = attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16, device="cuda", generator=g)
         do = torch.randn(q.shape, device="cuda", dtype=torch.bfloat16, generator=g)
         leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
         step = _step(mode, q, k, v, do, leaves)
@@ -105,7 +117,7 @@ def timeline(case):
         return dict(case=case, span_us=span, kernels_us=busy, enqueue_us=enqueue, kernels=rows, host_ops=host)
     finally:
         for name, val in saved.items():
-            setattr(attention if hasattr(attention, name) else attention_bwd, name, val)
+            setattr(_knob_module(name), name, val)
 
 
 def main():

@@ -12,7 +12,7 @@ as FlashDecoding does for softmax, and the row's threshold τ is solved in betwe
 2. ``rowwise.entmax_forward`` on those rows: p, float32 (the row-wise kernel's histogram / subset
    bracket and Newton steps, exact to its tolerance and renormalised).
 3. ``_decode_output``: per split of the keys, Σ p·v and Σ p over the key blocks that hold weight
-   (the others load no V), and τ from the support.
+   (the others load no V), and τ from the split's largest weight.
 4. ``_decode_combine``: the splits summed in order (deterministic), out = Σ p·v / Σ p, τ.
 
 Inference only (no O₂ or tile map for a backward): ``attention.forward`` takes this path when
@@ -109,36 +109,39 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
     block_r = max(16, _next_pow2(group * Lq))
     fits = launch.fits_int32(Lq, Lk, n_rows, n_rows * Lk)
 
-    z = torch.empty((n_rows, Lk), dtype=torch.float32, device=dev)
+    zp = torch.empty((2, n_rows, Lk), dtype=torch.float32, device=dev)  # the scores, then the weights
+    z, p = zp[0], zp[1]
     bn = INTERPRETER_BLOCK_N if interp else SCORES_BLOCK_N
     mask_arg = mask if mask is not None else q
     strides = (*q.stride(), *k.stride(), *mask_strides)
+    # keyed on what Triton specialises the strides on, not their values: a cache that grows by a
+    # key per step (a new tensor each time) keeps its compiled launch
     launch.launcher(mod._decode_scores)(
-        (dev.index, q.dtype, k.dtype, mask_arg.dtype, strides, H, Hk, launch.aligned(q, k, mask), fits),
+        (dev.index, q.dtype, k.dtype, mask_arg.dtype, launch.int_spec(*strides), H, Hk,
+         launch.aligned(q, k, mask), fits),
         (_cdiv(Lk, bn), B * Hk),
         (q, k, mask_arg, z, *strides, H, Hk, Lq, Lk, float(scale)),
         dict(HEAD_DIM=D, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
 
-    alpha_rows = None
+    alpha_rows = alpha_buf = None
     if per_head:
-        alpha_rows = alpha_t.to(device=dev, dtype=torch.float32).view(1, H, 1).expand(B, H, Lq).reshape(n_rows)
-    p = rowwise.entmax_forward(z, alpha, alpha_rows)
+        alpha_buf = alpha_t.to(device=dev, dtype=torch.float32).contiguous()
+        alpha_rows = alpha_buf.view(1, H, 1).expand(B, H, Lq).reshape(n_rows)
+    rowwise.forward_into(z, p, alpha, alpha_rows)
 
     bn = INTERPRETER_BLOCK_N if interp else OUTPUT_BLOCK_N
     n_blocks = _cdiv(Lk, bn)
     per = split_blocks(n_blocks, B * Hk)
     n_splits = _cdiv(n_blocks, per)
-    o_part = torch.empty((n_splits, n_rows, dvr), dtype=torch.float32, device=dev)
-    l_part = torch.empty((n_splits, n_rows), dtype=torch.float32, device=dev)
-    t_part = torch.empty((n_splits, n_rows), dtype=torch.float32, device=dev)
-    alpha_buf = alpha_t.to(device=dev, dtype=torch.float32).contiguous() if per_head else tau
+    part = torch.empty((n_splits, n_rows, dvr + 2), dtype=torch.float32, device=dev)
+    alpha_buf = alpha_buf if per_head else tau  # (never read without a per-head α)
     launch.launcher(mod._decode_output)(
-        (dev.index, v.dtype, v.stride(), H, Hk, launch.aligned(v, alpha_buf), fits),
+        (dev.index, v.dtype, launch.int_spec(*v.stride()), H, Hk, launch.aligned(v, alpha_buf), fits),
         (n_splits, B * Hk),
-        (p, z, v, alpha_buf, o_part, l_part, t_part, *v.stride(), H, Hk, Lq, Lk, n_rows, float(alpha), per),
+        (p, z, v, alpha_buf, part, *v.stride(), H, Hk, Lq, Lk, n_rows, float(alpha), per),
         dict(V_DIM=Dv, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
     launch.launcher(mod._decode_combine)(
         (dev.index, out.dtype, fits),
         (_cdiv(n_rows, COMBINE_ROWS),),
-        (o_part, l_part, t_part, out, tau, n_rows, n_splits),
+        (part, out, tau, n_rows, n_splits),
         dict(V_DIM=Dv, BLOCK_R=COMBINE_ROWS), NUM_WARPS, 1)

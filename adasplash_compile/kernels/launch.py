@@ -47,6 +47,14 @@ def aligned(*tensors: Optional[torch.Tensor]) -> tuple:
     return tuple(t is None or t.data_ptr() % 16 == 0 for t in tensors)
 
 
+def int_spec(*values: int) -> tuple:
+    """What Triton specialises a (specialised) integer argument on, per value: equal to 1, and
+    divisible by 16 (its type, i32 or i64, is :func:`fits_int32`'s business). A key built from these
+    instead of the values themselves hits for every value with the same specialisation: strides and
+    lengths that change every call (a KV cache growing by a key per decode step)."""
+    return tuple((v == 1, v % 16 == 0) for v in values)
+
+
 def fits_int32(*sizes: int) -> bool:
     """Integers Triton does not specialise on still take i32 or i64 by value."""
     return all(-_INT32_MAX - 1 <= s <= _INT32_MAX for s in sizes)

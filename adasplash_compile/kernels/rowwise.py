@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from .. import reference
-from . import render
+from . import launch, render
 
 __all__ = ["entmax_forward", "entmax_forward_with_stats", "entmax_backward", "config_for"]
 
@@ -235,6 +235,53 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     _LAST_DEBUG["dbg"] = dbg
     _LAST_DEBUG["sub_iters"] = sub
     return p, iters
+
+
+_plans: dict = {}
+
+
+def forward_into(x: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] = None) -> None:
+    """:func:`entmax_forward` with the default variant, of a contiguous 2-D fp32 / fp16 / bf16 ``x``
+    into ``p`` (contiguous, ``x``'s shape), launched through a cached compiled handle
+    (``launch.py``) instead of Triton's dispatch: the host path of a decode step, which calls it
+    with a new row length every step. ``alpha_t``: (rows,) float32, contiguous, or None."""
+    rows, n = x.shape
+    if rows == 0 or n == 0:
+        return
+    kind = render.alpha_kind(alpha, alpha_t)
+    convex = alpha_t is None and float(alpha) <= 2.0
+    pkey = (x.dtype, n, kind, alpha_t is not None, convex)
+    plan = _plans.get(pkey)
+    if plan is None:
+        if len(_plans) >= 4096:  # one per row length: start over on a long run of new lengths
+            _plans.clear()
+        plan = _plans[pkey] = _forward_plan(x, n, alpha, alpha_t, kind, convex)
+    fn, top, constexprs, warps = plan
+    a_rows = alpha_t if alpha_t is not None else x
+    unused = (x, x, x) if top else (x, x)  # the STATS pointers: never read without STATS
+    launch.launcher(fn)(
+        (x.device.index, x.dtype, p.dtype, a_rows.dtype, top, launch.int_spec(x.stride(0), p.stride(0), n),
+         launch.aligned(x, p, a_rows), launch.fits_int32(n)),
+        (rows,), (x, p, a_rows, *unused, x.stride(0), p.stride(0), n, float(alpha)), constexprs, warps, 3)
+
+
+def _forward_plan(x: Tensor, n: int, alpha: float, alpha_t: Optional[Tensor], kind: str, convex: bool):
+    """(kernel, is the "top" kernel, constexprs, warps) of the default variant for rows of n."""
+    bn, looping, warps, default_rows = _config(n, None, None)
+    v = _variant(None, None, None, None, default_rows, kind, None, looping, convex)
+    per_row = alpha_t is not None
+    if v["bracket"] == "top":
+        vec = 16 // x.element_size() if n % 16 == 0 else 1
+        lanes = min(bn, 32 * warps * vec)
+        mod = _module(bn, looping, kind, per_row, bracket="top", topk=v["topk"])
+        return (mod._entmax_fwd_top_kernel, True,
+                dict(REPS=bn // lanes, LANES=lanes, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=False), warps)
+    # one row per program, "hist": the baseline kernel, as _launch_forward picks it (the table's rows
+    # per program are all 1)
+    assert v["rows"] == 1 and v["bracket"] == "hist" and not v["finish"], v
+    mod = _module(bn, looping, kind, per_row, histogram=True)
+    return (mod._entmax_fwd_kernel, False,
+            dict(BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=False), warps)
 
 
 def triton_cdiv(a: int, b: int) -> int:

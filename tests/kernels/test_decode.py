@@ -16,7 +16,7 @@ import torch
 import adasplash_compile
 from adasplash_compile import reference
 from adasplash_compile.kernels import attention as fwd
-from adasplash_compile.kernels import decode
+from adasplash_compile.kernels import decode, rowwise
 from tests.helpers import assert_close, assert_fa_rule
 
 
@@ -155,3 +155,18 @@ def test_dispatch(device, monkeypatch):
     qg = q.clone().requires_grad_()
     adasplash_compile.entmax_attention(qg, k, v, enable_gqa=True).sum().backward()  # fused, with O₂
     assert qg.grad is not None and torch.isfinite(qg.grad).all()
+
+
+@pytest.mark.parametrize("alpha,per_row", [(1.5, False), (2.5, False), (1.5, True)])
+def test_rowwise_forward_into(device, alpha, per_row):
+    """The row-wise launch the decode path makes (a cached handle, rows with −inf) is entmax_forward's,
+    bitwise: the "top" kernel (α ≤ 2) and the histogram kernel (α > 2, per-row α)."""
+    torch.manual_seed(5)
+    x = torch.randn(6, 300, device=device)
+    x[:, ::7] = float("-inf")
+    x[2] = float("-inf")  # nothing to attend
+    a_rows = torch.linspace(1.2, 2.6, 6, device=device) if per_row else None
+    p = torch.full_like(x, float("nan"))
+    rowwise.forward_into(x, p, alpha, a_rows)
+    assert torch.equal(p, rowwise.entmax_forward(x, alpha, a_rows))
+    assert torch.equal(p[2], torch.zeros_like(p[2]))
