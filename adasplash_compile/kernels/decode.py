@@ -42,9 +42,10 @@ SCORES_BLOCK_N = 128
 OUTPUT_BLOCK_N = 64
 INTERPRETER_BLOCK_N = 16
 # the output kernel's programs: the keys are split so that about this many run (each split a
-# power of two of key blocks)
-TARGET_PROGRAMS = 1024
-COMBINE_ROWS = 16
+# power of two of key blocks); its loop waits on loads each step (the V tile only after the
+# weights show the block holds any), so many short programs hide that latency
+TARGET_PROGRAMS = 4096
+COMBINE_SPLITS = 16  # splits the combine kernel loads per step
 NUM_WARPS = 4
 
 
@@ -142,6 +143,6 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
         dict(V_DIM=Dv, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
     launch.launcher(mod._decode_combine)(
         (dev.index, out.dtype, fits),
-        (_cdiv(n_rows, COMBINE_ROWS),),
+        (n_rows,),
         (part, out, tau, n_rows, n_splits),
-        dict(V_DIM=Dv, BLOCK_R=COMBINE_ROWS), NUM_WARPS, 1)
+        dict(V_DIM=Dv, BLOCK_S=COMBINE_SPLITS), NUM_WARPS, 1)

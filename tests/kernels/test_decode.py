@@ -116,9 +116,10 @@ def test_masks(device, mask):
 
 
 def test_splits_combine(device, monkeypatch):
-    """Several key blocks per split and several splits: the combine sums them in order, and two
-    calls are bitwise equal."""
+    """Several key blocks per split and several splits (more than the combine loads per step): the
+    combine sums them in order, and two calls are bitwise equal."""
     monkeypatch.setattr(decode, "TARGET_PROGRAMS", 4)
+    monkeypatch.setattr(decode, "COMBINE_SPLITS", 2)
     torch.manual_seed(11)
     q, k, v = _inputs(device, 1, 2, 1, 1, 200, 16, 16, torch.float32)  # 13 blocks of 16, B·Hk = 1
     assert decode.split_blocks(13, 1) == 4
@@ -129,9 +130,9 @@ def test_splits_combine(device, monkeypatch):
 
 def test_split_blocks():
     assert decode.split_blocks(1, 1) == 1
-    assert decode.split_blocks(512, 32) == 16  # 32 splits x 32 heads = 1024 programs
-    assert decode.split_blocks(2048, 64) == 128
-    assert decode.split_blocks(3, 4096) == 4  # never more blocks per split than the row has, rounded up
+    assert decode.split_blocks(512, 32) == 4  # 128 splits x 32 heads = 4096 programs
+    assert decode.split_blocks(2048, 64) == 32
+    assert decode.split_blocks(3, 4096 * 4) == 4  # never more blocks per split than the row has, rounded up
 
 
 def test_dispatch(device, monkeypatch):
