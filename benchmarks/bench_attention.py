@@ -16,7 +16,9 @@ smoke  B=1, H=2, D=16, N ∈ {32, 64}, each code path once: CPU-able (Triton int
        GPU-only peers skip, torch.compile rows skip on the CPU unless --bench-cpu-compile.
 core   B=2, H=16, D=128, bf16, causal, α=1.5, rand+local, fwd+fwd_bwd, N ∈ {4k, 16k} for ours,
        sdpa_cudnn, sdpa_flash, adasplash2, and N=32k for ours and SDPA; plus D=64 at 4k (rand)
-       and one non-causal point (4k, rand, with adasplash1 as the entmax peer).
+       and one non-causal point (4k, rand, with adasplash1 as the entmax peer); plus decode steps
+       (pass "decode": the last query row against all N keys, not causal) at N ∈ {4k, 32k, 128k}
+       for ours, SDPA and the entmax package.
 full   N ∈ {1k, 4k, 16k, 32k, 64k} × D ∈ {64, 128} × α ∈ {1.5, 2, 1.25} × rand/local ×
        causal/non-causal × fwd/fwd_bwd, every peer where it applies; infeasible rows skip with a reason.
 """
@@ -116,8 +118,9 @@ IMPLS = {
 # ----------------------------------------------------------------------------------------------
 
 
-def _static_skip(impl: str, N: int, D: int, B: int, H: int, cuda: bool) -> str | None:
+def _static_skip(impl: str, N: int, D: int, B: int, H: int, cuda: bool, pass_: str = "fwd") -> str | None:
     """Reasons known before running anything."""
+    Lq = 1 if pass_ == "decode" else N
     if impl in GPU_ONLY and not cuda:
         return f"{impl} needs a CUDA GPU"
     if impl.startswith("adasplash") and impl != "adasplash_compile":
@@ -126,10 +129,10 @@ def _static_skip(impl: str, N: int, D: int, B: int, H: int, cuda: bool) -> str |
         if D not in (16, 32, 64, 128, 256):
             return f"{impl} needs D in {{16, 32, 64, 128, 256}} (got {D})"
     if impl.startswith("entmax_"):
-        if N > ENTMAX_PACKAGE_MAX_N:
+        if Lq > ENTMAX_PACKAGE_MAX_N:
             return f"entmax package materialises B·H·N² scores: N={N} > {ENTMAX_PACKAGE_MAX_N} is infeasible"
         if cuda and torch.cuda.is_available():
-            need = ENTMAX_PACKAGE_BYTES_PER_SCORE * B * H * N * N
+            need = ENTMAX_PACKAGE_BYTES_PER_SCORE * B * H * Lq * N
             have = torch.cuda.get_device_properties(0).total_memory
             if need > 0.8 * have:
                 return f"entmax package needs ~{need / 2**30:.0f} GiB (> 80% of {have / 2**30:.0f} GiB)"
@@ -143,7 +146,7 @@ def _case(impl, pass_, N, D, alpha, inp, causal, B, H, dtype, cuda, rank) -> Cas
     # (no autotuning) first, then AdaSplash-2 at D=128 by N, then D=64; end to end (rank 7) last.
     return Case(
         bench="attention", impl=impl, pass_=pass_, N=N, D=D, B=B, H=H, alpha=alpha, input=inp, causal=causal,
-        dtype=dtype, skip=_static_skip(impl, N, D, B, H, cuda), compiles=impl == "entmax_compiled",
+        dtype=dtype, skip=_static_skip(impl, N, D, B, H, cuda, pass_), compiles=impl == "entmax_compiled",
         order=(rank, D != 128, N if rank >= 5 else 0, not causal, pass_ != "fwd", inp, impl, N, D, alpha or 0),
     )
 
@@ -179,6 +182,7 @@ def cases(grid: str, cuda: bool) -> list[Case]:
         add(["adasplash_compile", "sdpa_math", "adasplash1", "entmax_eager"], [64], [16], [1.5], ["rand"], [False],
             ["fwd_bwd"], **sm)
         add(["adasplash_compile", "adasplash1", "entmax_eager"], [64], [16], [2.0], ["rand"], [True], ["fwd"], **sm)
+        add(["adasplash_compile", "sdpa_math", "entmax_eager"], [64], [16], [1.5], ["local"], [False], ["decode"], **sm)
     elif grid == "core":
         co = dict(B=2, H=16, dtype="bfloat16")
         main = ["adasplash_compile", "sdpa_cudnn", "sdpa_flash"]
@@ -186,6 +190,7 @@ def cases(grid: str, cuda: bool) -> list[Case]:
         add(main, [32768], [128], [1.5], INPUT_KINDS, [True], both, **co)
         add(main + ["adasplash2"], [4096], [64], [1.5], ["rand"], [True], both, **co)
         add(main + ["adasplash1"], [4096], [128], [1.5], ["rand"], [False], both, **co)
+        add(main + ["entmax_eager"], [4096, 32768, 131072], [128], [1.5], INPUT_KINDS, [False], ["decode"], **co)
     elif grid == "full":
         fu = dict(B=2, H=16, dtype="bfloat16")
         add([i for i in IMPLS if i != "sdpa_math"], [1024, 4096, 16384, 32768, 65536], [64, 128],
@@ -227,6 +232,8 @@ def make_attention_fn(case: Case, device: str):
     q, k, v = attention_inputs(
         case.input, case.B, case.H, case.N, case.D, dtype=case.torch_dtype, device=device, requires_grad=fwd_bwd
     )
+    if case.pass_ == "decode":  # one decode step: the last position's query against every key
+        q = q[:, :, -1:].contiguous()
     if case.impl == "adasplash_compile" and device == "cuda" and not _ours_runs_kernels(q, k, v, case.pass_):
         raise Unavailable("no Triton attention kernel for this case yet (the reference path is not benchmarked)")
     alpha = 1.5 if case.alpha is None else case.alpha

@@ -122,7 +122,8 @@ class Unavailable(Exception):
 class Case:
     """One benchmark row: which implementation, on what, measuring which pass.
 
-    ``bench`` is "attention", "rowwise" or "e2e"; ``pass_`` is "fwd", "fwd_bwd" or "train_step".
+    ``bench`` is "attention", "rowwise" or "e2e"; ``pass_`` is "fwd", "fwd_bwd", "decode" (one query
+    row, the last position, against all N keys) or "train_step".
     For row-wise entmax, ``N`` is the row length and ``rows`` the number of rows (``D`` is None).
     ``alpha`` is None for softmax peers. ``skip`` is a reason decided up front (infeasible peer
     rows stay in the grid so that the JSON records why they were not measured). ``compiles``: the

@@ -42,9 +42,9 @@ SCORES_BLOCK_N = 128
 OUTPUT_BLOCK_N = 64
 INTERPRETER_BLOCK_N = 16
 # the output kernel's programs: the keys are split so that about this many run (each split a
-# power of two of key blocks); its loop waits on loads each step (the V tile only after the
-# weights show the block holds any), so many short programs hide that latency
-TARGET_PROGRAMS = 4096
+# power of two of key blocks). H200 session 13 calls D and E (do_bench ms, 1024 / 4096): 32k keys,
+# B=2 H=16 Lq=1 0.170 / 0.185, B=8 H=32 Hk=8 Lq=1 0.394 / 0.402, Lq=4 0.594 / 0.618
+TARGET_PROGRAMS = 1024
 COMBINE_SPLITS = 16  # splits the combine kernel loads per step
 NUM_WARPS = 4
 

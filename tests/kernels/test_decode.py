@@ -130,9 +130,9 @@ def test_splits_combine(device, monkeypatch):
 
 def test_split_blocks():
     assert decode.split_blocks(1, 1) == 1
-    assert decode.split_blocks(512, 32) == 4  # 128 splits x 32 heads = 4096 programs
-    assert decode.split_blocks(2048, 64) == 32
-    assert decode.split_blocks(3, 4096 * 4) == 4  # never more blocks per split than the row has, rounded up
+    assert decode.split_blocks(512, 32) == 16  # 32 splits x 32 heads = 1024 programs
+    assert decode.split_blocks(2048, 64) == 128
+    assert decode.split_blocks(3, 4096) == 4  # never more blocks per split than the row has, rounded up
 
 
 def test_dispatch(device, monkeypatch):
