@@ -11,7 +11,7 @@ timeout 240 python3 -m pytest benchmarks --bench-grid=core -k decode --bench-bud
     --benchmark-json="$OUT/decode_suite.json" -q -p no:cacheprovider -rs 2>&1 | tail -40
 python3 benchmarks/summarize.py "$OUT/decode_suite.json" --out "$OUT" 2>&1 | tail -30
 timeout 150 python3 benchmarks/gpu_decode.py --lengths 32768,131072 --shapes 2x16x16x1,8x32x8x4 \
-    --variants "OUTPUT_BLOCK_N=32;OUTPUT_BLOCK_N=128" --idle-reps 20 --out "$OUT"
+    --variants "OUTPUT_BLOCK_N=32;OUTPUT_BLOCK_N=128" --idle-reps 20 --growing-lk 0 --out "$OUT"
 echo "decode exit status $?"
 timeout 80 python3 benchmarks/gpu_timeline.py --out "$OUT" \
     --cases "decode:2x16x16x1:1024;decode:2x16x16x1:1024:MAX_ROWS=0;decode:2x16x16x1:2048;decode:2x16x16x1:2048:MAX_ROWS=0;decode:8x32x8x1:2048;decode:8x32x8x1:2048:MAX_ROWS=0"
