@@ -8,7 +8,9 @@ list each certified row's support from the candidates and a gather launch comput
 their lists instead of a dense output sweep (SUBSET_GATHER). The histogram modes ("elem", "tile";
 general α) build a histogram in sweep 1 for a safe bracket and find τ at a few probes in a second
 sweep. The last sweep is the output Σ p·v / Σ p over only the key tiles that can hold support.
-Sequence lengths are runtime arguments, so a new length never recompiles.
+Sequence lengths are runtime arguments, so a new length never recompiles. Decode steps (inference
+with a few query rows per kv head against a long KV) take ``decode.py`` instead, which splits the
+keys over programs (``decode.applies``).
 
 ``forward`` returns ``(out, tau, o2)`` with τ in absolute coordinates x = (α−1)·z (no max shift;
 +inf for rows with nothing to attend) and, when ``save_aux``, O₂ = Σ s·v / Σ s with s = p^(2−α),

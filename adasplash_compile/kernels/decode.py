@@ -39,7 +39,10 @@ MIN_LK = 1024
 # keys per program of the scores kernel, per key block of the output kernel; the interpreter's
 # (CPU tests) are small so that short rows still span several blocks and splits
 SCORES_BLOCK_N = 128
-OUTPUT_BLOCK_N = 64
+# H200 session 13 call F (do_bench ms, 32 / 64 / 128 keys): 32k keys, B=2 H=16 Lq=1 0.181 / 0.169 /
+# 0.188, B=8 H=32 Hk=8 Lq=4 0.469 / 0.596 / 0.554; 128k keys 0.618 / 0.664 / 0.609 and 2.435 /
+# 2.698 / 2.596
+OUTPUT_BLOCK_N = 32
 INTERPRETER_BLOCK_N = 16
 # the output kernel's programs: the keys are split so that about this many run (each split a
 # power of two of key blocks). H200 session 13 calls D and E (do_bench ms, 1024 / 4096): 32k keys,
