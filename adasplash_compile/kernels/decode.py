@@ -43,7 +43,10 @@ SCORES_BLOCK_N = 128
 # 0.188, B=8 H=32 Hk=8 Lq=4 0.469 / 0.596 / 0.554; 128k keys 0.618 / 0.664 / 0.609 and 2.435 /
 # 2.698 / 2.596
 OUTPUT_BLOCK_N = 32
+# the output kernel's key blocks whose weights it loads at once to find the ones that hold any
+OUTPUT_SUB = 8
 INTERPRETER_BLOCK_N = 16
+INTERPRETER_SUB = 2
 # the output kernel's programs: the keys are split so that about this many run (each split a
 # power of two of key blocks). H200 session 13 calls D and E (do_bench ms, 1024 / 4096): 32k keys,
 # B=2 H=16 Lq=1 0.170 / 0.185, B=8 H=32 Hk=8 Lq=1 0.394 / 0.402, Lq=4 0.594 / 0.618
@@ -84,8 +87,8 @@ def _module(dr: int, dvr: int, kind: str, per_head: bool, mask_mode: str, mask_b
 
 
 def split_blocks(n_blocks: int, kv_heads: int) -> int:
-    """Key blocks per split of the output kernel: the smallest power of two that keeps the
-    programs (splits x batch·kv heads) at most TARGET_PROGRAMS."""
+    """Steps (``sub`` key blocks each) per split of the output kernel: the smallest power of two
+    that keeps the programs (splits x batch·kv heads) at most TARGET_PROGRAMS."""
     per = 1
     while _cdiv(n_blocks, per) * kv_heads > TARGET_PROGRAMS and per < n_blocks:
         per *= 2
@@ -134,7 +137,8 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
     rowwise.forward_into(z, p, alpha, alpha_rows)
 
     bn = INTERPRETER_BLOCK_N if interp else OUTPUT_BLOCK_N
-    n_blocks = _cdiv(Lk, bn)
+    sub = INTERPRETER_SUB if interp else OUTPUT_SUB
+    n_blocks = _cdiv(Lk, bn * sub)  # the loop's steps: sub key blocks each
     per = split_blocks(n_blocks, B * Hk)
     n_splits = _cdiv(n_blocks, per)
     part = torch.empty((n_splits, n_rows, dvr + 2), dtype=torch.float32, device=dev)
@@ -143,7 +147,7 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
         (dev.index, v.dtype, launch.int_spec(*v.stride()), H, Hk, launch.aligned(v, alpha_buf), fits),
         (n_splits, B * Hk),
         (p, z, v, alpha_buf, part, *v.stride(), H, Hk, Lq, Lk, n_rows, float(alpha), per),
-        dict(V_DIM=Dv, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
+        dict(V_DIM=Dv, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn, SUB=sub), NUM_WARPS, 2)
     launch.launcher(mod._decode_combine)(
         (dev.index, out.dtype, fits),
         (n_rows,),

@@ -121,8 +121,11 @@ def test_splits_combine(device, monkeypatch):
     monkeypatch.setattr(decode, "TARGET_PROGRAMS", 4)
     monkeypatch.setattr(decode, "COMBINE_SPLITS", 2)
     torch.manual_seed(11)
-    q, k, v = _inputs(device, 1, 2, 1, 1, 200, 16, 16, torch.float32)  # 13 blocks of 16, B·Hk = 1
-    assert decode.split_blocks(13, 1) == 4
+    # 200 keys: 7 steps of 2 blocks of 16 keys; at most 4 programs (B·Hk = 1): 2 steps per split,
+    # 4 splits, combined 2 at a time
+    q, k, v = _inputs(device, 1, 2, 1, 1, 200, 16, 16, torch.float32)
+    assert (decode.INTERPRETER_BLOCK_N, decode.INTERPRETER_SUB) == (16, 2)
+    assert decode.split_blocks(7, 1) == 2
     out, tau = _check(q, k, v)
     out2, tau2, _ = fwd.forward(q, k, v, None, False, 0.25, 1.5, None, False)
     assert torch.equal(out, out2) and torch.equal(tau, tau2)
