@@ -156,6 +156,38 @@ def test_llama_decoding_with_cache_matches_full_sequence(reference_path):
     assert_close(step[:, 0], full[:, -1], atol=1e-5, rtol=1e-5, name="decoded token")
 
 
+def test_llama_decoding_step_takes_the_decode_path(kernels_active, monkeypatch):
+    """A decode step with a KV cache through the kernels (interpreter on the CPU): the step takes the
+    decode path (split over the keys; its minimum length lowered for this tiny cache) and gives the
+    full sequence's last position."""
+    if not kernels_active:
+        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1")
+    from adasplash_compile.kernels import decode
+
+    monkeypatch.setattr(decode, "MIN_LK", 0)
+    calls = []
+    real = decode.forward
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(decode, "forward", spy)
+    torch.manual_seed(0)
+    model = transformers.AutoModel.from_config(_llama_config(), attn_implementation="adasplash").eval()
+    ids = _tokens(2, 9)
+    with torch.no_grad():
+        full = model(ids).last_hidden_state
+        assert not calls  # 9 query rows per head, 18 per kv head: the fused kernel
+        prefix = model(ids[:, :-1], use_cache=True)
+        name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        step = model(ids[:, -1:], use_cache=True, **{name: prefix.past_key_values}).last_hidden_state
+    # one decode call per layer (GQA, 4 query heads on 2 kv heads); the 8-token prefix took it too
+    # (16 query rows per kv head)
+    assert [tuple(s) for s in calls] == [(2, 4, 8, 8)] * 2 + [(2, 4, 1, 8)] * 2
+    assert_close(step[:, 0], full[:, -1], atol=1e-5, rtol=1e-5, name="decoded token")
+
+
 def test_bert_sparsemax_padded_batch_matches_eager_and_unpadded_run(reference_path, entmax_eager, op_calls):
     config = _bert_config()
     config.entmax_alpha = 2.0

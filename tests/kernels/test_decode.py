@@ -9,9 +9,12 @@ rule, τ against the reference's and against the fused kernel's.
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 import adasplash_compile
 from adasplash_compile import reference
@@ -57,8 +60,9 @@ def _mask(kind, B, H, Lq, Lk, dtype, device):
     return None
 
 
-def _check(q, k, v, *, mask=None, causal=False, alpha=1.5, scale=None):
-    """Decode path vs the float64 oracle (output, τ) and vs the fused kernel (τ); returns (out, τ)."""
+def _check(q, k, v, *, mask=None, causal=False, alpha=1.5, scale=None, fused=True):
+    """Decode path vs the float64 oracle (output, τ) and (``fused``) vs the fused kernel (τ);
+    returns (out, τ)."""
     B, H, Lq, D = q.shape
     assert decode.applies(q, k, False)
     alpha_t = alpha if isinstance(alpha, torch.Tensor) else None
@@ -78,6 +82,8 @@ def _check(q, k, v, *, mask=None, causal=False, alpha=1.5, scale=None):
     fin = torch.isfinite(tau_ref)
     assert torch.equal(torch.isinf(tau) & (tau > 0), ~fin), "tau must be +inf exactly on rows with nothing to attend"
     assert_close(tau[fin], tau_ref[fin], atol=1e-4 if q.dtype == torch.float32 else 2e-2, name="tau")
+    if not fused:
+        return out, tau
     # the fused kernel's τ for the same call (its own path: no decode)
     decode_rows = decode.MAX_ROWS
     try:
@@ -174,3 +180,36 @@ def test_rowwise_forward_into(device, alpha, per_row):
     rowwise.forward_into(x, p, alpha, a_rows)
     assert torch.equal(p, rowwise.entmax_forward(x, alpha, a_rows))
     assert torch.equal(p[2], torch.zeros_like(p[2]))
+
+
+def test_layouts(device):
+    """Strided inputs as a model hands them over: q, k, v transposed views of (B, L, H, D), and a
+    static cache's first Lk keys (a view of a longer buffer)."""
+    torch.manual_seed(13)
+    B, H, Hk, Lq, Lk, D = 2, 4, 2, 2, 75, 16
+    q = torch.randn(B, Lq, H, D, device=device).transpose(1, 2)
+    cache_k = torch.randn(B, 100, Hk, D, device=device).transpose(1, 2)
+    cache_v = torch.randn(B, 100, Hk, D, device=device).transpose(1, 2)
+    _check(q, cache_k[:, :, :Lk], cache_v[:, :, :Lk])
+
+
+_EXAMPLES = 200 if torch.cuda.is_available() else (30 if os.environ.get("CI") else 10)
+
+
+@settings(max_examples=_EXAMPLES, derandomize=True, deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.generate])
+@given(
+    Lq=st.integers(1, 4), Lk=st.integers(1, 150), group=st.sampled_from([1, 2, 4]), Hk=st.integers(1, 2),
+    D=st.sampled_from([16, 24, 64]), alpha=st.sampled_from([1.5, 2.0, 1.25, 3.0, "per_head"]),
+    mask=st.sampled_from([None, "key_padding", "float", "bool_full", "causal"]),
+    dtype=st.sampled_from([torch.float32, torch.bfloat16, torch.float16]), seed=st.integers(0, 2**16),
+)
+def test_property(device, Lq, Lk, group, Hk, D, alpha, mask, dtype, seed):
+    """Random decode shapes, α, masks and dtypes against the float64 reference (FA rule) and τ."""
+    torch.manual_seed(seed)
+    H = Hk * group
+    q, k, v = _inputs(device, 2, H, Hk, Lq, Lk, D, D, dtype)
+    m = _mask(mask, 2, H, Lq, Lk, dtype, device) if mask != "causal" else None
+    a = torch.linspace(1.25, 2.5, H, device=device) if alpha == "per_head" else alpha
+    _check(q, k, v, mask=m, causal=mask == "causal", alpha=a, fused=False)
