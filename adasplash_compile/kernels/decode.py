@@ -3,7 +3,7 @@
 The fused forward (``attention.py``) gives each program a block of query rows and walks every key
 for them twice. With one query row per head that is one program per head over the whole cache: a
 decode step at 32k keys (bf16, B=2, H=16, D=128) took 1.29 ms on the H200 against SDPA's 0.14
-(benchmarks/results/run-2026-11-30-s13-callA). Here the keys are split across programs instead,
+(benchmarks/results/run-2026-11-30-s13-callA); this path takes 0.13 under a CUDA graph (call J). Here the keys are split across programs instead,
 as FlashDecoding does for softmax, and the row's threshold τ is solved in between on the scores:
 
 1. ``_decode_scores``: z = scale·q·kᵀ + mask for all query rows of a kv head (GQA reads each key
@@ -12,7 +12,7 @@ as FlashDecoding does for softmax, and the row's threshold τ is solved in betwe
 2. ``rowwise.entmax_forward`` on those rows: p, float32 (the row-wise kernel's histogram / subset
    bracket and Newton steps, exact to its tolerance and renormalised).
 3. ``_decode_output``: per split of the keys, Σ p·v and Σ p over the key blocks that hold weight
-   (the others load no V), and τ from the split's largest weight.
+   (found OUTPUT_SUB blocks at a time; the others load no V), and τ from the split's largest weight.
 4. ``_decode_combine``: the splits summed in order (deterministic), out = Σ p·v / Σ p, τ.
 
 Inference only (no O₂ or tile map for a backward): ``attention.forward`` takes this path when
@@ -43,7 +43,10 @@ SCORES_BLOCK_N = 128
 # 0.188, B=8 H=32 Hk=8 Lq=4 0.469 / 0.596 / 0.554; 128k keys 0.618 / 0.664 / 0.609 and 2.435 /
 # 2.698 / 2.596
 OUTPUT_BLOCK_N = 32
-# the output kernel's key blocks whose weights it loads at once to find the ones that hold any
+# the output kernel's key blocks whose weights it loads at once to find the ones that hold any.
+# H200 session 13 call I (do_bench ms, 8 / 1 / 4 / 16): 32k B=2 H=16 Lq=1 0.156 / 0.157 / 0.163 /
+# 0.146, 128k 0.531 / 0.583 / 0.525 / 0.546; GQA (B=8 H=32 Hk=8) Lq=1 128k 1.185 / 1.351 / 1.192 /
+# 1.225; Lq=4 32k 0.488 / 0.463 / 0.481 / 0.541
 OUTPUT_SUB = 8
 INTERPRETER_BLOCK_N = 16
 INTERPRETER_SUB = 2
