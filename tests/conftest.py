@@ -41,3 +41,11 @@ def device() -> str:
 def kernels_active(device) -> bool:
     """True when the Triton kernels (compiled or interpreted) are what runs, not the reference."""
     return device == "cuda" or os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+@pytest.fixture
+def needs_kernels(kernels_active) -> None:
+    """Skip a test of the kernels where they do not run (``pytestmark = pytest.mark.usefixtures(...)``
+    for a whole module)."""
+    if not kernels_active:
+        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1 (the CPU falls back to the reference)")

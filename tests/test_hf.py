@@ -156,12 +156,11 @@ def test_llama_decoding_with_cache_matches_full_sequence(reference_path):
     assert_close(step[:, 0], full[:, -1], atol=1e-5, rtol=1e-5, name="decoded token")
 
 
-def test_llama_decoding_step_takes_the_decode_path(kernels_active, monkeypatch):
+@pytest.mark.usefixtures("needs_kernels")
+def test_llama_decoding_step_takes_the_decode_path(monkeypatch):
     """A decode step with a KV cache through the kernels (interpreter on the CPU): the step takes the
     decode path (split over the keys; its minimum length lowered for this tiny cache) and gives the
     full sequence's last position."""
-    if not kernels_active:
-        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1")
     from adasplash_compile.kernels import decode
 
     monkeypatch.setattr(decode, "MIN_LK", 0)

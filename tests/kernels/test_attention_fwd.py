@@ -38,10 +38,7 @@ _PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
 FP32_ATOL = 2e-5  # fp32: the reference's own float32 error is ~1e-7 at these sizes
 
 
-@pytest.fixture(autouse=True)
-def _needs_kernels(kernels_active):
-    if not kernels_active:
-        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1 (the CPU falls back to the reference)")
+pytestmark = pytest.mark.usefixtures("needs_kernels")
 
 
 @pytest.fixture(autouse=True)

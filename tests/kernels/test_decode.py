@@ -23,10 +23,7 @@ from adasplash_compile.kernels import decode, rowwise
 from tests.helpers import assert_close, assert_fa_rule
 
 
-@pytest.fixture(autouse=True)
-def _needs_kernels(kernels_active):
-    if not kernels_active:
-        pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1 (the CPU falls back to the reference)")
+pytestmark = pytest.mark.usefixtures("needs_kernels")
 
 
 @pytest.fixture(autouse=True)
