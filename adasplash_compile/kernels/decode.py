@@ -3,13 +3,14 @@
 The fused forward (``attention.py``) gives each program a block of query rows and walks every key
 for them twice. With one query row per head that is one program per head over the whole cache: a
 decode step at 32k keys (bf16, B=2, H=16, D=128) took 1.29 ms on the H200 against SDPA's 0.14
-(benchmarks/results/run-2026-11-30-s13-callA); this path takes 0.13 under a CUDA graph (call J). Here the keys are split across programs instead,
-as FlashDecoding does for softmax, and the row's threshold τ is solved in between on the scores:
+(benchmarks/results/run-2026-11-30-s13-callA). Here the keys are split across programs instead, as
+FlashDecoding does for softmax, and the row's threshold τ is solved in between on the scores (0.13
+ms under a CUDA graph, call J):
 
 1. ``_decode_scores``: z = scale·q·kᵀ + mask for all query rows of a kv head (GQA reads each key
    once), float32, written out: (B·H·Lq, Lk) is small next to K when the rows per kv head are few
    (``MAX_ROWS``; 16 rows take a quarter of K's bytes at D = 128).
-2. ``rowwise.entmax_forward`` on those rows: p, float32 (the row-wise kernel's histogram / subset
+2. Row-wise entmax on those rows (``rowwise.forward_into``): p, float32 (the row-wise kernel's histogram / subset
    bracket and Newton steps, exact to its tolerance and renormalised).
 3. ``_decode_output``: per split of the keys, Σ p·v and Σ p over the key blocks that hold weight
    (found OUTPUT_SUB blocks at a time; the others load no V), and τ from the split's largest weight.
@@ -117,7 +118,7 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
     mod = _module(dr, dvr, kind, per_head, mask_mode, mask_bool, q.dtype == torch.float32,
                   q.dtype == torch.bfloat16 and interp)
     block_r = max(16, _next_pow2(group * Lq))
-    fits = launch.fits_int32(Lq, Lk, n_rows, n_rows * Lk)
+    fits = launch.fits_int32(Lq, Lk, n_rows)
 
     zp = torch.empty((2, n_rows, Lk), dtype=torch.float32, device=dev)  # the scores, then the weights
     z, p = zp[0], zp[1]
