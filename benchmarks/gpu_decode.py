@@ -27,7 +27,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention, reference  # noqa: E402
-from adasplash_compile.kernels import attention, decode  # noqa: E402
+from adasplash_compile.kernels import decode  # noqa: E402
+from benchmarks.gpu_timeline import _knob_module  # noqa: E402
 
 
 def idle_ms(fn, reps: int) -> float:
@@ -67,10 +68,6 @@ def max_err(q, k, v, out, gqa: bool) -> tuple[float, float]:
     ref = reference.entmax_attention(q64, k64, v64, enable_gqa=gqa, alpha=1.5)
     plain = reference.entmax_attention(q[:1], k[:1], v[:1], enable_gqa=gqa, alpha=1.5)
     return (float((out[:1].double() - ref).abs().max()), float((plain.double() - ref).abs().max()))
-
-
-def _knob_module(name: str):
-    return decode if hasattr(decode, name) else attention
 
 
 def check(lengths=(1024, 1500, 5000, 40000)) -> bool:
