@@ -594,7 +594,13 @@ def _new_flags(n: int, device) -> Tensor:
     return torch.empty((n,), dtype=torch.uint8, device=device)
 
 
-def forward(
+def forward(q: Tensor, k: Tensor, v: Tensor, *args, **kwargs):
+    """Fused forward (:func:`_forward`'s arguments and results), on ``q``'s device."""
+    with launch.on_device(q.device):
+        return _forward(q, k, v, *args, **kwargs)
+
+
+def _forward(
     q: Tensor,
     k: Tensor,
     v: Tensor,

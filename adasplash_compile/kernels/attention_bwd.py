@@ -201,7 +201,13 @@ def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, quer
     )
 
 
-def backward(
+def backward(grad_out: Tensor, q: Tensor, *args, **kwargs):
+    """Gradients (:func:`_backward`'s arguments and results), on ``q``'s device."""
+    with launch.on_device(q.device):
+        return _backward(grad_out, q, *args, **kwargs)
+
+
+def _backward(
     grad_out: Tensor,
     q: Tensor,
     k: Tensor,

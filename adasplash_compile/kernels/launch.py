@@ -31,6 +31,7 @@ else, a capture in tests) simply goes through the dispatch every time.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Hashable, Optional, Sequence
 
@@ -45,6 +46,16 @@ MAX_ENTRIES = 512  # per kernel; a run of ever-new keys (fresh strides each call
 def aligned(*tensors: Optional[torch.Tensor]) -> tuple:
     """Per tensor: is its address a multiple of 16 bytes (what Triton specialises pointers on)."""
     return tuple(t is None or t.data_ptr() % 16 == 0 for t in tensors)
+
+
+def on_device(device: torch.device):
+    """A context making ``device`` the current CUDA device when it is another one than the current
+    (launches go to the current device's stream, as Triton's own launch does): tensors on a second
+    GPU (a model split across GPUs) launch there. A null context otherwise: the common path pays
+    one ``current_device`` call."""
+    if device.type == "cuda" and device.index is not None and device.index != torch.cuda.current_device():
+        return torch.cuda.device(device)
+    return contextlib.nullcontext()
 
 
 def int_spec(*values: int) -> tuple:

@@ -8,6 +8,7 @@ must change with everything a compiled kernel is specialised on.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -237,3 +238,44 @@ def test_launch_keys_follow_layout_alignment_and_dtype(monkeypatch, which):
         assert len(keys) == len(base) and all(a != b for a, b in list(zip(keys, base))[-2:])
     # fresh tensors of the same layout: the same keys, so later calls take the cached handles
     assert run_with(*inputs("contiguous")) == base
+
+
+def test_int_spec_is_what_triton_specialises_on():
+    assert launch.int_spec(1, 16, 17, 4096, 4097) == ((True, False), (False, True), (False, False), (False, True),
+                                                      (False, False))
+    # every decode step's new stride with the same specialisation gives the same key
+    assert len({launch.int_spec(L * 128) for L in range(4096, 4200)}) == 1
+
+
+def test_on_device_is_a_null_context_off_cuda_and_on_the_current_device(monkeypatch):
+    assert isinstance(launch.on_device(torch.device("cpu")), contextlib.nullcontext)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert isinstance(launch.on_device(torch.device("cuda", 1)), contextlib.nullcontext)
+    switched = []
+    monkeypatch.setattr(torch.cuda, "device", lambda d: switched.append(d) or contextlib.nullcontext())
+    launch.on_device(torch.device("cuda", 0))
+    assert switched == [torch.device("cuda", 0)]
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_attention_on_a_second_gpu_launches_there():
+    """Tensors on cuda:1 while cuda:0 is current (a model split across GPUs): forward, decode and
+    backward run on cuda:1 and give what they give with cuda:1 current."""
+    from adasplash_compile import entmax_attention
+
+    def run():
+        g = torch.Generator(device="cuda:1").manual_seed(0)
+        q, k, v = (torch.randn(1, 2, L, 64, device="cuda:1", generator=g, dtype=torch.bfloat16).requires_grad_()
+                   for L in (300, 300, 300))
+        out = entmax_attention(q, k, v, is_causal=True)
+        out.float().square().sum().backward()
+        dec = entmax_attention(q.detach()[:, :, -1:], k.detach().repeat(1, 1, 8, 1),
+                               v.detach().repeat(1, 1, 8, 1))
+        return [t.detach().cpu() for t in (out, q.grad, k.grad, v.grad, dec)]
+
+    with torch.cuda.device(0):
+        other = run()
+    with torch.cuda.device(1):
+        own = run()
+    for a, b in zip(other, own):
+        assert torch.equal(a, b)
