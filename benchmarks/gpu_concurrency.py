@@ -39,6 +39,21 @@ ALPHA = 1.5
 VARIANTS = {"sequential": False, "fix-up beside": True}
 
 
+def capture(step):
+    """``step`` captured in a CUDA graph after three warm-up calls on a side stream (as capture
+    wants): (the graph, what the captured call returned)."""
+    warm = torch.cuda.Stream()
+    warm.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(warm):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(warm)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static = step()
+    return graph, static
+
+
 def _set(fixup: bool) -> None:
     attention.FIXUP_CONCURRENT = fixup
 
@@ -116,15 +131,7 @@ def graphs():
             label = f"{name}, fix-up {'beside' if fixup else 'in order'}"
             try:
                 eager = step()
-                warm = torch.cuda.Stream()
-                warm.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(warm):
-                    for _ in range(3):
-                        step()
-                torch.cuda.current_stream().wait_stream(warm)
-                graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
-                    static = step()
+                graph, static = capture(step)
                 for t in static:
                     t.fill_(float("nan"))
                 graph.replay()

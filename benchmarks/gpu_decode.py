@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention, reference  # noqa: E402
 from adasplash_compile.kernels import decode  # noqa: E402
+from benchmarks.gpu_concurrency import capture  # noqa: E402
 from benchmarks.gpu_timeline import _knob_module  # noqa: E402
 
 
@@ -144,15 +145,7 @@ def graphs(shapes, lengths) -> bool:
                              ("sdpa", lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=gqa))):
                 with torch.no_grad():
                     eager = fn()
-                    side = torch.cuda.Stream()
-                    side.wait_stream(torch.cuda.current_stream())
-                    with torch.cuda.stream(side):  # warm up off the default stream, as capture wants
-                        for _ in range(3):
-                            fn()
-                    torch.cuda.current_stream().wait_stream(side)
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph):
-                        static_out = fn()
+                    graph, static_out = capture(fn)
                     graph.replay()
                     torch.cuda.synchronize()
                     same = torch.equal(static_out, eager)
