@@ -35,8 +35,13 @@ TEMPLATE = "attention_decode.py.jinja"
 # query rows per kv head (GROUP·Lq) up to which a call takes this path (0: never); their scores
 # take rows·Lk·4 bytes per kv head, against K's Lk·D·2
 MAX_ROWS = 16
-# keys from which it does
-MIN_LK = 1024
+# keys from which it does. The decode path's kernels are faster from 1k keys (H200 session 13 call
+# F, B=2 H=16 Lq=1: 18 against 38 µs at 1k, 28 against 60 at 2k), but its four launches cost more
+# host time than the fused kernel's one (~0.12-0.2 against ~0.07-0.11 ms per eager call), so eager
+# steps at 1k-2k keys were slower (do_bench 0.08-0.16 against 0.04-0.09 ms, calls D and E) and
+# 4k ones about even (0.087-0.141 against 0.110-0.160, calls D, E, G). Under CUDA graphs, where
+# only kernel time counts, a lower MIN_LK pays.
+MIN_LK = 4096
 # keys per program of the scores kernel, per key block of the output kernel; the interpreter's
 # (CPU tests) are small so that short rows still span several blocks and splits
 SCORES_BLOCK_N = 128
