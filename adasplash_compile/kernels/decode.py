@@ -73,14 +73,6 @@ def applies(q: Tensor, k: Tensor, save_aux: bool) -> bool:
             and B * H * Lq > 0)
 
 
-def _next_pow2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (int(n) - 1).bit_length()
-
-
-def _cdiv(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 _modules: dict = {}
 
 
@@ -99,7 +91,7 @@ def split_blocks(n_blocks: int, kv_heads: int) -> int:
     """Steps (``sub`` key blocks each) per split of the output kernel: the smallest power of two
     that keeps the programs (splits x batch·kv heads) at most TARGET_PROGRAMS."""
     per = 1
-    while _cdiv(n_blocks, per) * kv_heads > TARGET_PROGRAMS and per < n_blocks:
+    while rowwise.triton_cdiv(n_blocks, per) * kv_heads > TARGET_PROGRAMS and per < n_blocks:
         per *= 2
     return per
 
@@ -122,7 +114,7 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
     # the Triton interpreter's bf16 tl.dot is wrong (Triton 3.9): those dots run in fp32 there
     mod = _module(dr, dvr, kind, per_head, mask_mode, mask_bool, q.dtype == torch.float32,
                   q.dtype == torch.bfloat16 and interp)
-    block_r = max(16, _next_pow2(group * Lq))
+    block_r = max(16, rowwise._next_pow2(group * Lq))
     fits = launch.fits_int32(Lq, Lk, n_rows)
 
     zp = torch.empty((2, n_rows, Lk), dtype=torch.float32, device=dev)  # the scores, then the weights
@@ -135,7 +127,7 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
     launch.launcher(mod._decode_scores)(
         (dev.index, q.dtype, k.dtype, mask_arg.dtype, launch.int_spec(*strides), H, Hk,
          launch.aligned(q, k, mask), fits),
-        (_cdiv(Lk, bn), B * Hk),
+        (rowwise.triton_cdiv(Lk, bn), B * Hk),
         (q, k, mask_arg, z, *strides, H, Hk, Lq, Lk, float(scale)),
         dict(HEAD_DIM=D, GROUP=group, BLOCK_R=block_r, BLOCK_N=bn), NUM_WARPS, 2)
 
@@ -147,9 +139,9 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
 
     bn = INTERPRETER_BLOCK_N if interp else OUTPUT_BLOCK_N
     sub = INTERPRETER_SUB if interp else OUTPUT_SUB
-    n_blocks = _cdiv(Lk, bn * sub)  # the loop's steps: sub key blocks each
+    n_blocks = rowwise.triton_cdiv(Lk, bn * sub)  # the loop's steps: sub key blocks each
     per = split_blocks(n_blocks, B * Hk)
-    n_splits = _cdiv(n_blocks, per)
+    n_splits = rowwise.triton_cdiv(n_blocks, per)
     part = torch.empty((n_splits, n_rows, dvr + 2), dtype=torch.float32, device=dev)
     alpha_buf = alpha_buf if per_head else tau  # (never read without a per-head α)
     launch.launcher(mod._decode_output)(

@@ -194,23 +194,18 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
     convex = alpha_t is None and float(alpha) <= 2.0
     v = _variant(rows_per_program, bracket, packed_bins, finish, default_rows, kind, topk, looping, convex)
     sub = torch.zeros(rows, dtype=torch.int32, device=x.device) if stats else iters
-    launch = {"num_warps": warps} if maxnreg is None else {"num_warps": warps, "maxnreg": int(maxnreg)}
+    launch_kw = {"num_warps": warps} if maxnreg is None else {"num_warps": warps, "maxnreg": int(maxnreg)}
     baseline = v["rows"] == 1 and v["bracket"] in ("hist", "none") and not v["finish"]
-    with torch.cuda.device(x.device) if x.device.type == "cuda" else _nullctx():
+    with launch.on_device(x.device):
         if v["bracket"] == "top":
-            # [REPS, LANES] tile: a column is one thread's vector slot (16 bytes: 4 fp32 or 8 bf16
-            # per load when n is a multiple of 16, which is when Triton vectorises the loads; a
-            # mismatch costs cross-thread shuffles in every subset step: bf16 with 4-wide columns
-            # ran at a quarter of the speed on the H200)
-            vec = 16 // x.element_size() if n % 16 == 0 else 1
-            lanes = min(bn, 32 * warps * vec)
+            lanes = _top_lanes(x, n, bn, warps)
             mod = _module(bn, looping, kind, per_row, bracket="top", topk=v["topk"])
             mod._entmax_fwd_top_kernel[(rows,)](
                 x, p, a_rows, iters, dbg, sub,
                 x.stride(0), p.stride(0),
                 n, float(alpha),
                 REPS=bn // lanes, LANES=lanes, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
-                **launch,
+                **launch_kw,
             )
         elif baseline:
             mod = _module(bn, looping, kind, per_row, histogram=v["bracket"] == "hist")
@@ -219,7 +214,7 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
                 x.stride(0), p.stride(0),
                 n, float(alpha),
                 BLOCK_N=bn, NUM_BINS=NUM_BINS, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
-                **launch,
+                **launch_kw,
             )
         else:
             mod = _module(bn, looping, kind, per_row, rows=v["rows"], bracket=v["bracket"],
@@ -230,7 +225,7 @@ def _launch_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor], stats: b
                 rows, n, float(alpha),
                 BLOCK_N=bn, ROWS=v["rows"], NUM_BINS=NUM_BINS, PACKED_BINS=v["packed_bins"],
                 MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=stats,
-                **launch,
+                **launch_kw,
             )
     _LAST_DEBUG["dbg"] = dbg
     _LAST_DEBUG["sub_iters"] = sub
@@ -244,7 +239,8 @@ def forward_into(x: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] =
     """:func:`entmax_forward` with the default variant, of a contiguous 2-D fp32 / fp16 / bf16 ``x``
     into ``p`` (contiguous, ``x``'s shape), launched through a cached compiled handle
     (``launch.py``) instead of Triton's dispatch: the host path of a decode step, which calls it
-    with a new row length every step. ``alpha_t``: (rows,) float32, contiguous, or None."""
+    with a new row length every step. ``alpha_t``: (rows,) float32, contiguous, or None. Launches
+    on the current device (the caller's ``launch.on_device``)."""
     rows, n = x.shape
     if rows == 0 or n == 0:
         return
@@ -265,14 +261,22 @@ def forward_into(x: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] =
         (rows,), (x, p, a_rows, *unused, x.stride(0), p.stride(0), n, float(alpha)), constexprs, warps, 3)
 
 
+def _top_lanes(x: Tensor, n: int, bn: int, warps: int) -> int:
+    """LANES of the "top" kernel's [REPS, LANES] tile: a column is one thread's vector slot (16 bytes:
+    4 fp32 or 8 bf16 per load when n is a multiple of 16, which is when Triton vectorises the loads;
+    a mismatch costs cross-thread shuffles in every subset step: bf16 with 4-wide columns ran at a
+    quarter of the speed on the H200)."""
+    vec = 16 // x.element_size() if n % 16 == 0 else 1
+    return min(bn, 32 * warps * vec)
+
+
 def _forward_plan(x: Tensor, n: int, alpha: float, alpha_t: Optional[Tensor], kind: str, convex: bool):
     """(kernel, is the "top" kernel, constexprs, warps) of the default variant for rows of n."""
     bn, looping, warps, default_rows = _config(n, None, None)
     v = _variant(None, None, None, None, default_rows, kind, None, looping, convex)
     per_row = alpha_t is not None
     if v["bracket"] == "top":
-        vec = 16 // x.element_size() if n % 16 == 0 else 1
-        lanes = min(bn, 32 * warps * vec)
+        lanes = _top_lanes(x, n, bn, warps)
         mod = _module(bn, looping, kind, per_row, bracket="top", topk=v["topk"])
         return (mod._entmax_fwd_top_kernel, True,
                 dict(REPS=bn // lanes, LANES=lanes, MAX_ITERS=MAX_ITERS, TOL=TOL, STATS=False), warps)
@@ -291,12 +295,6 @@ def triton_cdiv(a: int, b: int) -> int:
 _LAST_DEBUG: dict = {}
 
 
-class _nullctx:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def entmax_forward(x: Tensor, alpha: float, alpha_t: Optional[Tensor] = None, *,
@@ -360,7 +358,7 @@ def entmax_backward(grad: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Ten
     a_rows = _row_alpha(alpha_t, rows) if per_row else p
     bn, looping, warps = config_for(n, block_n, num_warps, backward=True)
     mod = _module(bn, looping, render.alpha_kind(alpha, alpha_t), per_row)
-    with torch.cuda.device(p.device) if p.device.type == "cuda" else _nullctx():
+    with launch.on_device(p.device):
         mod._entmax_bwd_kernel[(rows,)](
             grad, p, dx, a_rows, dalpha if per_row else p,
             grad.stride(0), p.stride(0), dx.stride(0),
