@@ -383,10 +383,12 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route="", fixup_lists=False):
+            phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route="", fixup_lists=False,
+            record=None):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
-    byte per tile, which the output sweep sets where the tile has weight. Returns bmax."""
+    byte per tile, which the output sweep sets where the tile has weight. Returns bmax.
+    ``record``: a list that gets the launch's (``launch.Bound``, args)."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -423,12 +425,15 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # tensors may be offset views
     key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, D, Dv,
            launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
-    launch.launcher(kern)(
+    bound = launch.launcher(kern).bind(
         key, grid,
-        (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), idx_mask),
         dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
         cfg.num_warps, cfg.num_stages,
     )
+    args = (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), idx_mask)
+    bound(args)
+    if record is not None:
+        record.append((bound, args))
     return bmax
 
 
@@ -465,7 +470,7 @@ def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
 
 
 def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
-         act=None, gather_flags=True, cap=0):
+         act=None, gather_flags=True, cap=0, record=None):
     """The forward under ``cfg``: one fused kernel, or (``cfg.split``, histogram modes) the stats
     kernel (sweeps 1-2, writes τ and the tile maxima) then the output kernel (sweep 3). "subset"
     carries its key range in registers, so it always runs fused; from FIXUP_MIN_LK keys a fix-up
@@ -474,7 +479,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     side stream (FIXUP_CONCURRENT). Returns GATHER's (lists,
     counts, idx_mask), or None. ``gather_flags=False``: the gather launch leaves the listed rows
     out of the tile map ``act`` (the backward then takes them from the lists); ``cap``: their
-    length (0: GATHER_CAP)."""
+    length (0: GATHER_CAP). ``record`` (a list) gets the (``launch.Bound``, args) of a forward
+    that is one launch, and (bmax, the scratch it allocated or None); it stays empty otherwise."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
@@ -505,8 +511,11 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                     fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
                     act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags)
     elif not cfg.split or stop_after or subset:
-        _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after, act=act,
-                gat=gat)
+        launches = [] if record is not None and gat is None else None
+        bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after,
+                       act=act, gat=gat, record=launches)
+        if launches:
+            record.extend((launches[0], bmax if bmax is not tau else None))
     else:
         stats_args = kernel_args[:6] + (False,) + kernel_args[7:]  # O₂ is the output kernel's business
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
@@ -620,6 +629,14 @@ def _forward(
     ``(lists, counts)``: (B, H, Lq, TRAIN_GATHER_CAP) key indices and (B, H, Lq) int32 counts, 0 for rows
     not listed (:func:`training_lists_spec`; both empty where it gives None). The tile map then
     leaves the listed rows out, and the backward must take them from the lists."""
+    plan_key = None
+    if REPLAY and alpha_t is None:
+        plan_key = (q.device, q.dtype, q.shape, k.shape, v.shape, q.stride(), k.stride(), v.stride(),
+                    launch.aligned(q, k, v, attn_mask), _mask_signature(attn_mask), is_causal, scale, alpha,
+                    save_aux, return_tiles, return_lists, _knobs())
+        plan = _plans.get(plan_key)
+        if plan is not None:
+            return plan(q, k, v, attn_mask)
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
     out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
@@ -653,8 +670,17 @@ def _forward(
     if return_tiles:
         act = _new_flags(max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)), q.device)
     spec = training_lists_spec(q, k, alpha, alpha_t, save_aux) if return_lists else None
+    record = [] if plan_key is not None and spec is None else None
     gat = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act,
-               gather_flags=spec is None, cap=spec[0][-1] if spec is not None else GATHER_CAP)
+               gather_flags=spec is None, cap=spec[0][-1] if spec is not None else GATHER_CAP, record=record)
+    if record:
+        replay = launch.Replay.of([record[0]], (q, k, v, mask, out, tau, o2, act),
+                                  () if record[1] is None else (record[1],))
+        if replay is not None:
+            if len(_plans) >= MAX_PLANS:
+                _plans.clear()
+            _plans[plan_key] = _Plan(replay, cfg, save_aux, act.numel() if act is not None else 0,
+                                     (alpha, alpha_t, save_aux) if return_lists else None)
     if return_tiles:
         result = result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
     if not return_lists:
@@ -662,6 +688,58 @@ def _forward(
     if gat is None or spec is None:  # nothing listed (this config keeps no lists)
         return result + no_lists(q, k, alpha, alpha_t, save_aux)
     return result + (gat[0].view(spec[0]), gat[1].view(spec[0][:3]))
+
+
+# ---- replays of the host path -------------------------------------------------------------------
+
+# A call whose forward is one launch (no fix-up or gather launch, no decode path, a float α) keeps a
+# plan: the launch with its config, kernel and arguments (``launch.Replay``), keyed on everything
+# they follow from. A later call of the same key allocates its outputs and launches, nothing more.
+# False: every call takes the full host path (A/B host-time measurements).
+REPLAY = True
+MAX_PLANS = 256  # a run of ever-new keys (fresh lengths each call) then starts over
+_plans: dict = {}
+
+
+def _mask_signature(attn_mask: Optional[Tensor]):
+    """What a mask contributes to the launch besides its address (alignment is keyed apart)."""
+    return None if attn_mask is None else (attn_mask.dtype, attn_mask.shape, attn_mask.stride())
+
+
+def _knobs() -> tuple:
+    """The module settings and replaceable functions a forward's launches follow from (tests and
+    probes change them), so a plan made under other settings is never replayed."""
+    return (NB, NREF, NREF_GENERAL, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
+            SUBSET_NEAR_PATIENCE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
+            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
+            decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
+            launch.ENABLED)
+
+
+class _Plan:
+    """A recorded one-launch forward (see REPLAY): allocates the outputs, replays the launch and
+    returns what ``_forward`` returns for its key."""
+
+    __slots__ = ("replay", "cfg", "save_aux", "n_act", "lists")
+
+    def __init__(self, replay: launch.Replay, cfg: configs.FwdConfig, save_aux: bool, n_act: int, lists):
+        self.replay, self.cfg, self.save_aux, self.n_act, self.lists = replay, cfg, save_aux, n_act, lists
+
+    def __call__(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor]):
+        B, H, Lq, _ = q.shape
+        Lk, Dv = k.shape[2], v.shape[-1]
+        out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
+        tau = _new_buffer((B, H, Lq), torch.float32, q.device)
+        o2 = _new_buffer((B, H, Lq, Dv), q.dtype, q.device) if self.save_aux else None
+        act = _new_flags(self.n_act, q.device) if self.n_act else None
+        mask = None if attn_mask is None else _mask_layout(attn_mask, False, B, H, Lq, Lk)[2]
+        self.replay((q, k, v, mask, out, tau, o2, act))
+        result = (out, tau, o2)
+        if act is not None:
+            result = result + (_active_tiles(act, self.cfg, B, H, Lq, Lk),)
+        if self.lists is not None:
+            result = result + no_lists(q, k, *self.lists)
+        return result
 
 
 def no_lists(q, k, alpha, alpha_t, save_aux, fake: bool = False):

@@ -239,6 +239,19 @@ def _backward(
     forward's listed rows (``return_lists``), whose tiles the map then leaves out: they are
     computed from their lists (counts > 0)."""
     del out
+    plan_key = None
+    if (REPLAY and config is None and alpha_t is None and alpha in (1.5, 2.0) and not mask_needs_grad
+            and (counts is None or counts.numel() == 0)):
+        has_tiles = tiles is not None and tiles.numel() > 0
+        plan_key = (q.device, q.dtype, k.dtype, v.dtype, o2.dtype, grad_out.dtype, q.shape, k.shape, v.shape, grad_out.shape, o2.shape,
+                    tau.shape, tau.dtype, q.stride(), k.stride(), v.stride(), grad_out.stride(), o2.stride(),
+                    tau.stride(), launch.aligned(q, k, v, grad_out, o2, tau, attn_mask, tiles if has_tiles else None),
+                    None if attn_mask is None else (attn_mask.dtype, attn_mask.shape, attn_mask.stride()),
+                    (tiles.shape, tiles.dtype, tiles.stride()) if has_tiles else None, is_causal, scale, alpha,
+                    _knobs())
+        plan = _plans.get(plan_key)
+        if plan is not None:
+            return plan(grad_out, q, k, v, attn_mask, tau, o2, tiles if has_tiles else None)
     _check(q, k, v, grad_out, tau, o2)
     B, H, Lq, D = q.shape
     Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[-1]
@@ -338,20 +351,32 @@ def _backward(
     q_strides, do_strides = q.stride(), grad_out.stride()
     common = (q.device.index, q.dtype, grad_out.dtype, mask.dtype, flags.dtype, tiles.dtype, H, Hk, Lq, Lk,
               launch.aligned(q, k, v, grad_out, o2, tau, alpha_buf, mask, tiles))
-    launch.launcher(mod._bwd_preprocess)(
-        (common, do_strides, o2.stride()), (_cdiv(Lq, BLOCK_M2), B * H),
-        (grad_out, o2, delta, *do_strides, *o2.stride(), H, Lq), dict(BLOCK_M=BLOCK_M2), num_warps, 3)
     strides = (*q_strides, *k.stride(), *v.stride(), *do_strides, *m_strides)
-    launch.launcher(mod._bwd_dkdv)(
-        (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
-        (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, *strides, *dk.stride(),
-         *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols),
-        dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages)
-    launch.launcher(mod._bwd_dq)(
-        (common, strides, flag_rows, flag_cols), (_cdiv(Lq, BLOCK_M2), B * H),
-        (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides,
-         *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols),
-        dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages)
+    launches = [
+        (launch.launcher(mod._bwd_preprocess).bind(
+            (common, do_strides, o2.stride()), (_cdiv(Lq, BLOCK_M2), B * H), dict(BLOCK_M=BLOCK_M2), num_warps, 3),
+         (grad_out, o2, delta, *do_strides, *o2.stride(), H, Lq)),
+        (launch.launcher(mod._bwd_dkdv).bind(
+            (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
+            dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages),
+         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, *strides, *dk.stride(),
+          *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols)),
+        (launch.launcher(mod._bwd_dq).bind(
+            (common, strides, flag_rows, flag_cols), (_cdiv(Lq, BLOCK_M2), B * H),
+            dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages),
+         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides,
+          *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols)),
+    ]
+    for bound, args in launches:
+        bound(args)
+    if plan_key is not None and not use_lists and not need_dalpha and not mask_grad:
+        replay = launch.Replay.of(launches, (grad_out, q, k, v, None if attn_mask is None else mask, tau, o2,
+                                             tiles if use_tiles else None,
+                                             dq, dk, dv), (delta,) if fwd_flags else (delta, flags))
+        if replay is not None:
+            if len(_plans) >= MAX_PLANS:
+                _plans.clear()
+            _plans[plan_key] = _Plan(replay)
     if use_lists:
         n_pairs, share = count.wait()
         if len(_SHARE_SEEN) >= 4096:  # many shapes (dynamic lengths): start over
@@ -370,6 +395,41 @@ def _backward(
         shape4 = (1,) * (4 - attn_mask.dim()) + tuple(attn_mask.shape)
         dmask_out = dz_full.sum_to_size(shape4).reshape(attn_mask.shape).to(attn_mask.dtype).contiguous()
     return dq, dk, dv, dalpha, dmask_out
+
+
+# A backward of only the three dense launches (no listed rows, a float α of 1.5 or 2, no mask
+# gradient) keeps a plan: the launches with their configs, kernels and arguments
+# (``launch.Replay``), keyed on everything they follow from; a later backward of the same key
+# allocates the gradients and launches, nothing more. False: every backward takes the full host
+# path (A/B host-time measurements).
+REPLAY = True
+MAX_PLANS = 256  # a run of ever-new keys (fresh lengths each call) then starts over
+_plans: dict = {}
+
+
+def _knobs() -> tuple:
+    """The module settings and replaceable functions the backward's launches follow from (tests
+    and probes change them), so a plan made under other settings is never replayed."""
+    return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED)
+
+
+class _Plan:
+    """A recorded dense backward (see REPLAY): allocates the gradients and replays the launches."""
+
+    __slots__ = ("replay",)
+
+    def __init__(self, replay: launch.Replay):
+        self.replay = replay
+
+    def __call__(self, grad_out, q, k, v, attn_mask, tau, o2, tiles):
+        B, H, Lq, _ = q.shape
+        dq = torch.empty_like(q, memory_format=torch.contiguous_format)
+        dk = torch.empty_like(k, memory_format=torch.contiguous_format)
+        dv = torch.empty_like(v, memory_format=torch.contiguous_format)
+        mask = None if attn_mask is None else _mask4(attn_mask, B, H, Lq, k.shape[2])
+        self.replay((grad_out, q, k, v, mask, tau.to(torch.float32).contiguous(), o2,
+                     None if tiles is None else tiles.contiguous(), dq, dk, dv))
+        return dq, dk, dv, q.new_empty((0,)), q.new_empty((0,))
 
 
 def _capturing(dev: torch.device) -> bool:

@@ -84,38 +84,113 @@ class Launcher:
 
     def __call__(self, key: Optional[Hashable], grid: tuple, args: Sequence[Any], constexprs: dict,
                  num_warps: int, num_stages: int) -> None:
-        cached = key is not None and ENABLED
-        if cached:
-            # the compile-time choices are part of every key (one jitted function serves several
-            # tile configs)
-            key = (key, num_warps, num_stages, tuple(constexprs.values()))
-            hit = self._handles.get(key)
-            if hit is not None:
-                grid = grid + (1,) * (3 - len(grid))
-                if hit.n_ptr >= 0 and DIRECT and _hooks_idle():
-                    try:
-                        hit.handle.run(grid[0], grid[1], grid[2], _current_stream(_current_device()),
-                                       hit.handle.function, hit.handle.packed_metadata, None, None, None,
-                                       *[t.data_ptr() for t in args[:hit.n_ptr]], *args[hit.n_ptr:], *hit.tail)
-                    except (TypeError, AttributeError, SystemError):
-                        if hit.direct_ok:  # it worked before: a real error, not the call's format
-                            raise
-                        hit.n_ptr = -1  # this Triton's launcher wants another call: use the runner
-                    else:
-                        hit.direct_ok = True
-                        return
-                hit.handle[grid](*args, *hit.tail)
-                return
-        compiled = self.fn[grid](*args, **constexprs, num_warps=num_warps, num_stages=num_stages)
-        if not cached or not _is_handle(compiled):
+        if key is None or not ENABLED:
+            self.fn[grid](*args, **constexprs, num_warps=num_warps, num_stages=num_stages)
             return
+        self.bind(key, grid, constexprs, num_warps, num_stages)(args)
+
+    def bind(self, key: Hashable, grid: tuple, constexprs: dict, num_warps: int, num_stages: int) -> "Bound":
+        """This launch site with its key, grid and compile-time choices fixed: a :class:`Bound`
+        launches new arguments of the same specialisation without building or hashing the key."""
+        # the compile-time choices are part of every key (one jitted function serves several tile
+        # configs)
+        return Bound(self, (key, num_warps, num_stages, tuple(constexprs.values())), tuple(grid), constexprs,
+                     num_warps, num_stages)
+
+    def _dispatch(self, full_key: Hashable, grid: tuple, args: Sequence[Any], constexprs: dict, num_warps: int,
+                  num_stages: int) -> Optional["_Entry"]:
+        """Triton's dispatch, keeping the compiled handle under ``full_key`` when there is one."""
+        compiled = self.fn[grid](*args, **constexprs, num_warps=num_warps, num_stages=num_stages)
+        if not _is_handle(compiled):
+            return None
         names = self._arg_names[len(args):]
         if set(names) != set(constexprs):  # not the layout assumed here: keep dispatching
-            return
+            return None
+        entry = _Entry(compiled, tuple(constexprs[n] for n in names), _pointer_prefix(args))
         with self._lock:
             if len(self._handles) >= MAX_ENTRIES:
                 self._handles.clear()
-            self._handles[key] = _Entry(compiled, tuple(constexprs[n] for n in names), _pointer_prefix(args))
+            self._handles[full_key] = entry
+        return entry
+
+
+class Bound:
+    """A :class:`Launcher` call with its key, grid, constexprs, warps and stages fixed (from
+    :meth:`Launcher.bind`); calling it with the arguments launches them. It keeps the compiled
+    handle once it has one, so a caller that holds on to it (:class:`Replay`) launches later
+    arguments of the same specialisation straight through the handle."""
+
+    __slots__ = ("launcher", "key", "grid", "constexprs", "num_warps", "num_stages", "entry")
+
+    def __init__(self, launcher: Launcher, key: Hashable, grid: tuple, constexprs: dict, num_warps: int,
+                 num_stages: int):
+        self.launcher, self.key, self.grid, self.constexprs = launcher, key, grid, constexprs
+        self.num_warps, self.num_stages, self.entry = num_warps, num_stages, None
+
+    def __call__(self, args: Sequence[Any]) -> None:
+        entry = self.entry
+        if entry is None:
+            entry = self.entry = self.launcher._handles.get(self.key)
+        if entry is None:
+            self.entry = self.launcher._dispatch(self.key, self.grid, args, self.constexprs, self.num_warps,
+                                                 self.num_stages)
+            return
+        grid = self.grid + (1,) * (3 - len(self.grid))
+        if entry.n_ptr >= 0 and DIRECT and _hooks_idle():
+            try:
+                entry.handle.run(grid[0], grid[1], grid[2], _current_stream(_current_device()),
+                                 entry.handle.function, entry.handle.packed_metadata, None, None, None,
+                                 *[t.data_ptr() for t in args[:entry.n_ptr]], *args[entry.n_ptr:], *entry.tail)
+            except (TypeError, AttributeError, SystemError):
+                if entry.direct_ok:  # it worked before: a real error, not the call's format
+                    raise
+                entry.n_ptr = -1  # this Triton's launcher wants another call: use the runner
+            else:
+                entry.direct_ok = True
+                return
+        entry.handle[grid](*args, *entry.tail)
+
+
+class Replay:
+    """Launches recorded on one call, launched again on later calls of the same specialisation
+    with their own tensors: what an eager op's host path costs without rebuilding every key,
+    config and argument list (a short sequence's call is host-bound).
+
+    Each recorded launch's tensor arguments must each be one of the caller's ``named`` tensors
+    (matched by identity: inputs and outputs, in an order the caller keeps) or one of its
+    ``scratch`` tensors (buffers the launches write before they read them, allocated anew, same
+    shape and dtype, on every replay). Everything else in the arguments (strides, sizes, scalars)
+    is taken as it was: the caller keys the replay on all that decides it (shapes, strides,
+    dtypes, alignment, scalars, module knobs). :meth:`of` returns None when a launch has a tensor
+    outside both, a tensor after its leading ones, or one tensor in two roles (pass None for a role
+    that is absent)."""
+
+    __slots__ = ("steps", "scratch")
+
+    def __init__(self, steps: tuple, scratch: tuple):
+        self.steps, self.scratch = steps, scratch
+
+    @classmethod
+    def of(cls, launches: Sequence[tuple], named: Sequence[Any], scratch: Sequence[torch.Tensor] = ()):
+        """``launches``: (:class:`Bound`, args) pairs in launch order."""
+        where = {}
+        for i, t in enumerate((*named, *scratch)):
+            if isinstance(t, torch.Tensor):
+                if id(t) in where:  # one tensor in two roles: which one a launch means is unknown
+                    return None
+                where[id(t)] = i
+        steps = []
+        for bound, args in launches:
+            n = _pointer_prefix(args)
+            if n < 0 or any(id(t) not in where for t in args[:n]):
+                return None
+            steps.append((bound, tuple(where[id(t)] for t in args[:n]), tuple(args[n:])))
+        return cls(tuple(steps), tuple((tuple(t.shape), t.dtype, t.device) for t in scratch))
+
+    def __call__(self, named: Sequence[Any]) -> None:
+        vals = (*named, *[torch.empty(shape, dtype=dtype, device=dev) for shape, dtype, dev in self.scratch])
+        for bound, slots, rest in self.steps:
+            bound((*[vals[i] for i in slots], *rest))
 
 
 class _Entry:

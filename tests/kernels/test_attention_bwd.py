@@ -199,6 +199,42 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
         assert_close(g, w, atol=2e-5 * max(w.abs().max().item(), 1.0), rtol=1e-4, name=name)
 
 
+@pytest.mark.parametrize("B,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha,dtype,tiles", [
+    pytest.param(1, 2, 2, 40, 40, 24, 24, True, None, 1.5, torch.float32, False, id="causal"),
+    pytest.param(2, 4, 2, 33, 70, 24, 40, False, "keypad_bool", 2.0, torch.bfloat16, False, id="gqa-keypad-sparsemax"),
+    pytest.param(1, 2, 2, 70, 70, 24, 24, True, None, 1.5, torch.float32, True, id="causal-tile-map"),
+    pytest.param(1, 2, 1, 33, 40, 24, 24, False, "float", 1.5, torch.float32, True, id="float-mask-tile-map"),
+])
+def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monkeypatch, B, H, Hk, Lq, Lk, D, Dv,
+                                            causal, mask_kind, alpha, dtype, tiles):
+    """A backward with the shapes, strides and settings of an earlier one replays that call's three
+    launches (REPLAY) with its own tensors: on fresh inputs, with poisoned buffers, the gradients
+    are bitwise the full host path's and match float64."""
+    monkeypatch.setattr(bwd, "_plans", {})
+    full = []
+    real_check = bwd._check
+    monkeypatch.setattr(bwd, "_check", lambda *a: full.append(bwd.REPLAY) or real_check(*a))
+    real_backward = bwd.backward
+    if tiles:  # every block marked: a valid (conservative) map, read by both passes
+        n_t = lambda L: (L + bwd.TILE - 1) // bwd.TILE  # noqa: E731
+        tile_map = torch.ones(B, H, n_t(Lq), n_t(Lk), dtype=torch.uint8, device=device)
+        monkeypatch.setattr(bwd, "backward", lambda *a: real_backward(*a, tiles=tile_map))
+    for trial in range(3):  # the first call records, the others replay
+        q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
+        got = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, None, False)
+        monkeypatch.setattr(bwd, "REPLAY", False)
+        want = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, None, False)
+        monkeypatch.setattr(bwd, "REPLAY", True)
+        for name, g, w in zip(NAMES, got, want):
+            assert g.shape == w.shape and torch.equal(g, w), f"trial {trial}: {name} differs from the full path"
+        base = _oracle(q, k, v, do, mask, causal, alpha, None, False, dtype=dtype)
+        q, k, v, do, mask = _rounded(dtype, q, k, v, do, mask)
+        oracle = _oracle(q, k, v, do, mask, causal, alpha, None, False)
+        for name, g, w, b in zip(NAMES[:3], got, oracle, base):
+            assert_fa_rule(g, w, b, factor=3.0, floor=2e-5 if dtype == torch.float32 else 1e-3, name=name)
+    assert full.count(True) == 1, f"the later backwards took the full host path ({full})"
+
+
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("config,dtype", [(None, torch.float32), ((32, 128, 128, 32, 4, 1), torch.float32),
                                           ((64, 64, 64, 64, 4, 1), torch.bfloat16),

@@ -532,6 +532,80 @@ def test_new_length_reuses_the_generated_kernel(device):
     assert len(render._modules) == n_modules, "a new sequence length rendered a new kernel"
 
 
+# (case, dtype, B, H, Hk, Lq, Lk, causal, mask kind, α, training: O₂, the tile map and the lists)
+_REPLAY_CASES = [
+    ("causal-a1.5", torch.float32, 1, 2, 2, 40, 40, True, None, 1.5, False),
+    ("general-alpha-scratch", torch.float32, 1, 2, 2, 33, 50, False, None, 1.7, False),  # histogram: bmax
+    ("gqa-bool-keypad-a2", torch.bfloat16, 2, 4, 2, 17, 70, False, "keypad", 2.0, False),
+    ("training-causal", torch.bfloat16, 1, 2, 2, 70, 70, True, None, 1.5, True),
+    ("training-float-mask", torch.float32, 1, 2, 1, 33, 40, False, "float", 1.5, True),
+]
+
+
+@pytest.mark.parametrize("case,dtype,B,H,Hk,Lq,Lk,causal,mask_kind,alpha,training", _REPLAY_CASES,
+                         ids=[c[0] for c in _REPLAY_CASES])
+def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, H, Hk, Lq, Lk, causal, mask_kind,
+                                           alpha, training):
+    """A call with the shapes, strides and settings of an earlier one replays that call's launch
+    (REPLAY: no config pick, kernel lookup or argument list built) with its own tensors. On fresh
+    inputs, with poisoned outputs, every result (out, τ, O₂, the tile map, the lists) is bitwise
+    what the full host path gives, and the output matches float64."""
+    monkeypatch.setattr(fwd, "_plans", {})
+    full_runs = []
+    real_run = fwd._run
+    monkeypatch.setattr(fwd, "_run", lambda *a, **kw: full_runs.append(fwd.REPLAY) or real_run(*a, **kw))
+    scale = 0.3
+    for trial in range(3):  # the first call records, the others replay
+        q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=24, dtype=dtype)
+        mask = None
+        if mask_kind == "keypad":
+            mask = torch.rand(B, 1, 1, Lk, device=device) > 0.3
+        elif mask_kind == "float":
+            mask = torch.randn(B, H, Lq, Lk, device=device, dtype=dtype)
+        extra = dict(return_tiles=True, return_lists=True) if training else {}
+        got = fwd.forward(q, k, v, mask, causal, scale, alpha, None, training, **extra)
+        monkeypatch.setattr(fwd, "REPLAY", False)
+        want = fwd.forward(q, k, v, mask, causal, scale, alpha, None, training, **extra)
+        monkeypatch.setattr(fwd, "REPLAY", True)
+        assert len(got) == len(want) and (got[2] is None) == (not training)
+        for name, g, w in zip(("out", "tau", "o2", "tiles", "lists", "counts"), got, want):
+            if w is not None:
+                assert g.shape == w.shape and g.dtype == w.dtype, name
+                assert torch.equal(g[..., :0] if w.numel() == 0 else g.nan_to_num(7.0), w.nan_to_num(7.0)), \
+                    f"{case} trial {trial}: {name} differs between the replay and the full path"
+        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), mask if mask is None or
+                                            mask.dtype == torch.bool else mask.double(), is_causal=causal,
+                                            scale=scale, enable_gqa=Hk != H, alpha=alpha)
+        base = reference.entmax_attention(q, k, v, mask, is_causal=causal, scale=scale, enable_gqa=Hk != H,
+                                          alpha=alpha)
+        assert_fa_rule(got[0], oracle, base, factor=3.0, floor=FP32_ATOL if dtype == torch.float32 else 1e-3,
+                       name="out")
+    assert full_runs.count(True) == 1, f"{case}: the later calls took the full host path ({full_runs})"
+    assert len(fwd._plans) == 1
+
+
+def test_replay_needs_the_same_key(device, monkeypatch):
+    """Another length, layout, scale or α, or a knob changed since, takes the full path (and makes
+    its own plan); per-head α never makes one."""
+    monkeypatch.setattr(fwd, "_plans", {})
+    q, k, v = _inputs(device, H=2, Lq=20, Lk=20)
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
+    assert len(fwd._plans) == 1
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
+    assert len(fwd._plans) == 1
+    q2, k2, v2 = _inputs(device, H=2, Lq=21, Lk=21)
+    fwd.forward(q2, k2, v2, None, True, 0.25, 1.5, None, False)
+    fwd.forward(q.transpose(1, 2).contiguous().transpose(1, 2), k, v, None, True, 0.25, 1.5, None, False)
+    fwd.forward(q, k, v, None, True, 0.5, 1.5, None, False)
+    fwd.forward(q, k, v, None, True, 0.25, 2.0, None, False)
+    assert len(fwd._plans) == 5
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 3)
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
+    assert len(fwd._plans) == 6
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, torch.tensor([1.5, 2.0], device=device), False)
+    assert len(fwd._plans) == 6
+
+
 def test_supports_everything_in_scope(device):
     for dtype in (torch.float16, torch.bfloat16, torch.float32):
         for D in (16, 80, 96, 256):

@@ -198,10 +198,13 @@ def test_aligned_and_fits_int32():
 
 
 def _keys(monkeypatch, run):
-    """The launch keys ``run`` hands to every Launcher (nothing is launched)."""
+    """The launch keys ``run`` hands to every Launcher (nothing is launched; no replays, which
+    skip the keys)."""
     keys = []
-    monkeypatch.setattr(launch.Launcher, "__call__",
-                        lambda self, key, grid, args, constexprs, w, s: keys.append(key))
+    monkeypatch.setattr(launch.Launcher, "bind",
+                        lambda self, key, grid, constexprs, w, s: keys.append(key) or (lambda args: None))
+    monkeypatch.setattr(attention, "REPLAY", False)
+    monkeypatch.setattr(attention_bwd, "REPLAY", False)
     run()
     return keys
 
@@ -279,3 +282,44 @@ def test_attention_on_a_second_gpu_launches_there():
         own = run()
     for a, b in zip(other, own):
         assert torch.equal(a, b)
+
+
+def test_bound_launch_dispatches_once_then_takes_the_handle():
+    """A bound launch site dispatches on its first call and launches later arguments (of the same
+    specialisation) through the compiled handle it kept, with the constexprs appended."""
+    fn = _JitFn()
+    bound = launch.Launcher(fn).bind(("k",), (2,), dict(BLOCK=16, FLAG=True), 4, 2)
+    x = torch.zeros(4)
+    bound((x, x, 7))
+    bound((x, x, 8))
+    assert [e[0] for e in fn.log] == ["dispatch", "handle"]
+    assert fn.log[1][1] == (2, 1, 1) and fn.log[1][2] == (x, x, 8, 16, True)
+
+
+def test_replay_swaps_in_the_callers_tensors_and_fresh_scratch(monkeypatch):
+    """A replay launches each recorded launch again with the tensors the caller names in the
+    same roles, new scratch of the recorded shape and dtype, and the other arguments as recorded;
+    a tensor in no role, one in two roles, or a tensor after the leading ones makes no replay."""
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    a, b, out, scratch = torch.zeros(3), torch.ones(3), torch.zeros(2), torch.zeros(5, dtype=torch.int16)
+    first = lau.bind(("one",), (1,), dict(BLOCK=8, FLAG=False), 4, 1)
+    second = lau.bind(("two",), (3,), dict(BLOCK=8, FLAG=True), 4, 1)
+    recorded = [(first, (a, scratch, 5)), (second, (b, out, 2))]
+    for bound, args in recorded:  # (recorded as launched)
+        bound(args)
+    fn.log.clear()
+    replay = launch.Replay.of(recorded, (a, b, None, out), (scratch,))
+    assert replay is not None
+    a2, b2, out2 = torch.zeros(3), torch.ones(3), torch.zeros(2)
+    fresh = []
+    real_empty = torch.empty
+    monkeypatch.setattr(torch, "empty", lambda *s, **kw: fresh.append(real_empty(*s, **kw)) or fresh[-1])
+    replay((a2, b2, None, out2))
+    launched = [e[2] for e in fn.log]
+    assert len(fresh) == 1 and fresh[0].shape == (5,) and fresh[0].dtype == torch.int16
+    assert launched[0][0] is a2 and launched[0][1] is fresh[0] and launched[0][2:] == (5, 8, False)
+    assert launched[1][0] is b2 and launched[1][1] is out2 and launched[1][2:] == (2, 8, True)
+    assert launch.Replay.of([(first, (a, torch.zeros(3), 5))], (a, b)) is None  # a tensor in no role
+    assert launch.Replay.of([(first, (a, 5))], (a, a)) is None  # one tensor in two roles
+    assert launch.Replay.of([(first, (a, 5, b))], (a, b)) is None  # a tensor after the leading ones
