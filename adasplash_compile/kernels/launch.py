@@ -27,6 +27,12 @@ entry falls back to ``handle[grid](*args)``.
 
 Anything without a compiled handle (the interpreter, a Triton whose launch returns something
 else, a capture in tests) simply goes through the dispatch every time.
+
+:meth:`Launcher.bind` fixes one launch site's key, grid and compile-time choices (a
+:class:`Bound`, which keeps the handle once it has one), and :class:`Replay` launches a recorded
+sequence of bound launches again with another call's tensors in the same roles: the attention
+forward and backward keep one per key of a call that is a fixed sequence of launches, so a later
+call of that key builds no key or argument list (``attention.REPLAY``, ``attention_bwd.REPLAY``).
 """
 
 from __future__ import annotations
