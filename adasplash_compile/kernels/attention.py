@@ -631,9 +631,8 @@ def _forward(
     leaves the listed rows out, and the backward must take them from the lists."""
     plan_key = None
     if REPLAY and alpha_t is None:
-        plan_key = (q.device, q.dtype, q.shape, k.shape, v.shape, q.stride(), k.stride(), v.stride(),
-                    launch.aligned(q, k, v, attn_mask), _mask_signature(attn_mask), is_causal, scale, alpha,
-                    save_aux, return_tiles, return_lists, _knobs())
+        plan_key = (q.device, *map(launch.layout, (q, k, v, attn_mask)), launch.aligned(q, k, v, attn_mask),
+                    is_causal, scale, alpha, save_aux, return_tiles, return_lists, _knobs())
         plan = _plans.get(plan_key)
         if plan is not None:
             return plan(q, k, v, attn_mask)
@@ -699,11 +698,6 @@ def _forward(
 REPLAY = True
 MAX_PLANS = 256  # a run of ever-new keys (fresh lengths each call) then starts over
 _plans: dict = {}
-
-
-def _mask_signature(attn_mask: Optional[Tensor]):
-    """What a mask contributes to the launch besides its address (alignment is keyed apart)."""
-    return None if attn_mask is None else (attn_mask.dtype, attn_mask.shape, attn_mask.stride())
 
 
 def _knobs() -> tuple:

@@ -243,15 +243,12 @@ def _backward(
     if (REPLAY and config is None and alpha_t is None and alpha in (1.5, 2.0) and not mask_needs_grad
             and (counts is None or counts.numel() == 0)):
         has_tiles = tiles is not None and tiles.numel() > 0
-        plan_key = (q.device, q.dtype, k.dtype, v.dtype, o2.dtype, grad_out.dtype, q.shape, k.shape, v.shape, grad_out.shape, o2.shape,
-                    tau.shape, tau.dtype, q.stride(), k.stride(), v.stride(), grad_out.stride(), o2.stride(),
-                    tau.stride(), launch.aligned(q, k, v, grad_out, o2, tau, attn_mask, tiles if has_tiles else None),
-                    None if attn_mask is None else (attn_mask.dtype, attn_mask.shape, attn_mask.stride()),
-                    (tiles.shape, tiles.dtype, tiles.stride()) if has_tiles else None, is_causal, scale, alpha,
-                    _knobs())
+        tiles_in = tiles if has_tiles else None
+        plan_key = (q.device, *map(launch.layout, (q, k, v, grad_out, o2, tau, attn_mask, tiles_in)),
+                    launch.aligned(q, k, v, grad_out, o2, tau, attn_mask, tiles_in), is_causal, scale, alpha, _knobs())
         plan = _plans.get(plan_key)
         if plan is not None:
-            return plan(grad_out, q, k, v, attn_mask, tau, o2, tiles if has_tiles else None)
+            return plan(grad_out, q, k, v, attn_mask, tau, o2, tiles_in)
     _check(q, k, v, grad_out, tau, o2)
     B, H, Lq, D = q.shape
     Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[-1]

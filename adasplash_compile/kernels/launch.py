@@ -64,6 +64,12 @@ def on_device(device: torch.device):
     return contextlib.nullcontext()
 
 
+def layout(t: Optional[torch.Tensor]) -> Optional[tuple]:
+    """An optional tensor's dtype, shape and strides (None for None): with :func:`aligned`, what
+    its part in a launch follows from besides its address."""
+    return None if t is None else (t.dtype, t.shape, t.stride())
+
+
 def int_spec(*values: int) -> tuple:
     """What Triton specialises a (specialised) integer argument on, per value: equal to 1, and
     divisible by 16 (its type, i32 or i64, is :func:`fits_int32`'s business). A key built from these
@@ -130,7 +136,8 @@ class Bound:
 
     def __init__(self, launcher: Launcher, key: Hashable, grid: tuple, constexprs: dict, num_warps: int,
                  num_stages: int):
-        self.launcher, self.key, self.grid, self.constexprs = launcher, key, grid, constexprs
+        self.launcher, self.key, self.constexprs = launcher, key, constexprs
+        self.grid = grid + (1,) * (3 - len(grid))
         self.num_warps, self.num_stages, self.entry = num_warps, num_stages, None
 
     def __call__(self, args: Sequence[Any]) -> None:
@@ -141,7 +148,7 @@ class Bound:
             self.entry = self.launcher._dispatch(self.key, self.grid, args, self.constexprs, self.num_warps,
                                                  self.num_stages)
             return
-        grid = self.grid + (1,) * (3 - len(self.grid))
+        grid = self.grid
         if entry.n_ptr >= 0 and DIRECT and _hooks_idle():
             try:
                 entry.handle.run(grid[0], grid[1], grid[2], _current_stream(_current_device()),
