@@ -630,12 +630,13 @@ def _forward(
     not listed (:func:`training_lists_spec`; both empty where it gives None). The tile map then
     leaves the listed rows out, and the backward must take them from the lists."""
     plan_key = None
-    if REPLAY and alpha_t is None:
-        plan_key = (q.device, *map(launch.layout, (q, k, v, attn_mask)), launch.aligned(q, k, v, attn_mask),
-                    is_causal, scale, alpha, save_aux, return_tiles, return_lists, _knobs())
+    if REPLAY:
+        plan_key = (q.device, *map(launch.layout, (q, k, v, attn_mask, alpha_t)),
+                    launch.aligned(q, k, v, attn_mask, alpha_t), is_causal, scale, alpha, save_aux, return_tiles,
+                    return_lists, _knobs())
         plan = _plans.get(plan_key)
         if plan is not None:
-            return plan(q, k, v, attn_mask)
+            return plan(q, k, v, attn_mask, alpha_t)
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
     out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
@@ -655,7 +656,7 @@ def _forward(
 
     kind = render.alpha_kind(alpha, alpha_t)
     per_head = alpha_t is not None
-    alpha_buf = alpha_t.to(device=q.device, dtype=torch.float32).contiguous() if per_head else tau
+    alpha_buf = _alpha_buffer(alpha_t, q.device) if per_head else tau
     mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)
     dr, dvr = _round_dim(D), _round_dim(Dv)
     alpha_max = float(alpha) if alpha_t is None else 3.0  # per-head α: no host sync to read it
@@ -673,13 +674,13 @@ def _forward(
     gat = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act,
                gather_flags=spec is None, cap=spec[0][-1] if spec is not None else GATHER_CAP, record=record)
     if record:
-        replay = launch.Replay.of([record[0]], (q, k, v, mask, out, tau, o2, act),
+        replay = launch.Replay.of([record[0]], (q, k, v, mask, out, tau, o2, act, alpha_buf if per_head else None),
                                   () if record[1] is None else (record[1],))
         if replay is not None:
             if len(_plans) >= MAX_PLANS:
                 _plans.clear()
-            _plans[plan_key] = _Plan(replay, cfg, save_aux, act.numel() if act is not None else 0,
-                                     (alpha, alpha_t, save_aux) if return_lists else None)
+            _plans[plan_key] = _Plan(replay, cfg, alpha, save_aux, act.numel() if act is not None else 0,
+                                     return_lists)
     if return_tiles:
         result = result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
     if not return_lists:
@@ -691,9 +692,9 @@ def _forward(
 
 # ---- replays of the host path -------------------------------------------------------------------
 
-# A call whose forward is one launch (no fix-up or gather launch, no decode path, a float α) keeps a
-# plan: the launch with its config, kernel and arguments (``launch.Replay``), keyed on everything
-# they follow from. A later call of the same key allocates its outputs and launches, nothing more.
+# A call whose forward is one launch (no fix-up or gather launch, no decode path) keeps a plan: the
+# launch with its config, kernel and arguments (``launch.Replay``), keyed on everything they follow
+# from. A later call of the same key allocates its outputs and launches, nothing more.
 # False: every call takes the full host path (A/B host-time measurements).
 REPLAY = True
 MAX_PLANS = 256  # a run of ever-new keys (fresh lengths each call) then starts over
@@ -710,16 +711,23 @@ def _knobs() -> tuple:
             launch.ENABLED)
 
 
+def _alpha_buffer(alpha_t: Tensor, device: torch.device) -> Tensor:
+    """The kernels' per-head α: float32, contiguous, on the inputs' device."""
+    return alpha_t.to(device=device, dtype=torch.float32).contiguous()
+
+
 class _Plan:
     """A recorded one-launch forward (see REPLAY): allocates the outputs, replays the launch and
     returns what ``_forward`` returns for its key."""
 
-    __slots__ = ("replay", "cfg", "save_aux", "n_act", "lists")
+    __slots__ = ("replay", "cfg", "alpha", "save_aux", "n_act", "lists")
 
-    def __init__(self, replay: launch.Replay, cfg: configs.FwdConfig, save_aux: bool, n_act: int, lists):
-        self.replay, self.cfg, self.save_aux, self.n_act, self.lists = replay, cfg, save_aux, n_act, lists
+    def __init__(self, replay: launch.Replay, cfg: configs.FwdConfig, alpha: float, save_aux: bool, n_act: int,
+                 lists: bool):
+        self.replay, self.cfg, self.alpha, self.save_aux, self.n_act, self.lists = (
+            replay, cfg, alpha, save_aux, n_act, lists)
 
-    def __call__(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor]):
+    def __call__(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor], alpha_t: Optional[Tensor]):
         B, H, Lq, _ = q.shape
         Lk, Dv = k.shape[2], v.shape[-1]
         out = _new_buffer((B, H, Lq, Dv), q.dtype, q.device)
@@ -727,12 +735,12 @@ class _Plan:
         o2 = _new_buffer((B, H, Lq, Dv), q.dtype, q.device) if self.save_aux else None
         act = _new_flags(self.n_act, q.device) if self.n_act else None
         mask = None if attn_mask is None else _mask_layout(attn_mask, False, B, H, Lq, Lk)[2]
-        self.replay((q, k, v, mask, out, tau, o2, act))
+        self.replay((q, k, v, mask, out, tau, o2, act, None if alpha_t is None else _alpha_buffer(alpha_t, q.device)))
         result = (out, tau, o2)
         if act is not None:
             result = result + (_active_tiles(act, self.cfg, B, H, Lq, Lk),)
-        if self.lists is not None:
-            result = result + no_lists(q, k, *self.lists)
+        if self.lists:
+            result = result + no_lists(q, k, self.alpha, alpha_t, self.save_aux)
         return result
 
 

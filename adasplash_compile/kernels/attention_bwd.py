@@ -240,15 +240,15 @@ def _backward(
     computed from their lists (counts > 0)."""
     del out
     plan_key = None
-    if (REPLAY and config is None and alpha_t is None and alpha in (1.5, 2.0) and not mask_needs_grad
-            and (counts is None or counts.numel() == 0)):
+    if REPLAY and config is None and not mask_needs_grad and (counts is None or counts.numel() == 0):
         has_tiles = tiles is not None and tiles.numel() > 0
         tiles_in = tiles if has_tiles else None
-        plan_key = (q.device, *map(launch.layout, (q, k, v, grad_out, o2, tau, attn_mask, tiles_in)),
-                    launch.aligned(q, k, v, grad_out, o2, tau, attn_mask, tiles_in), is_causal, scale, alpha, _knobs())
+        plan_key = (q.device, *map(launch.layout, (q, k, v, grad_out, o2, tau, attn_mask, tiles_in, alpha_t)),
+                    launch.aligned(q, k, v, grad_out, o2, tau, attn_mask, tiles_in, alpha_t), is_causal, scale, alpha,
+                    _knobs())
         plan = _plans.get(plan_key)
         if plan is not None:
-            return plan(grad_out, q, k, v, attn_mask, tau, o2, tiles_in)
+            return plan(grad_out, q, k, v, attn_mask, tau, o2, tiles_in, alpha_t)
     _check(q, k, v, grad_out, tau, o2)
     B, H, Lq, D = q.shape
     Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[-1]
@@ -279,12 +279,8 @@ def _backward(
     if BLOCK_M2 % BLOCK_M1 or BLOCK_N1 % BLOCK_N2:
         raise ValueError(f"config: BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 divide BLOCK_N1, got {config}")
     kind = render.alpha_kind(alpha, alpha_t)
-    if alpha_t is not None:
-        alpha_buf = alpha_t.detach().to(torch.float32).contiguous()
-    elif kind == "general":
-        alpha_buf = torch.full((H,), float(alpha), dtype=torch.float32, device=q.device)
-    else:
-        alpha_buf = tau  # never read
+    alpha_own = _alpha_buffer(alpha, alpha_t, kind, H, q.device)
+    alpha_buf = alpha_own if alpha_own is not None else tau  # (α = 1.5 or 2: never read)
 
     if attn_mask is None:
         mask_mode, mask = "none", tau
@@ -366,14 +362,15 @@ def _backward(
     ]
     for bound, args in launches:
         bound(args)
-    if plan_key is not None and not use_lists and not need_dalpha and not mask_grad:
-        replay = launch.Replay.of(launches, (grad_out, q, k, v, None if attn_mask is None else mask, tau, o2,
-                                             tiles if use_tiles else None,
-                                             dq, dk, dv), (delta,) if fwd_flags else (delta, flags))
+    if plan_key is not None and not use_lists and not mask_grad:
+        replay = launch.Replay.of(
+            launches, (grad_out, q, k, v, None if attn_mask is None else mask, tau, o2, tiles if use_tiles else None,
+                       dq, dk, dv, alpha_own, dalpha_rows if need_dalpha else None),
+            (delta,) if fwd_flags else (delta, flags))
         if replay is not None:
             if len(_plans) >= MAX_PLANS:
                 _plans.clear()
-            _plans[plan_key] = _Plan(replay)
+            _plans[plan_key] = _Plan(replay, alpha, kind)
     if use_lists:
         n_pairs, share = count.wait()
         if len(_SHARE_SEEN) >= 4096:  # many shapes (dynamic lengths): start over
@@ -394,8 +391,7 @@ def _backward(
     return dq, dk, dv, dalpha, dmask_out
 
 
-# A backward of only the three dense launches (no listed rows, a float α of 1.5 or 2, no mask
-# gradient) keeps a plan: the launches with their configs, kernels and arguments
+# A backward of only the three dense launches (no listed rows, no mask gradient) keeps a plan: the launches with their configs, kernels and arguments
 # (``launch.Replay``), keyed on everything they follow from; a later backward of the same key
 # allocates the gradients and launches, nothing more. False: every backward takes the full host
 # path (A/B host-time measurements).
@@ -410,23 +406,36 @@ def _knobs() -> tuple:
     return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED)
 
 
+def _alpha_buffer(alpha: float, alpha_t: Optional[Tensor], kind: str, H: int, device: torch.device):
+    """The kernels' per-head α (float32, contiguous), or None for α = 1.5 and 2 (closed forms)."""
+    if alpha_t is not None:
+        return alpha_t.detach().to(torch.float32).contiguous()
+    if kind == "general":
+        return torch.full((H,), float(alpha), dtype=torch.float32, device=device)
+    return None
+
+
 class _Plan:
-    """A recorded dense backward (see REPLAY): allocates the gradients and replays the launches."""
+    """A recorded dense backward (see REPLAY): allocates the gradients, replays the launches and
+    sums a per-head α's gradient."""
 
-    __slots__ = ("replay",)
+    __slots__ = ("replay", "alpha", "kind")
 
-    def __init__(self, replay: launch.Replay):
-        self.replay = replay
+    def __init__(self, replay: launch.Replay, alpha: float, kind: str):
+        self.replay, self.alpha, self.kind = replay, alpha, kind
 
-    def __call__(self, grad_out, q, k, v, attn_mask, tau, o2, tiles):
+    def __call__(self, grad_out, q, k, v, attn_mask, tau, o2, tiles, alpha_t):
         B, H, Lq, _ = q.shape
         dq = torch.empty_like(q, memory_format=torch.contiguous_format)
         dk = torch.empty_like(k, memory_format=torch.contiguous_format)
         dv = torch.empty_like(v, memory_format=torch.contiguous_format)
         mask = None if attn_mask is None else _mask4(attn_mask, B, H, Lq, k.shape[2])
+        dalpha_rows = None if alpha_t is None else torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
         self.replay((grad_out, q, k, v, mask, tau.to(torch.float32).contiguous(), o2,
-                     None if tiles is None else tiles.contiguous(), dq, dk, dv))
-        return dq, dk, dv, q.new_empty((0,)), q.new_empty((0,))
+                     None if tiles is None else tiles.contiguous(), dq, dk, dv,
+                     _alpha_buffer(self.alpha, alpha_t, self.kind, H, q.device), dalpha_rows))
+        dalpha = q.new_empty((0,)) if alpha_t is None else dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
+        return dq, dk, dv, dalpha, q.new_empty((0,))
 
 
 def _capturing(dev: torch.device) -> bool:

@@ -204,6 +204,9 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
     pytest.param(2, 4, 2, 33, 70, 24, 40, False, "keypad_bool", 2.0, torch.bfloat16, False, id="gqa-keypad-sparsemax"),
     pytest.param(1, 2, 2, 70, 70, 24, 24, True, None, 1.5, torch.float32, True, id="causal-tile-map"),
     pytest.param(1, 2, 1, 33, 40, 24, 24, False, "float", 1.5, torch.float32, True, id="float-mask-tile-map"),
+    pytest.param(1, 2, 2, 33, 33, 24, 24, True, None, 1.3, torch.float32, False, id="general-alpha"),
+    pytest.param(2, 4, 2, 33, 40, 24, 24, True, None, (1.3, 1.5, 2.0, 2.5), torch.bfloat16, True,
+                 id="per-head-alpha-gqa"),
 ])
 def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monkeypatch, B, H, Hk, Lq, Lk, D, Dv,
                                             causal, mask_kind, alpha, dtype, tiles):
@@ -219,18 +222,21 @@ def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monke
         n_t = lambda L: (L + bwd.TILE - 1) // bwd.TILE  # noqa: E731
         tile_map = torch.ones(B, H, n_t(Lq), n_t(Lk), dtype=torch.uint8, device=device)
         monkeypatch.setattr(bwd, "backward", lambda *a: real_backward(*a, tiles=tile_map))
+    alpha_t = torch.tensor(alpha, device=device) if isinstance(alpha, tuple) else None
+    alpha_f = 1.5 if alpha_t is not None else alpha
+    n_grads = 3 if alpha_t is None else 4  # (and dα with a per-head α)
     for trial in range(3):  # the first call records, the others replay
         q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
-        got = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, None, False)
+        got = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha_f, alpha_t, False)
         monkeypatch.setattr(bwd, "REPLAY", False)
-        want = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, None, False)
+        want = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha_f, alpha_t, False)
         monkeypatch.setattr(bwd, "REPLAY", True)
         for name, g, w in zip(NAMES, got, want):
             assert g.shape == w.shape and torch.equal(g, w), f"trial {trial}: {name} differs from the full path"
-        base = _oracle(q, k, v, do, mask, causal, alpha, None, False, dtype=dtype)
+        base = _oracle(q, k, v, do, mask, causal, alpha_f, alpha_t, False, dtype=dtype)
         q, k, v, do, mask = _rounded(dtype, q, k, v, do, mask)
-        oracle = _oracle(q, k, v, do, mask, causal, alpha, None, False)
-        for name, g, w, b in zip(NAMES[:3], got, oracle, base):
+        oracle = _oracle(q, k, v, do, mask, causal, alpha_f, alpha_t, False)
+        for name, g, w, b in list(zip(NAMES, got, oracle, base))[:n_grads]:
             assert_fa_rule(g, w, b, factor=3.0, floor=2e-5 if dtype == torch.float32 else 1e-3, name=name)
     assert full.count(True) == 1, f"the later backwards took the full host path ({full})"
 

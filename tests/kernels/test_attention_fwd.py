@@ -539,6 +539,7 @@ _REPLAY_CASES = [
     ("gqa-bool-keypad-a2", torch.bfloat16, 2, 4, 2, 17, 70, False, "keypad", 2.0, False),
     ("training-causal", torch.bfloat16, 1, 2, 2, 70, 70, True, None, 1.5, True),
     ("training-float-mask", torch.float32, 1, 2, 1, 33, 40, False, "float", 1.5, True),
+    ("training-per-head-alpha", torch.bfloat16, 1, 4, 2, 33, 40, True, None, (1.3, 1.5, 2.0, 2.5), True),
 ]
 
 
@@ -555,6 +556,8 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
     real_run = fwd._run
     monkeypatch.setattr(fwd, "_run", lambda *a, **kw: full_runs.append(fwd.REPLAY) or real_run(*a, **kw))
     scale = 0.3
+    alpha_t = torch.tensor(alpha, device=device) if isinstance(alpha, tuple) else None
+    alpha_f = 1.5 if alpha_t is not None else alpha
     for trial in range(3):  # the first call records, the others replay
         q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=24, dtype=dtype)
         mask = None
@@ -563,9 +566,9 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
         elif mask_kind == "float":
             mask = torch.randn(B, H, Lq, Lk, device=device, dtype=dtype)
         extra = dict(return_tiles=True, return_lists=True) if training else {}
-        got = fwd.forward(q, k, v, mask, causal, scale, alpha, None, training, **extra)
+        got = fwd.forward(q, k, v, mask, causal, scale, alpha_f, alpha_t, training, **extra)
         monkeypatch.setattr(fwd, "REPLAY", False)
-        want = fwd.forward(q, k, v, mask, causal, scale, alpha, None, training, **extra)
+        want = fwd.forward(q, k, v, mask, causal, scale, alpha_f, alpha_t, training, **extra)
         monkeypatch.setattr(fwd, "REPLAY", True)
         assert len(got) == len(want) and (got[2] is None) == (not training)
         for name, g, w in zip(("out", "tau", "o2", "tiles", "lists", "counts"), got, want):
@@ -575,9 +578,10 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
                     f"{case} trial {trial}: {name} differs between the replay and the full path"
         oracle = reference.entmax_attention(q.double(), k.double(), v.double(), mask if mask is None or
                                             mask.dtype == torch.bool else mask.double(), is_causal=causal,
-                                            scale=scale, enable_gqa=Hk != H, alpha=alpha)
+                                            scale=scale, enable_gqa=Hk != H,
+                                            alpha=alpha_f if alpha_t is None else alpha_t.double())
         base = reference.entmax_attention(q, k, v, mask, is_causal=causal, scale=scale, enable_gqa=Hk != H,
-                                          alpha=alpha)
+                                          alpha=alpha_f if alpha_t is None else alpha_t)
         assert_fa_rule(got[0], oracle, base, factor=3.0, floor=FP32_ATOL if dtype == torch.float32 else 1e-3,
                        name="out")
     assert full_runs.count(True) == 1, f"{case}: the later calls took the full host path ({full_runs})"
@@ -585,8 +589,8 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
 
 
 def test_replay_needs_the_same_key(device, monkeypatch):
-    """Another length, layout, scale or α, or a knob changed since, takes the full path (and makes
-    its own plan); per-head α never makes one."""
+    """Another length, layout, scale or α (a float, or per head), or a knob changed since, takes the
+    full path (and makes its own plan)."""
     monkeypatch.setattr(fwd, "_plans", {})
     q, k, v = _inputs(device, H=2, Lq=20, Lk=20)
     fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
@@ -603,7 +607,10 @@ def test_replay_needs_the_same_key(device, monkeypatch):
     fwd.forward(q, k, v, None, True, 0.25, 1.5, None, False)
     assert len(fwd._plans) == 6
     fwd.forward(q, k, v, None, True, 0.25, 1.5, torch.tensor([1.5, 2.0], device=device), False)
-    assert len(fwd._plans) == 6
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, torch.tensor([1.5, 2.0], device=device, dtype=torch.float64), False)
+    assert len(fwd._plans) == 8
+    fwd.forward(q, k, v, None, True, 0.25, 1.5, torch.tensor([1.7, 1.2], device=device), False)
+    assert len(fwd._plans) == 8
 
 
 def test_supports_everything_in_scope(device):
