@@ -34,9 +34,12 @@ def _steps(B, H, N, kind):
         with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.CUDNN_ATTENTION):
             return F.scaled_dot_product_attention(*t, is_causal=True)
 
+    alpha = torch.full((H,), 1.5, device="cuda", requires_grad=True)  # learnable, one α per head
     return {
         "ours fwd": lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5),
         "ours fwd+bwd": lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do),
+        "ours fwd+bwd head-α": lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=alpha),
+                                                           [*leaves, alpha], do),
         "cudnn fwd": lambda: cudnn(q, k, v),
         "cudnn fwd+bwd": lambda: torch.autograd.grad(cudnn(*leaves), leaves, do),
     }
@@ -79,7 +82,11 @@ def main():
         profile()
         return
 
-    for B, H, N, kind in ((1, 2, 256, "rand"), (2, 16, 4096, "local"), (2, 16, 4096, "rand")):
+    shapes = ((1, 2, 256, "rand"), (2, 16, 4096, "local"), (2, 16, 4096, "rand"))
+    if "--shapes" in sys.argv:  # e.g. --shapes 1x2x256:rand,2x16x4096:local
+        arg = sys.argv[sys.argv.index("--shapes") + 1]
+        shapes = tuple((*(int(x) for x in s.split(":")[0].split("x")), s.split(":")[1]) for s in arg.split(","))
+    for B, H, N, kind in shapes:
         for name, step in _steps(B, H, N, kind).items():
             modes = (True, False) if name.startswith("ours") else (None,)
             for replay in modes:

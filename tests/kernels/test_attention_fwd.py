@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import pytest
 import torch
@@ -699,3 +700,15 @@ def test_bad_input_raises_naming_the_argument(needle, args, kwargs, exc):
         adasplash_compile.entmax_attention(*args, **kwargs)
     msg = str(info.value)
     assert needle in msg or needle.split()[0] in msg, f"error does not name {needle!r}: {msg}"
+
+
+def test_tensor_alpha_values_say_what_is_wrong():
+    """A per-head α tensor is checked in one host sync when valid; when not, the error says which
+    rule it breaks."""
+    q = _q(1, 2, 4, 8)
+    for alpha, text in ((torch.tensor([1.5, float("nan")]), "alpha must not contain NaN"),
+                        (torch.tensor([float("inf"), 1.5]), "alpha must be finite"),
+                        (torch.tensor([1.5, 0.9]), "alpha must be > 1 everywhere, got min 0.9")):
+        with pytest.raises(ValueError, match=re.escape(text)):
+            adasplash_compile.entmax_attention(q, q, q, alpha=alpha)
+    adasplash_compile.entmax_attention(q, q, q, alpha=torch.tensor([1.5, 2.0]))
