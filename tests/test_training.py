@@ -64,6 +64,11 @@ def _batch(n):
 
 @pytest.fixture
 def reference_path(monkeypatch):
+    # Triton's own @jit helpers (tl.max, ...) are made for the interpreter or not when triton.language
+    # is first imported (torch._dynamo imports it on first use): import it before the flip, or a
+    # later interpreter test in this process finds them compiled-mode (this file run alone)
+    import triton.language  # noqa: F401
+
     monkeypatch.setenv("TRITON_INTERPRET", "0")
     # Tiny tensors: one thread is 3-4x faster than two on the 2-core CI box (11 s vs 30-45 s).
     threads = torch.get_num_threads()
