@@ -1,6 +1,6 @@
 """H200 probe (session 14): the forward's tile config and candidate count at one length, through
 the public op: inference and forward+backward do_bench medians (ms), bf16 B=2 H=16 D=128 causal
-α = 1.5, and the output's max error against float64 on the last 256 query rows, so a faster
+α = 1.5 (``--alpha``: another float α), and the output's max error against float64 on the last 256 query rows, so a faster
 config that loses accuracy shows. Each variant replaces ``configs.fwd_default`` (and optionally
 ``attention.SUBSET_TOPK``) for its runs.
 
@@ -34,7 +34,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", default="4096:rand,4096:local")
     ap.add_argument("--variants", required=True, help="';'-separated BMxBNxWARPSxSTAGES[:topkK]")
+    ap.add_argument("--alpha", type=float, default=1.5, help="a float α (not 1.5 / 2: the general-α kernel)")
+    ap.add_argument("--fwd-only", action="store_true", help="no forward+backward timing")
     a = ap.parse_args()
+    alpha = a.alpha
     real_default, real_topk = configs.fwd_default, attention.SUBSET_TOPK
     for point in a.points.split(","):
         n, kind = point.split(":")
@@ -43,19 +46,19 @@ def main():
         rows = slice(q.shape[2] - 256, None)
         oracle = reference.entmax_attention(q[:, :, rows].double(), k.double(), v.double(),
                                             attn_mask=torch.ones(256, k.shape[2], dtype=torch.bool, device=q.device)
-                                            .tril(k.shape[2] - 256), alpha=1.5)
+                                            .tril(k.shape[2] - 256), alpha=alpha)
         for spec in a.variants.split(";"):
             cfg, topk = _variant(spec)
             configs.fwd_default = lambda dtype, dr, cfg=cfg: cfg
             attention.SUBSET_TOPK = topk
             try:
-                out = entmax_attention(q, k, v, is_causal=True, alpha=1.5)
+                out = entmax_attention(q, k, v, is_causal=True, alpha=alpha)
                 err = (out[:, :, rows].double() - oracle).abs().max().item()
-                fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5))
-                fb = bench(lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5),
-                                                       leaves, do))
-                print(f"[cfg] N={n} {kind:5s} {spec:18s} fwd {fwd:7.3f}  fwd+bwd {fb:7.3f}  max err {err:.2e}",
-                      flush=True)
+                fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha))
+                fb = float("nan") if a.fwd_only else bench(
+                    lambda: torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=alpha), leaves, do))
+                print(f"[cfg] N={n} {kind:5s} α={alpha} {spec:18s} fwd {fwd:7.3f}  fwd+bwd {fb:7.3f}  "
+                      f"max err {err:.2e}", flush=True)
             except Exception as e:  # one variant that does not fit must not lose the rest
                 print(f"[cfg] N={n} {kind:5s} {spec:18s} FAILED {type(e).__name__}: {str(e)[:200]}", flush=True)
             finally:

@@ -28,6 +28,7 @@ dtype, head dims, α kind, mask mode and the next powers of two of Lq and Lk.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import threading
@@ -254,7 +255,7 @@ def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
     """Shrink tiles for short sequences (decode, tests): no 128-row tile for one query row."""
     bm = min(cfg.BLOCK_M, max(16, _next_pow2(Lq)))
     bn = min(cfg.BLOCK_N, max(16, _next_pow2(Lk)))
-    return configs.FwdConfig(bm, bn, cfg.num_warps, cfg.num_stages, cfg.hist, cfg.split)
+    return dataclasses.replace(cfg, BLOCK_M=bm, BLOCK_N=bn)
 
 
 def _hist_mode(cfg: configs.FwdConfig, kind: str) -> str:
@@ -554,6 +555,8 @@ def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
 def _pick_config_uncached(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk, tune):
     kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
     default = _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
+    if kind == "general" and default.general_warps:
+        default = dataclasses.replace(default, num_warps=default.general_warps)
     # General α renders a much larger kernel (8 probes x 5 sweeps); compiling 3-4 candidates of
     # it costs tens of seconds per bucket (H200 run 2026-11-29), so it keeps the table's config.
     if not tune:

@@ -438,6 +438,21 @@ def test_per_head_alpha_up_to_2_takes_fewer_sweeps(device, monkeypatch):
         assert_close(out, oracle, atol=FP32_ATOL, name=f"alpha {values}")
 
 
+def test_general_alpha_takes_its_own_warps(device):
+    """The general-α kernel (histogram and probe sweeps) runs the table's ``general_warps`` where
+    it has them (bf16 / fp16, head dim 128: 8 warps, for its registers); α = 1.5 keeps 4."""
+    q = torch.zeros(1, 1, 4096, 128, dtype=torch.bfloat16, device=device)
+
+    def picked(kind):
+        args = (kind, 1.7, False, "causal", False, 2, False, False, 128, 128)
+        return fwd._pick_config_uncached(q, q, q, None, (0, 0, 0, 0), None, None, None, None, 0.1, args, 4096,
+                                         4096, False)
+
+    assert fwd.configs.fwd_default(torch.bfloat16, 128).general_warps == 8
+    assert picked("general").num_warps == 8 and picked("15").num_warps == 4
+    assert picked("general").BLOCK_M == picked("15").BLOCK_M == 64
+
+
 def test_custom_scale(device):
     q, k, v = _inputs(device, H=1, Lq=9, Lk=21)
     _run_and_check(q, k, v, scale=0.9)
