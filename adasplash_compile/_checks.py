@@ -49,21 +49,19 @@ def check_alpha_scalar(name: str, alpha: object) -> float:
     return a
 
 
-def check_alpha_tensor_values(name: str, alpha: Tensor) -> Optional[float]:
-    """Values check; returns the largest α (None where the values are not checked). Syncs with the
-    device once (a CUDA α waits for the work queued before it), so callers do it only outside of
-    tracing: under torch.compile it is skipped."""
+def check_alpha_tensor_values(name: str, alpha: Tensor) -> None:
+    """Values check. Syncs with the device once (a CUDA α waits for the work queued before it), so
+    callers do it only outside of tracing: under torch.compile it is skipped."""
     if alpha.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {alpha.dtype}")
     if torch.compiler.is_compiling() or alpha.device.type == "meta" or alpha.numel() == 0:
-        return None
+        return
     if isinstance(alpha, torch._subclasses.FakeTensor):  # pragma: no cover - traced through
-        return None
+        return
     a = alpha.detach()
     # one host sync for valid values (NaN fails both tests); which rule failed is told apart after
-    ok, largest = torch.stack([(torch.isfinite(a) & (a > 1)).all().to(a.dtype), a.max()]).tolist()
-    if ok:
-        return largest
+    if bool((torch.isfinite(a) & (a > 1)).all()):
+        return
     if bool(torch.isnan(a).any()):
         raise ValueError(f"{name} must not contain NaN")
     if not bool((a > 1).all()):
@@ -104,13 +102,11 @@ def check_attention_args(
     scale: object,
     enable_gqa: object,
     alpha: object,
-) -> tuple[float, Optional[Tensor], Optional[float], Optional[float]]:
+) -> tuple[float, Optional[Tensor], Optional[float]]:
     """Validate ``entmax_attention``'s arguments (SDPA's conventions).
 
-    Returns ``(alpha_float, alpha_tensor_or_None, scale_or_None, alpha_max)``. A tensor alpha is
-    returned with shape (H,) (a 0-d or 1-element tensor is broadcast to every head); ``alpha_max``
-    is the largest α (the float, or the tensor's largest value; None where a tensor's values are
-    not read: under tracing).
+    Returns ``(alpha_float, alpha_tensor_or_None, scale_or_None)``. A tensor alpha is returned with
+    shape (H,) (a 0-d or 1-element tensor is broadcast to every head).
     """
     q = check_float_tensor("query", query)
     k = check_float_tensor("key", key)
@@ -188,7 +184,7 @@ def check_attention_args(
                 f"(batch, heads, q_len, kv_len) = {target}"
             )
     if isinstance(alpha, Tensor):
-        alpha_max = check_alpha_tensor_values("alpha", alpha)
+        check_alpha_tensor_values("alpha", alpha)
         if alpha.device != q.device:
             raise ValueError(f"alpha must be on {q.device} like query, got {alpha.device}")
         if alpha.dim() == 0 or alpha.shape == (1,):
@@ -200,6 +196,5 @@ def check_attention_args(
                 f"alpha must be a float, a 0-d tensor or a tensor of shape (heads,) = ({H},), "
                 f"got shape {tuple(alpha.shape)}"
             )
-        return 1.5, alpha_t, scale, alpha_max
-    alpha_f = check_alpha_scalar("alpha", alpha)
-    return alpha_f, None, scale, alpha_f
+        return 1.5, alpha_t, scale
+    return check_alpha_scalar("alpha", alpha), None, scale

@@ -341,7 +341,7 @@ def entmax_attention(
     (H,) with one learnable α per head. A query row that may attend to nothing returns zeros.
     ``dropout_p > 0`` raises NotImplementedError.
     """
-    alpha_f, alpha_t, scale, alpha_max = check_attention_args(
+    alpha_f, alpha_t, scale = check_attention_args(
         query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, alpha
     )
     if scale is None:
@@ -355,11 +355,10 @@ def entmax_attention(
         # eager: the kernels without the custom op's dispatch layers (the same functions the op
         # calls). Going around them took a 4k training step from 1.54 to 1.33 ms on the H200,
         # which is host-bound there (benchmarks/results/h200-2026-11-29-session5.md).
-        # (a tensor α's largest value, read by the argument check: fewer threshold sweeps when ≤ 2)
         if not grad_needed:
             return _attention_kernels().forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t,
-                                                False, alpha_max=alpha_max)[0]
-        return _EagerAttention.apply(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, alpha_max)
+                                                False)[0]
+        return _EagerAttention.apply(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t)
     return attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)[0]
 
 
@@ -369,10 +368,9 @@ class _EagerAttention(torch.autograd.Function):
     and dispatch modes go through the custom op instead (``_plain_eager``)."""
 
     @staticmethod
-    def forward(ctx, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, alpha_max):
+    def forward(ctx, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t):
         out, tau, o2, tiles, lists, counts = _attention_kernels().forward(
-            q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, True, return_tiles=True, return_lists=True,
-            alpha_max=alpha_max)
+            q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, True, return_tiles=True, return_lists=True)
         ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
         ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, alpha_t)
         return out
@@ -387,7 +385,7 @@ class _EagerAttention(torch.autograd.Function):
             grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
             _mask_needs_grad(ctx, attn_mask), tiles=tiles, lists=lists, counts=counts,
         )
-        return _input_grads(ctx, attn_mask, alpha_t, grads) + (None,)  # alpha_max
+        return _input_grads(ctx, attn_mask, alpha_t, grads)
 
 
 def _plain_eager(*tensors: Tensor) -> bool:

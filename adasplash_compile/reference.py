@@ -280,7 +280,7 @@ def entmax_attention(
     so memory is O(chunk_size · Lk) per head rather than O(Lq · Lk). Differentiable in q, k, v, a
     float mask and a tensor alpha.
     """
-    alpha_f, alpha_t, scale, _ = check_attention_args(
+    alpha_f, alpha_t, scale = check_attention_args(
         query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, alpha
     )
     B, H, Lq, _ = query.shape

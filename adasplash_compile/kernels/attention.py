@@ -624,7 +624,6 @@ def _forward(
     save_aux: bool,
     return_tiles: bool = False,
     return_lists: bool = False,
-    alpha_max: Optional[float] = None,
 ):
     """Fused forward; arguments already validated by ``_checks.check_attention_args``. Returns
     ``(out, tau, o2)`` (``o2`` None without ``save_aux``), and with ``return_tiles`` also the
@@ -632,16 +631,12 @@ def _forward(
     uint8. ``return_lists`` (with ``save_aux`` and ``return_tiles``) also returns GATHER's
     ``(lists, counts)``: (B, H, Lq, TRAIN_GATHER_CAP) key indices and (B, H, Lq) int32 counts, 0 for rows
     not listed (:func:`training_lists_spec`; both empty where it gives None). The tile map then
-    leaves the listed rows out, and the backward must take them from the lists. ``alpha_max``: with
-    ``alpha_t``, its largest value when the caller has read it (None: assume > 2; only whether it
-    is ≤ 2 matters, see :func:`_niter`)."""
-    # the largest α the launch uses: per-head α's as the caller read it, else taken as > 2
-    alpha_max = float(alpha) if alpha_t is None else (2.0 if alpha_max is not None and alpha_max <= 2.0 else 3.0)
+    leaves the listed rows out, and the backward must take them from the lists."""
     plan_key = None
     if REPLAY:
         plan_key = (q.device, *map(launch.layout, (q, k, v, attn_mask, alpha_t)),
-                    launch.aligned(q, k, v, attn_mask, alpha_t), is_causal, scale, alpha, alpha_max, save_aux,
-                    return_tiles, return_lists, _knobs())
+                    launch.aligned(q, k, v, attn_mask, alpha_t), is_causal, scale, alpha, save_aux, return_tiles,
+                    return_lists, _knobs())
         plan = _plans.get(plan_key)
         if plan is not None:
             return plan(q, k, v, attn_mask, alpha_t)
@@ -667,6 +662,9 @@ def _forward(
     alpha_buf = _alpha_buffer(alpha_t, q.device) if per_head else tau
     mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)
     dr, dvr = _round_dim(D), _round_dim(Dv)
+    # per-head α: taken as > 2 (five sweeps). Eager calls read its values in the argument check, but
+    # the op under torch.compile cannot, and the eager shortcut must give the op's results bit for bit
+    alpha_max = float(alpha) if alpha_t is None else 3.0
     if not return_tiles and decode.applies(q, k, save_aux):  # a decode step: split over the keys
         decode.forward(q, k, v, mask, mask_mode, mask_bool, mask_strides, scale, alpha, alpha_t, out, tau, dr, dvr)
         return result
