@@ -391,10 +391,10 @@ def _backward(
     return dq, dk, dv, dalpha, dmask_out
 
 
-# A backward of only the three dense launches (no listed rows, no mask gradient) keeps a plan: the launches with their configs, kernels and arguments
-# (``launch.Replay``), keyed on everything they follow from; a later backward of the same key
-# allocates the gradients and launches, nothing more. False: every backward takes the full host
-# path (A/B host-time measurements).
+# A backward of only the three dense launches (no listed rows, no mask gradient) keeps a plan: the
+# launches with their configs, kernels and arguments (``launch.Replay``), keyed on everything they
+# follow from; a later backward of the same key allocates the gradients and launches, nothing
+# more. False: every backward takes the full host path (A/B host-time measurements).
 REPLAY = True
 MAX_PLANS = 256  # a run of ever-new keys (fresh lengths each call) then starts over
 _plans: dict = {}
