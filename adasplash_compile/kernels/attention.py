@@ -226,7 +226,9 @@ def _niter(kind: str, dtype: torch.dtype, alpha_max: float = 3.0) -> int:
     α > 2 has no safe bound besides the probes and needs five (four leave an output error of
     2.6e-4 in a CI property example at α = 2.5; O₂ = Σ s·v / Σ s with s = p^(2−α) is
     ill-conditioned there, so τ must be exact).
-    ``alpha_max``: the largest α the launch uses (per-head α: assume > 2)."""
+    ``alpha_max``: the largest α the launch uses (per-head α: assume > 2). Sweeps after the second
+    run only in programs whose α is > 2 (the template checks), so a per-head α renders five and
+    its heads with α ≤ 2 make two."""
     if kind == "general":
         return 2 if alpha_max <= 2.0 else 5
     if kind == "2":  # the sparsemax estimate is one-sided: a second sweep makes it exact

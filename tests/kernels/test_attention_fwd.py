@@ -108,7 +108,8 @@ def _well_conditioned_o2_rows(q, k, mask, causal, scale, alpha):
                                                                                      dtype=torch.float64)
     kr = k.double().repeat_interleave(H // k.shape[1], dim=1)
     z = reference.attention_scores(q.double(), kr, mask, causal, scale)
-    p = reference.entmax(z, a.to(z.device), dim=-1)
+    a = a.to(z.device)
+    p = reference.entmax(z, a, dim=-1)
     y_min = torch.where(p > 0, p, torch.ones_like(p)).pow(a - 1.0).amin(-1)
     keep = (a.squeeze(-1) <= 2.0) | (y_min >= 1e-3)
     return keep.expand(y_min.shape)
@@ -380,6 +381,21 @@ def test_general_alpha_threshold_is_fp32_exact(device, monkeypatch, alpha, sweep
         _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, alpha, None, False)
         tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
                                                       alpha=alpha)
+        fin = torch.isfinite(tau_ref)
+        assert_close(tau[fin], tau_ref[fin], atol=4e-6, name=f"tau (seed {seed})")
+
+
+def test_per_head_alpha_threshold_is_fp32_exact(device):
+    """A per-head α renders five refinement sweeps, and each program makes the ones its head's α
+    needs: two for α ≤ 2, all five above. τ to fp32's limit on heads either side of 2."""
+    alpha = torch.tensor([1.25, 1.7, 2.0, 2.5, 3.0], device=device)
+    for seed in (330, 7):
+        torch.manual_seed(seed)
+        q, k, v = _inputs(device, H=5, Lq=22, Lk=15, D=16)
+        k = k * (1 + seed % 3)
+        _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, 1.5, alpha, False)
+        tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
+                                                      alpha=alpha.double())
         fin = torch.isfinite(tau_ref)
         assert_close(tau[fin], tau_ref[fin], atol=4e-6, name=f"tau (seed {seed})")
 
