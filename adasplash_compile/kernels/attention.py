@@ -52,6 +52,10 @@ NREF = 3
 # General α (α > 2 especially) has no cheap safe bound besides the probes themselves, so it gets
 # more probes per sweep: the bracket shrinks at least NREF_GENERAL-fold per sweep.
 NREF_GENERAL = 8
+# bf16/fp16: the first two sweeps take half as many. They put τ within ~8e-6 for α ≤ 2 (the
+# interpreter in fp32, α ∈ [1.1, 1.9]; 8 probes: ~3e-6), far under those dtypes' resolution.
+# The later sweeps, which only α > 2 makes (its O₂ needs τ exact), keep NREF_GENERAL.
+NREF_GENERAL_LOWP = 4
 # Sweep 1 counts keys per score position in 7-bit slots and folds them into per-row counters
 # every FLUSH_EVERY key tiles (≤ 127). Tests lower it to exercise the fold.
 FLUSH_EVERY = 127
@@ -280,7 +284,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -317,6 +321,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
         NREF=NREF if kind != "general" else NREF_GENERAL,
+        NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
         NITER=niter,
         SAVE_AUX=save_aux,
         IEEE_DOT=ieee,
@@ -711,7 +716,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

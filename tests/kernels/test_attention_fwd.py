@@ -400,6 +400,23 @@ def test_per_head_alpha_threshold_is_fp32_exact(device):
         assert_close(tau[fin], tau_ref[fin], atol=4e-6, name=f"tau (seed {seed})")
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_general_alpha_threshold(device, dtype):
+    """bf16/fp16 general α: the first two sweeps take NREF_GENERAL_LOWP probes, which puts τ within
+    ~1e-5 for α ≤ 2 (far under the inputs' resolution); the later sweeps, made only for α > 2,
+    keep NREF_GENERAL (with 4 they leave τ off by up to ~7e-5 at α = 4)."""
+    alpha = torch.tensor([1.25, 1.7, 2.0, 3.0, 4.0], device=device)
+    for seed in (330, 7, 11):
+        torch.manual_seed(seed)
+        q, k, v = _inputs(device, H=5, Lq=40, Lk=40, D=16, dtype=dtype)
+        q = q * (1 + seed % 3)
+        _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, 1.5, alpha, False)
+        tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
+                                                      alpha=alpha.double())
+        fin = torch.isfinite(tau_ref)
+        assert_close(tau[fin], tau_ref[fin], atol=2e-5, name=f"tau (seed {seed})")
+
+
 @pytest.mark.parametrize("flush_every", [1, 2])
 @pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
 def test_histogram_fold_and_growing_max(device, monkeypatch, flush_every, alpha):
