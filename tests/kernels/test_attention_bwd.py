@@ -178,6 +178,21 @@ def test_bf16_per_head_alpha_gradient_follows_fa_rule(bwd, device, poisoned_buff
     assert_fa_rule(got[3], want[3], base[3], factor=3.0, floor=1e-3, name="dalpha")
 
 
+def test_bf16_dalpha_does_not_carry_o2_rounding(bwd, device, poisoned_buffers):
+    """dα's δ = Σ dP·s / Σ s comes from fp32 sums in the dQ pass, not from the stored δ = dO·O₂:
+    O₂ rounded to bf16 put dα up to ~1 off (|dα| ~ 5-20; H200: 18% on a head with α = 1.3), beyond
+    3x plain bf16's own error on some inputs. Now within ~1e-4, so hold it to 0.5% of |dα|."""
+    B, H, Hk, Lq, Lk, D, Dv = 2, 4, 2, 33, 40, 24, 24
+    alpha_t = torch.tensor([1.3, 1.5, 2.0, 2.5], device=device)
+    for seed in (0, 7):
+        torch.manual_seed(seed)
+        q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, None)
+        got = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, True, 1.5, alpha_t, False)
+        q, k, v, do, mask = _rounded(torch.bfloat16, q, k, v, do, mask)
+        want = _oracle(q, k, v, do, mask, True, 1.5, alpha_t, False)
+        assert_close(got[3], want[3], atol=5e-3 * max(1.0, want[3].abs().max().item()), name=f"dalpha (seed {seed})")
+
+
 def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buffers):
     """Peaked scores (each query matches its own key: the support is ~1 key on the diagonal): most
     tiles have every x ≤ τ and are skipped by both passes; the gradients must not change."""
