@@ -13,7 +13,8 @@ a config, renders the template for the call's compile-time choices and launches 
 3. ``_bwd_dq``: one program per (query block, batch, head). It reads a byte map and does not even
    load a tile marked empty. The map is the forward's when the dQ tiles nest in its blocks, else
    the dK/dV pass's (``FLAGS_FROM_FORWARD``). It also accumulates the per-row terms of dα
-   (per-head α) and writes dZ for a float mask's gradient.
+   (per-head α), with its own δ = Σ dP·s / Σ s in fp32 (O₂ is stored in q's dtype), and writes dZ
+   for a float mask's gradient.
 
 Determinism: no atomics anywhere and every output element is written by exactly one program in a
 fixed loop order, so repeated backward passes on the same inputs are bitwise equal (the per-head
@@ -260,7 +261,7 @@ def _backward(
     dk = torch.empty_like(k, memory_format=torch.contiguous_format)
     dv = torch.empty_like(v, memory_format=torch.contiguous_format)
     # "absent" outputs are distinct empty tensors: a custom op's outputs may not alias each other
-    dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device) if need_dalpha else q.new_empty((0,))
+    dalpha = q.new_empty((0,))
     dmask_out = q.new_empty((0,))
     if mask_needs_grad and attn_mask is not None:
         dmask_out = torch.zeros_like(attn_mask, memory_format=torch.contiguous_format)
@@ -269,6 +270,8 @@ def _backward(
         dq.zero_()
         dk.zero_()
         dv.zero_()
+        if need_dalpha:
+            dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device)
         return dq, dk, dv, dalpha, dmask_out
 
     cfg = tuple(config or default_config(q.dtype, D, q.device))
@@ -384,7 +387,7 @@ def _backward(
                      dz_full, scale, pairs)
 
     if need_dalpha:
-        dalpha = dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
+        dalpha = _dalpha(dalpha_rows, alpha_t)
     if mask_needs_grad and attn_mask is not None and mask_grad:
         shape4 = (1,) * (4 - attn_mask.dim()) + tuple(attn_mask.shape)
         dmask_out = dz_full.sum_to_size(shape4).reshape(attn_mask.shape).to(attn_mask.dtype).contiguous()
@@ -404,6 +407,11 @@ def _knobs() -> tuple:
     """The module settings and replaceable functions the backward's launches follow from (tests
     and probes change them), so a plan made under other settings is never replayed."""
     return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED)
+
+
+def _dalpha(dalpha_rows: Tensor, alpha_t: Tensor) -> Tensor:
+    """The per-head dα: the dQ pass's per-row terms (B, H, Lq) summed over batch and rows."""
+    return dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
 
 
 def _alpha_buffer(alpha: float, alpha_t: Optional[Tensor], kind: str, H: int, device: torch.device):
@@ -434,7 +442,7 @@ class _Plan:
         self.replay((grad_out, q, k, v, mask, tau.to(torch.float32).contiguous(), o2,
                      None if tiles is None else tiles.contiguous(), dq, dk, dv,
                      _alpha_buffer(self.alpha, alpha_t, self.kind, H, q.device), dalpha_rows))
-        dalpha = q.new_empty((0,)) if alpha_t is None else dalpha_rows.sum(dim=(0, 2)).to(alpha_t.dtype)
+        dalpha = q.new_empty((0,)) if alpha_t is None else _dalpha(dalpha_rows, alpha_t)
         return dq, dk, dv, dalpha, q.new_empty((0,))
 
 
