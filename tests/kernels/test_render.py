@@ -49,3 +49,21 @@ def test_load_is_memoised_and_dump_writes_the_exact_source(tmp_path, monkeypatch
 @pytest.mark.parametrize("alpha, alpha_t, kind", [(1.5, None, "15"), (2.0, None, "2"), (1.3, None, "general")])
 def test_alpha_kind(alpha, alpha_t, kind):
     assert render.alpha_kind(alpha, alpha_t) == kind
+
+
+def test_log2_follows_what_runs_the_kernel(monkeypatch, tmp_path):
+    """Compiled kernels take log2 from the SFU (inline lg2.approx: tl.log2 lowers to libdevice's exact
+    log2f, ~35 instructions); the interpreter cannot run inline PTX and keeps tl.log2. The choice is
+    part of the memo key, so a module rendered for one is never handed to the other."""
+    monkeypatch.setenv("ADASPLASH_COMPILE_CACHE_DIR", str(tmp_path / "cache"))
+    params = _params(BLOCK_N=8, ALPHA_KIND="general")
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    compiled = render.render_source(rowwise.TEMPLATE, **params)
+    assert "lg2.approx.ftz.f32" in compiled and "return tl.log2(" not in compiled
+    mod_compiled = render.load(rowwise.TEMPLATE, **params)
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    interpreted = render.render_source(rowwise.TEMPLATE, **params)
+    assert "lg2.approx" not in interpreted and "return tl.log2(" in interpreted
+    assert render.load(rowwise.TEMPLATE, **params) is not mod_compiled
+    # an explicit choice wins over the default
+    assert "lg2.approx" in render.render_source(rowwise.TEMPLATE, **params, MUFU_LOG2=True)
