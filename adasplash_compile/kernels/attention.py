@@ -689,10 +689,9 @@ def _forward(
         replay = launch.Replay.of([record[0]], (q, k, v, mask, out, tau, o2, act, alpha_buf if per_head else None),
                                   () if record[1] is None else (record[1],))
         if replay is not None:
-            if len(_plans) >= MAX_PLANS:
-                _plans.clear()
-            _plans[plan_key] = _Plan(replay, cfg, alpha, save_aux, act.numel() if act is not None else 0,
-                                     return_lists)
+            launch.bounded_put(_plans, plan_key, _Plan(replay, cfg, alpha, save_aux,
+                                                       act.numel() if act is not None else 0, return_lists),
+                               MAX_PLANS)
     if return_tiles:
         result = result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
     if not return_lists:

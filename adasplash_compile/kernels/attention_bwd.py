@@ -371,14 +371,10 @@ def _backward(
                        dq, dk, dv, alpha_own, dalpha_rows if need_dalpha else None),
             (delta,) if fwd_flags else (delta, flags))
         if replay is not None:
-            if len(_plans) >= MAX_PLANS:
-                _plans.clear()
-            _plans[plan_key] = _Plan(replay, alpha, kind)
+            launch.bounded_put(_plans, plan_key, _Plan(replay, alpha, kind), MAX_PLANS)
     if use_lists:
         n_pairs, share = count.wait()
-        if len(_SHARE_SEEN) >= 4096:  # many shapes (dynamic lengths): start over
-            _SHARE_SEEN.clear()
-        _SHARE_SEEN[shape_key] = share
+        launch.bounded_put(_SHARE_SEEN, shape_key, share, 4096)  # (many shapes: dynamic lengths)
     if use_lists and n_pairs:  # (no pair: counts are 0 everywhere, and the dense passes did it all)
         # (on a side stream beside the dense passes, the grouping made 16k 'local' training slower:
         # 5.16 against 4.95 ms, H200 session 12 call C)

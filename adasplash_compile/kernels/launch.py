@@ -49,6 +49,15 @@ _INT32_MAX = 2**31 - 1
 MAX_ENTRIES = 512  # per kernel; a run of ever-new keys (fresh strides each call) then starts over
 
 
+def bounded_put(cache: dict, key: Any, value: Any, limit: int) -> Any:
+    """``cache[key] = value``, starting the cache over once it holds ``limit`` entries: a run of
+    ever-new keys (fresh lengths or strides each call) never grows it without bound."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def aligned(*tensors: Optional[torch.Tensor]) -> tuple:
     """Per tensor: is its address a multiple of 16 bytes (what Triton specialises pointers on)."""
     return tuple(t is None or t.data_ptr() % 16 == 0 for t in tensors)
@@ -120,9 +129,7 @@ class Launcher:
             return None
         entry = _Entry(compiled, tuple(constexprs[n] for n in names), _pointer_prefix(args))
         with self._lock:
-            if len(self._handles) >= MAX_ENTRIES:
-                self._handles.clear()
-            self._handles[full_key] = entry
+            bounded_put(self._handles, full_key, entry, MAX_ENTRIES)
         return entry
 
 

@@ -249,9 +249,8 @@ def forward_into(x: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] =
     pkey = (x.dtype, n, kind, alpha_t is not None, convex)
     plan = _plans.get(pkey)
     if plan is None:
-        if len(_plans) >= 4096:  # one per row length: start over on a long run of new lengths
-            _plans.clear()
-        plan = _plans[pkey] = _forward_plan(x, n, alpha, alpha_t, kind, convex)
+        # one per row length: starts over on a long run of new lengths
+        plan = launch.bounded_put(_plans, pkey, _forward_plan(x, n, alpha, alpha_t, kind, convex), 4096)
     fn, top, constexprs, warps = plan
     a_rows = alpha_t if alpha_t is not None else x
     unused = (x, x, x) if top else (x, x)  # the STATS pointers: never read without STATS

@@ -323,3 +323,12 @@ def test_replay_swaps_in_the_callers_tensors_and_fresh_scratch(monkeypatch):
     assert launch.Replay.of([(first, (a, torch.zeros(3), 5))], (a, b)) is None  # a tensor in no role
     assert launch.Replay.of([(first, (a, 5))], (a, a)) is None  # one tensor in two roles
     assert launch.Replay.of([(first, (a, 5, b))], (a, b)) is None  # a tensor after the leading ones
+
+
+def test_bounded_put_starts_over_when_full():
+    cache = {}
+    for i in range(5):
+        assert launch.bounded_put(cache, i, str(i), 3) == str(i)
+    assert cache == {3: "3", 4: "4"}  # cleared at the 4th new key, then filled again
+    launch.bounded_put(cache, 4, "again", 3)
+    assert cache == {3: "3", 4: "again"}
