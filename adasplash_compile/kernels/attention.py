@@ -669,8 +669,8 @@ def _forward(
     alpha_buf = _alpha_buffer(alpha_t, q.device) if per_head else tau
     mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)
     dr, dvr = _round_dim(D), _round_dim(Dv)
-    # per-head α: taken as > 2 (five sweeps). Eager calls read its values in the argument check, but
-    # the op under torch.compile cannot, and the eager shortcut must give the op's results bit for bit
+    # per-head α: five sweeps rendered; each program skips the last three when its head's α ≤ 2 (the
+    # kernel reads α), so eager calls and the op under torch.compile launch the same kernel
     alpha_max = float(alpha) if alpha_t is None else 3.0
     if not return_tiles and decode.applies(q, k, save_aux):  # a decode step: split over the keys
         decode.forward(q, k, v, mask, mask_mode, mask_bool, mask_strides, scale, alpha, alpha_t, out, tau, dr, dvr)
