@@ -377,12 +377,17 @@ def test_general_alpha_threshold_is_fp32_exact(device, monkeypatch, alpha, sweep
     for seed in (330, 7):
         torch.manual_seed(seed)
         q, k, v = _inputs(device, Lq=22, Lk=15, D=16)
-        k = k * (1 + seed % 3)
-        _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, alpha, None, False)
-        tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
-                                                      alpha=alpha)
-        fin = torch.isfinite(tau_ref)
-        assert_close(tau[fin], tau_ref[fin], atol=4e-6, name=f"tau (seed {seed})")
+        _check_tau(q, k * (1 + seed % 3), v, alpha, atol=4e-6, name=f"tau (seed {seed})")
+
+
+def _check_tau(q, k, v, alpha, *, atol, name):
+    """The forward's τ (causal, scale 0.25) against float64's on the same (rounded) inputs."""
+    alpha_t = alpha if isinstance(alpha, torch.Tensor) else None
+    _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, 1.5 if alpha_t is not None else alpha, alpha_t, False)
+    tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
+                                                  alpha=alpha.double() if alpha_t is not None else alpha)
+    fin = torch.isfinite(tau_ref)
+    assert_close(tau[fin], tau_ref[fin], atol=atol, name=name)
 
 
 def test_per_head_alpha_threshold_is_fp32_exact(device):
@@ -392,12 +397,7 @@ def test_per_head_alpha_threshold_is_fp32_exact(device):
     for seed in (330, 7):
         torch.manual_seed(seed)
         q, k, v = _inputs(device, H=5, Lq=22, Lk=15, D=16)
-        k = k * (1 + seed % 3)
-        _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, 1.5, alpha, False)
-        tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
-                                                      alpha=alpha.double())
-        fin = torch.isfinite(tau_ref)
-        assert_close(tau[fin], tau_ref[fin], atol=4e-6, name=f"tau (seed {seed})")
+        _check_tau(q, k * (1 + seed % 3), v, alpha, atol=4e-6, name=f"tau (seed {seed})")
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -409,12 +409,7 @@ def test_low_precision_general_alpha_threshold(device, dtype):
     for seed in (330, 7, 11):
         torch.manual_seed(seed)
         q, k, v = _inputs(device, H=5, Lq=40, Lk=40, D=16, dtype=dtype)
-        q = q * (1 + seed % 3)
-        _, tau, _ = fwd.forward(q, k, v, None, True, 0.25, 1.5, alpha, False)
-        tau_ref, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, True, 0.25,
-                                                      alpha=alpha.double())
-        fin = torch.isfinite(tau_ref)
-        assert_close(tau[fin], tau_ref[fin], atol=2e-5, name=f"tau (seed {seed})")
+        _check_tau(q * (1 + seed % 3), k, v, alpha, atol=2e-5, name=f"tau (seed {seed})")
 
 
 @pytest.mark.parametrize("flush_every", [1, 2])
