@@ -179,6 +179,16 @@ def test_rowwise_forward_into(device, alpha, per_row):
     assert torch.equal(p[2], torch.zeros_like(p[2]))
 
 
+@pytest.mark.parametrize("B,H,Lq", [(2, 1, 1), (3, 1, 2), (2, 2, 1)])
+def test_per_head_alpha_with_one_head_across_the_batch(device, B, H, Lq):
+    """A per-head α reaches every batch's rows. With one head, the rows' α (one per head, expanded
+    over batch and query rows) must be materialised, not a stride-0 view: the H200 property run
+    found batch 1 returning zeros (Lq=1, Lk=76, H=1, per-head α, fp32)."""
+    torch.manual_seed(21)
+    q, k, v = _inputs(device, B, H, H, Lq, 76, 24, 24, torch.float32)
+    _check(q, k, v, alpha=torch.linspace(1.25, 2.5, H, device=device), fused=False)
+
+
 def test_layouts(device):
     """Strided inputs as a model hands them over: q, k, v transposed views of (B, L, H, D), and a
     static cache's first Lk keys (a view of a longer buffer)."""
