@@ -9,6 +9,12 @@ import pytest
 import torch
 
 
+# Under pytest-xdist (README's test command: -n auto) the workers share the cores: one torch thread
+# each, or every worker's intra-op pool would spread over all of them.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
 
