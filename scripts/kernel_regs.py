@@ -3,11 +3,14 @@
     python scripts/kernel_regs.py '[{}, 4, 3]' '[{"PHASE": "stats", "HIST_MODE": "tile"}, 8, 3]'
 
 Each argument is JSON ``[template overrides, num_warps, num_stages]``; the overrides replace
-entries of BASE (the bf16, D=128, α=1.5, causal forward at 64x64). Triton compiles the rendered
-kernel down to PTX for sm_90a and the ptxas bundled with Triton's NVIDIA backend reports registers
-and spill bytes. Triton here (3.9) is newer than the H200 image's (3.6), so counts are a guide, not a
-measurement; session 2 used them to find that the forward sits at 253-255 registers (one 8-warp CTA
-per SM) and that sweep 1's element-wise histogram costs ~60 of them.
+entries of BASE (the bf16, D=128, α=1.5, causal forward at 64x64 as it runs at 4k keys: "subset",
+no fix-up). Triton compiles the rendered kernel down to PTX for sm_90a, specialised as a launch on
+contiguous tensors is, and the ptxas bundled with Triton's NVIDIA backend reports registers and
+spill bytes. Run it with a Triton 3.6 environment for the H200 image's compiler; the installed one
+(3.9) is a guide. Session 2 used it to find that the forward sits at 253-255 registers and that
+sweep 1's element-wise histogram costs ~60 of them. Until session 16 it compiled without the
+launch's specialisation (strides of 1, 16-byte alignment), which reported spills the GPU's kernels
+do not have: 1068 bytes for the shipped 4k forward, against 0 in its loops with it (Triton 3.6).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from adasplash_compile.kernels import attention, render  # noqa: E402
 
 BASE = dict(ALPHA_KIND="15", ALPHA=1.5, PER_HEAD_ALPHA=False, MASK_MODE="causal", MASK_BOOL=False,
-            NB=attention.NB, FLUSH_EVERY=attention.FLUSH_EVERY, HIST_MODE="elem", TOPK=attention.SUBSET_TOPK, EVICT2=attention.SUBSET_EVICT2, NEAR_SKIP=True, NEAR_PATIENCE=attention.SUBSET_NEAR_PATIENCE, TILE_FLAGS=False, FIXUP=True, GATHER=False, GATHER_CAP=attention.GATHER_CAP, GATHER_UNROLL=attention.GATHER_UNROLL, GATHER_KEY_LOADS=attention.GATHER_KEY_LOADS, GATHER_DENSE_FRAC=attention.GATHER_DENSE_FRAC, ACT_BLOCK_M=64, NREF=attention.NREF, NREF_EARLY=attention.NREF, NITER=1,
+            NB=attention.NB, FLUSH_EVERY=attention.FLUSH_EVERY, HIST_MODE="subset", TOPK=attention.SUBSET_TOPK, EVICT2=attention.SUBSET_EVICT2, NEAR_SKIP=True, NEAR_PATIENCE=attention.SUBSET_NEAR_PATIENCE, TILE_FLAGS=False, FIXUP=False, GATHER=False, GATHER_CAP=attention.GATHER_CAP, GATHER_UNROLL=attention.GATHER_UNROLL, GATHER_KEY_LOADS=attention.GATHER_KEY_LOADS, GATHER_DENSE_FRAC=attention.GATHER_DENSE_FRAC, ACT_BLOCK_M=64, NREF=attention.NREF, NREF_EARLY=attention.NREF, NITER=1,
             SAVE_AUX=False, IEEE_DOT=False, HEAD_DIM_ROUNDED=128, V_DIM_ROUNDED=128, BLOCK_M=64, BLOCK_N=64,
             STOP_AFTER="", DOT_UPCAST=False, PHASE="all", ROUTE="",
             FIXUP_LISTS=False)
@@ -58,8 +61,17 @@ def registers(overrides: dict, num_warps: int, num_stages: int) -> tuple[int, in
     const = dict(HEAD_DIM=params["HEAD_DIM_ROUNDED"], V_DIM=params["V_DIM_ROUNDED"],
                  HEAD_DIM_ROUNDED=params["HEAD_DIM_ROUNDED"], V_DIM_ROUNDED=params["V_DIM_ROUNDED"],
                  BLOCK_M=params["BLOCK_M"], BLOCK_N=params["BLOCK_N"])
+    # specialised as a launch on contiguous tensors is: unit strides are constants, pointers and
+    # the other strides divisible by 16 (without this Triton cannot vectorise the loads, and the
+    # scalar loads' addresses alone push the kernel into spilling)
+    unit = [n for n in fn.arg_names if n.startswith("stride_") and n.endswith("d")]
+    const.update({n: 1 for n in unit})
     sig.update({c: "constexpr" for c in const})
-    src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(c),): v for c, v in const.items()})
+    div16 = [n for n in fn.arg_names if n not in const and n not in ("stride_mb", "stride_mh", "stride_mm", "stride_mn")
+             and (sig[n].startswith("*") or n.startswith("stride_") or n == "H")]
+    attrs = {(fn.arg_names.index(n),): [["tt.divisibility", 16]] for n in div16}
+    src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(c),): v for c, v in const.items()},
+                    attrs=attrs)
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 128),
                             options={"num_warps": num_warps, "num_stages": num_stages})
     with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as f:

@@ -135,6 +135,13 @@ TRAIN_GATHER_CAP = 128
 # at 4k (session 8 call B, one main kernel) the gather forward took 1.41 ms against 0.86.
 GATHER_MIN_LK = 16384
 GATHER_DENSE_FRAC = 0.5
+# "subset" for general α too (float or per-head): sweep 1 keeps the same candidates, τ comes from
+# safeguarded Newton steps on them (α ≤ 2; bisection for α > 2, whose f is not convex), and rows
+# they miss take the same refinement (in the tile, or the fix-up launch), one Newton or bisection
+# step per sweep over the whole row. GATHER stays α = 1.5 / 2's (its lists' solve is their closed
+# form). Off: general α renders the histogram kernel (a bracket from sweep 1's counts, then probe
+# sweeps, each a log2 and two exp2 per score and probe).
+SUBSET_GENERAL = True
 # with GATHER and FIXUP on CUDA: the fix-up launch on a side stream, beside the gather launch
 # (``_run``), instead of before it
 FIXUP_CONCURRENT = True
@@ -265,9 +272,9 @@ def _fit(cfg: configs.FwdConfig, Lq: int, Lk: int) -> configs.FwdConfig:
 
 
 def _hist_mode(cfg: configs.FwdConfig, kind: str) -> str:
-    """Sweep 1's mode: general α has no closed-form step on the candidates, so "subset" renders
-    the histogram ("elem") for it."""
-    return "elem" if cfg.hist == "subset" and kind not in ("15", "2") else cfg.hist
+    """Sweep 1's mode: the config's, except that general α renders the histogram ("elem") for a
+    "subset" config when SUBSET_GENERAL is off."""
+    return "elem" if cfg.hist == "subset" and kind not in ("15", "2") and not SUBSET_GENERAL else cfg.hist
 
 
 _kernels: dict = {}
@@ -284,7 +291,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -467,7 +474,7 @@ def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
     """GATHER's key lists (``cap`` per row), counts, index mask and cap for a "subset" launch, or
     None."""
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
-    if (not SUBSET_GATHER or stop_after or SUBSET_EVICT2 or _hist_mode(cfg, kind) != "subset"
+    if (not SUBSET_GATHER or stop_after or SUBSET_EVICT2 or _hist_mode(cfg, kind) != "subset" or kind not in ("15", "2")
             or not (SUBSET_NEAR_SKIP and SUBSET_NEAR_PATIENCE > 0) or n_blocks > GATHER_MAX_TILES
             or Lk < GATHER_MIN_LK):
         return None
@@ -551,7 +558,7 @@ def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
     tune = q.device.type == "cuda" and autotune_enabled() and kind != "general"
     memo = (q.device, q.dtype, dr, dvr, kind, mask_mode, save_aux, _next_pow2(Lq), _next_pow2(Lk),
-            configs.fwd_default, tune)
+            configs.fwd_default, tune, SUBSET_GENERAL)
     cfg = _picked.get(memo)
     if cfg is None:
         cfg = _picked[memo] = _pick_config_uncached(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale,
@@ -562,7 +569,7 @@ def _pick_config(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
 def _pick_config_uncached(q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, Lq, Lk, tune):
     kind, _, _, mask_mode, _, _, save_aux, _, dr, dvr = kernel_args
     default = _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
-    if kind == "general" and default.general_warps:
+    if kind == "general" and default.general_warps and _hist_mode(default, kind) != "subset":
         default = dataclasses.replace(default, num_warps=default.general_warps)
     # General α renders a much larger kernel (8 probes x 5 sweeps); compiling 3-4 candidates of
     # it costs tens of seconds per bucket (H200 run 2026-11-29), so it keeps the table's config.
@@ -715,7 +722,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

@@ -191,6 +191,42 @@ def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixu
         assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
 
 
+@pytest.mark.parametrize("fixup", ["fixup-launch", "in-kernel"])
+@pytest.mark.parametrize("dtype,alpha", [
+    pytest.param(torch.bfloat16, 1.3, id="bf16-1.3"), pytest.param(torch.float32, 2.5, id="fp32-2.5"),
+    pytest.param(torch.bfloat16, (1.2, 1.8, 2.0, 2.7), id="bf16-per-head")])
+def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
+    """General α on the candidates ("subset"): Newton steps (bisection for α > 2) on them from
+    m − 1, certified as for α = 1.5. With one candidate per score position across 10 key tiles,
+    many rows miss support keys; the fix-up launch (or refinement sweeps in the tile) redoes them
+    with the same steps over the whole row. Output, τ and O₂ against float64."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 1)
+    monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup != "in-kernel")
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    listed = []
+    real_launch = fwd._launch
+
+    def spy(*args, **kwargs):
+        out = real_launch(*args, **kwargs)
+        if kwargs.get("phase") == "fixup":
+            listed.append(int(kwargs["fix"][0].sum()))
+        kind = args[11][0]
+        assert kind == "general" and fwd._hist_mode(args[0], kind) == "subset"
+        return out
+
+    monkeypatch.setattr(fwd, "_launch", spy)
+    if isinstance(alpha, tuple):
+        alpha = torch.tensor(alpha, device=device)
+        q, k, v = _inputs(device, H=4, Hk=2, Lq=90, Lk=160, D=16, dtype=dtype)
+    else:
+        q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
+    _run_and_check(q, k, v, causal=False, alpha=alpha)
+    _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
+    if fixup != "in-kernel":
+        assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
+
+
 @pytest.mark.parametrize("patience", [1, 2, 0])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_near_patience(device, monkeypatch, patience, alpha):
@@ -400,11 +436,16 @@ def test_per_head_alpha_threshold_is_fp32_exact(device):
         _check_tau(q, k * (1 + seed % 3), v, alpha, atol=4e-6, name=f"tau (seed {seed})")
 
 
+@pytest.mark.parametrize("subset", [True, False], ids=["subset", "histogram"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_low_precision_general_alpha_threshold(device, dtype):
-    """bf16/fp16 general α: the first two sweeps take NREF_GENERAL_LOWP probes, which puts τ within
-    ~1e-5 for α ≤ 2 (far under the inputs' resolution); the later sweeps, made only for α > 2,
-    keep NREF_GENERAL (with 4 they leave τ off by up to ~7e-5 at α = 4)."""
+def test_low_precision_general_alpha_threshold(device, monkeypatch, dtype, subset):
+    """bf16/fp16 general α, τ within 2e-5 on heads either side of 2. "subset" (the default): Newton
+    steps on the candidates (bisection above α = 2), then the same steps over whole rows for the
+    rows they miss. The histogram kernel (SUBSET_GENERAL off): the first two sweeps take
+    NREF_GENERAL_LOWP probes, which puts τ within ~1e-5 for α ≤ 2 (far under the inputs'
+    resolution); the later sweeps, made only for α > 2, keep NREF_GENERAL (with 4 they leave τ off
+    by up to ~7e-5 at α = 4)."""
+    monkeypatch.setattr(fwd, "SUBSET_GENERAL", subset)
     alpha = torch.tensor([1.25, 1.7, 2.0, 3.0, 4.0], device=device)
     for seed in (330, 7, 11):
         torch.manual_seed(seed)
@@ -449,9 +490,12 @@ def test_per_head_alpha(device):
     _run_and_check(q, k, v, causal=True, alpha=alpha)
 
 
-def test_general_alpha_takes_its_own_warps(device):
-    """The general-α kernel (histogram and probe sweeps) runs the table's ``general_warps`` where
-    it has them (bf16 / fp16, head dim 128: 8 warps, for its registers); α = 1.5 keeps 4."""
+@pytest.mark.parametrize("subset", [True, False], ids=["subset", "histogram"])
+def test_general_alpha_takes_its_own_warps(device, monkeypatch, subset):
+    """The general-α histogram kernel (histogram and probe sweeps, SUBSET_GENERAL off) runs the
+    table's ``general_warps`` where it has them (bf16 / fp16, head dim 128: 8 warps, for its
+    registers); α = 1.5, and general α on the candidates ("subset"), keep the table's 4."""
+    monkeypatch.setattr(fwd, "SUBSET_GENERAL", subset)
     q = torch.zeros(1, 1, 4096, 128, dtype=torch.bfloat16, device=device)
 
     def picked(kind):
@@ -460,7 +504,7 @@ def test_general_alpha_takes_its_own_warps(device):
                                          4096, False)
 
     assert fwd.configs.fwd_default(torch.bfloat16, 128).general_warps == 8
-    assert picked("general").num_warps == 8 and picked("15").num_warps == 4
+    assert picked("general").num_warps == (4 if subset else 8) and picked("15").num_warps == 4
     assert picked("general").BLOCK_M == picked("15").BLOCK_M == 64
 
 
