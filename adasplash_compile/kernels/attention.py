@@ -100,6 +100,12 @@ FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
 # 32k rand 39.06 / 42.04.
 FIXUP_WARPS = 2
 FIXUP_LISTS_WARPS = 4
+# General α: a tile with more rows than this that the candidates missed refines them itself (all
+# its rows at once) instead of listing them for the fix-up launch. α near 1 has wide supports that
+# the candidates miss in most rows: listed, they made the fix-up's few programs walk nearly every
+# row (H200 session 16 call C, α = 1.25 forward at 32k 'rand': 784 ms, against 281 for the
+# histogram kernel). Rows at α = 1.5-like miss rates stay listed.
+FIXUP_MAX_ROWS = 4
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
@@ -291,7 +297,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -327,6 +333,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
+        FIXUP_MAX_ROWS=min(FIXUP_MAX_ROWS, cfg.BLOCK_M),
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
         NITER=niter,
@@ -722,7 +729,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

@@ -191,19 +191,21 @@ def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixu
         assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
 
 
-@pytest.mark.parametrize("fixup", ["fixup-launch", "in-kernel"])
+@pytest.mark.parametrize("fixup", ["fixup-launch", "in-kernel", "fixup-refines-in-place"])
 @pytest.mark.parametrize("dtype,alpha", [
     pytest.param(torch.bfloat16, 1.3, id="bf16-1.3"), pytest.param(torch.float32, 2.5, id="fp32-2.5"),
     pytest.param(torch.bfloat16, (1.2, 1.8, 2.0, 2.7), id="bf16-per-head")])
 def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
     """General α on the candidates ("subset"): Newton steps (bisection for α > 2) on them from
     m − 1, certified as for α = 1.5. With one candidate per score position across 10 key tiles,
-    many rows miss support keys; the fix-up launch (or refinement sweeps in the tile) redoes them
-    with the same steps over the whole row. Output, τ and O₂ against float64."""
+    many rows miss support keys; the fix-up launch (or, with SUBSET_FIXUP off or past
+    FIXUP_MAX_ROWS per tile, refinement sweeps in the tile) redoes them with the same steps over
+    the whole row. Output, τ and O₂ against float64."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 1)
     monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup != "in-kernel")
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "FIXUP_MAX_ROWS", 0 if fixup == "fixup-refines-in-place" else 32)
     listed = []
     real_launch = fwd._launch
 
@@ -223,8 +225,10 @@ def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
         q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
     _run_and_check(q, k, v, causal=False, alpha=alpha)
     _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
-    if fixup != "in-kernel":
+    if fixup == "fixup-launch":
         assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
+    elif fixup == "fixup-refines-in-place":
+        assert listed == [0, 0], f"rows went to the fix-up launch: {listed}"
 
 
 @pytest.mark.parametrize("patience", [1, 2, 0])
