@@ -1,13 +1,14 @@
 """Fused α-entmax attention forward: launch, configs, autotune cache.
 
 The kernel (``templates/attention_fwd.py.jinja``) sweeps the key blocks of one query tile. Sweep 1
-computes the scores once; in the default "subset" mode (α = 1.5 and 2) it keeps the TOPK largest
-x = (α−1)·z per score position and τ is solved on those candidates, exactly, with a certificate;
-only tiles with an uncertified row make refinement sweeps; from 16k keys, programs with dense rows
-list each certified row's support from the candidates and a gather launch computes those rows from
-their lists instead of a dense output sweep (SUBSET_GATHER). The histogram modes ("elem", "tile";
-general α) build a histogram in sweep 1 for a safe bracket and find τ at a few probes in a second
-sweep. The last sweep is the output Σ p·v / Σ p over only the key tiles that can hold support.
+computes the scores once; in the "subset" mode (bf16/fp16 up to head dim 128, any α) it keeps the
+TOPK largest x = (α−1)·z per score position and τ is solved on those candidates (exactly for
+α = 1.5 and 2, by safeguarded Newton / bisection steps for general α: SUBSET_GENERAL), with a
+certificate; only tiles with an uncertified row make refinement sweeps; from 16k keys, for α = 1.5
+and 2, programs with dense rows list each certified row's support from the candidates and a gather
+launch computes those rows from their lists instead of a dense output sweep (SUBSET_GATHER). The
+histogram modes ("elem", "tile"; fp32, head dim 256) build a histogram in sweep 1 for a safe
+bracket and find τ at a few probes in a second sweep. The last sweep is the output Σ p·v / Σ p over only the key tiles that can hold support.
 Sequence lengths are runtime arguments, so a new length never recompiles. Decode steps (inference
 with a few query rows per kv head against a long KV) take ``decode.py`` instead, which splits the
 keys over programs (``decode.applies``).

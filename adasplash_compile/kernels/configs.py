@@ -22,8 +22,8 @@ class FwdConfig:
     num_stages: int
     hist: str = "elem"
     split: bool = False
-    # warps when the kernel is the general-α one (a float α other than 1.5 / 2, or one per head);
-    # 0: num_warps
+    # warps when the kernel is the general-α histogram one (a float α other than 1.5 / 2, or one
+    # per head, with attention.SUBSET_GENERAL off or a config whose hist is not "subset"); 0: num_warps
     general_warps: int = 0
 
     def as_dict(self) -> dict:
@@ -50,7 +50,8 @@ FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
     ("lowp", 16): FwdConfig(64, 64, 4, 3, hist="subset"),
     ("lowp", 32): FwdConfig(64, 64, 4, 3, hist="subset"),
     ("lowp", 64): FwdConfig(64, 64, 4, 3, hist="subset"),
-    # General α renders the histogram kernel, whose probe sweeps hold more live registers: at 4
+    # General α's histogram kernel (SUBSET_GENERAL off; "subset" general α keeps 4 warps: no
+    # spills in its loops, Triton 3.6) holds more live registers in its probe sweeps: at 4
     # warps ptxas (Triton 3.9, scripts/kernel_regs.py) spills 1188 bytes per thread, at 8 warps
     # 144. H200 session 14 call H, α = 1.7, 4k causal forward, 8 / 4 warps: rand 22.8 / 35.0 ms,
     # local 1.99 / 1.95.
