@@ -153,6 +153,33 @@ def test_config_variants(device, monkeypatch, cfg):
     _run_and_check(q, k, v, mask=mask, alpha=1.25)
 
 
+def _subset_wide_rows(device, monkeypatch, dtype, alpha, kind=None):
+    """Wide rows (large k: supports of ~10-40 keys) over 10 key tiles, non-causal and causal,
+    against float64; returns the rows each forward listed for the fix-up launch. ``alpha``: a
+    float or a tuple of per-head values (then GQA, 4 heads on 2). ``kind``: the α kind every
+    launch must render, in the "subset" mode."""
+    listed = []
+    real_launch = fwd._launch
+
+    def spy(*args, **kwargs):
+        out = real_launch(*args, **kwargs)
+        if kwargs.get("phase") == "fixup":
+            listed.append(int(kwargs["fix"][0].sum()))
+        if kind is not None:
+            assert args[11][0] == kind and fwd._hist_mode(args[0], kind) == "subset"
+        return out
+
+    monkeypatch.setattr(fwd, "_launch", spy)
+    if isinstance(alpha, tuple):
+        alpha = torch.tensor(alpha, device=device)
+        q, k, v = _inputs(device, H=4, Hk=2, Lq=90, Lk=160, D=16, dtype=dtype)
+    else:
+        q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
+    _run_and_check(q, k, v, causal=False, alpha=alpha)
+    _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
+    return listed
+
+
 @pytest.mark.parametrize("fixup", ["fixup-launch", "fixup-1-program", "in-kernel"])
 @pytest.mark.parametrize("topk,evict2", [(1, True), (1, False), (2, False)])
 # both dtypes and both α in the default run, the other two pairings on request (CI time)
@@ -174,19 +201,7 @@ def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixu
     if fixup == "fixup-1-program":  # one program per head walks all its listed rows, 16 at a time
         monkeypatch.setattr(fwd, "FIXUP_PROGRAMS", 1)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)  # the GPU default takes it from 16k keys on
-    listed = []
-    real_launch = fwd._launch
-
-    def spy(*args, **kwargs):
-        out = real_launch(*args, **kwargs)
-        if kwargs.get("phase") == "fixup":
-            listed.append(int(kwargs["fix"][0].sum()))
-        return out
-
-    monkeypatch.setattr(fwd, "_launch", spy)
-    q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
-    _run_and_check(q, k, v, causal=False, alpha=alpha)
-    _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
+    listed = _subset_wide_rows(device, monkeypatch, dtype, alpha)
     if fixup != "in-kernel":
         assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
 
@@ -206,25 +221,7 @@ def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
     monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup != "in-kernel")
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "FIXUP_MAX_ROWS", 0 if fixup == "fixup-refines-in-place" else 32)
-    listed = []
-    real_launch = fwd._launch
-
-    def spy(*args, **kwargs):
-        out = real_launch(*args, **kwargs)
-        if kwargs.get("phase") == "fixup":
-            listed.append(int(kwargs["fix"][0].sum()))
-        kind = args[11][0]
-        assert kind == "general" and fwd._hist_mode(args[0], kind) == "subset"
-        return out
-
-    monkeypatch.setattr(fwd, "_launch", spy)
-    if isinstance(alpha, tuple):
-        alpha = torch.tensor(alpha, device=device)
-        q, k, v = _inputs(device, H=4, Hk=2, Lq=90, Lk=160, D=16, dtype=dtype)
-    else:
-        q, k, v = _inputs(device, H=2, Lq=90, Lk=160, D=16, dtype=dtype)
-    _run_and_check(q, k, v, causal=False, alpha=alpha)
-    _run_and_check(q, k * 0.3, v, causal=True, alpha=alpha)
+    listed = _subset_wide_rows(device, monkeypatch, dtype, alpha, kind="general")
     if fixup == "fixup-launch":
         assert len(listed) == 2 and sum(listed) > 0, f"the fix-up launch got no rows: {listed}"
     elif fixup == "fixup-refines-in-place":
