@@ -8,7 +8,8 @@ certificate; only tiles with an uncertified row make refinement sweeps; from 16k
 and 2, programs with dense rows list each certified row's support from the candidates and a gather
 launch computes those rows from their lists instead of a dense output sweep (SUBSET_GATHER). The
 histogram modes ("elem", "tile"; fp32, head dim 256) build a histogram in sweep 1 for a safe
-bracket and find τ at a few probes in a second sweep. The last sweep is the output Σ p·v / Σ p over only the key tiles that can hold support.
+bracket and find τ at a few probes in a second sweep. The last sweep is the output Σ p·v / Σ p
+over only the key tiles that can hold support.
 Sequence lengths are runtime arguments, so a new length never recompiles. Decode steps (inference
 with a few query rows per kv head against a long KV) take ``decode.py`` instead, which splits the
 keys over programs (``decode.applies``).
