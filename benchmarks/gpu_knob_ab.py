@@ -1,5 +1,8 @@
 """H200 A/B of forward settings (``attention`` module knobs) through the public op, inference and
-forward+backward, do_bench medians (ms), bf16 B=2 H=16 D=128 causal α = 1.5 (session 12).
+forward+backward, do_bench medians (ms), bf16 B=2 H=16 D=128 causal α = 1.5 (session 12). Each
+variant's output and gradients are also compared with the first variant's: bitwise equal, or the
+largest difference; ``--err-rows R`` adds the output's max error against float64 on the last R
+query rows.
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_knob_ab.py \\
         --points 4096:local,32768:rand --variants "SUBSET_NEAR_PATIENCE=4,FIXUP_WARPS=4;SUBSET_NEAR_PATIENCE=2"
@@ -15,7 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from adasplash_compile import entmax_attention  # noqa: E402
+from adasplash_compile import entmax_attention, reference  # noqa: E402
 from adasplash_compile.kernels import attention  # noqa: E402
 from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
 
@@ -24,6 +27,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", default="4096:local,32768:rand")
     ap.add_argument("--variants", required=True, help="';'-separated, each 'NAME=int,...' ('' = the defaults)")
+    ap.add_argument("--err-rows", type=int, default=0)
     a = ap.parse_args()
     defaults = {}
     for point in a.points.split(","):
@@ -34,6 +38,11 @@ def main():
         def step():
             torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do)
 
+        first = oracle = None
+        if a.err_rows:
+            last = slice(int(n) - a.err_rows, None)
+            keep = torch.ones(a.err_rows, int(n), dtype=torch.bool, device=q.device).tril(int(n) - a.err_rows)
+            oracle = reference.entmax_attention(q[:, :, last].double(), k.double(), v.double(), attn_mask=keep, alpha=1.5)
         for variant in a.variants.split(";"):
             knobs = dict((kv.split("=")[0], int(kv.split("=")[1])) for kv in variant.split(",") if kv)
             for name, val in knobs.items():
@@ -42,10 +51,24 @@ def main():
             try:
                 fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5))
                 fb = bench(step)
+                out = entmax_attention(*leaves, is_causal=True, alpha=1.5)
+                got = (out.detach(), *torch.autograd.grad(out, leaves, do))
+                if oracle is not None:  # the inference forward's output
+                    o = entmax_attention(q, k, v, is_causal=True, alpha=1.5)[:, :, last].double()
+                    err = f"  max err {(o - oracle).abs().max().item():.2e}"
+                else:
+                    err = ""
             finally:
                 for name in knobs:
                     setattr(attention, name, defaults[name])
-            print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}", flush=True)
+            if first is None:
+                first, same = got, "first"
+            else:
+                diffs = [(g.float() - f.float()).abs().max().item() for g, f in zip(got, first)]
+                same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
+                    "max diff o/dq/dk/dv " + " ".join(f"{d:.2e}" for d in diffs))
+            print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{err}  {same}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Summarise pytest-benchmark JSON from this suite: a flat JSON of rows, a markdown table, plots.
 
     python benchmarks/summarize.py RUN.json [MORE.json ...] [--out benchmarks/results] [--prefix h200]
+        [--base benchmarks/results/h200-summary.json]
 
 Writes ``<out>/<prefix>-summary.json``: a list of rows
 
@@ -12,7 +13,8 @@ Writes ``<out>/<prefix>-summary.json``: a list of rows
 skipped or failed are kept with ``median_ms: null`` and their reason, so the summary says what was
 not measured and why. ``bench`` is "attention", "rowwise" (N = row length, rows = row count,
 D = null) or "e2e" (pass = "train_step"). Several JSON files are merged; a later file's row
-replaces an earlier one with the same id.
+replaces an earlier one with the same id. ``--base`` starts from an earlier summary's rows, so a
+new call's JSON updates the rows it measured and keeps the rest.
 
 Plots (PNG, in ``<out>``): ``<prefix>-attention-time.png`` (median ms vs N per impl; one panel
 per input kind × pass; causal, the most common D and dtype), ``<prefix>-speedup.png``
@@ -53,8 +55,9 @@ def _row_id(r: dict) -> tuple:
     return tuple(r.get(f) for f in FIELDS)
 
 
-def load_rows(paths: list[str]) -> tuple[list[dict], dict]:
-    rows: dict[tuple, dict] = {}
+def load_rows(paths: list[str], base: Optional[list[dict]] = None) -> tuple[list[dict], dict]:
+    """The rows of ``paths`` merged in order, over ``base`` (rows of an earlier summary), if given."""
+    rows: dict[tuple, dict] = {_row_id(r): r for r in base or []}
     machine: dict = {}
     for path in paths:
         data = json.loads(Path(path).read_text())
@@ -268,9 +271,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"), help="output folder")
     ap.add_argument("--prefix", default="h200", help="file name prefix (default h200)")
     ap.add_argument("--no-plots", action="store_true", help="write the summary JSON only")
+    ap.add_argument("--base", help="an earlier summary JSON whose rows the files' rows update")
     args = ap.parse_args(argv)
 
-    rows, machine = load_rows(args.json)
+    base = json.loads(Path(args.base).read_text()) if args.base else None
+    rows, machine = load_rows(args.json, base)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = out / f"{args.prefix}-summary.json"

@@ -15,6 +15,24 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
 
+# ADASPLASH_TEST_KNOBS="NAME=value,...": the run's forward settings (``kernels.attention`` module
+# knobs), e.g. a candidate default tested on the GPU before it ships. Values are Python literals.
+def _apply_knobs(spec: str) -> None:
+    import ast
+
+    from adasplash_compile.kernels import attention
+
+    for item in filter(None, spec.split(",")):
+        name, _, value = item.partition("=")
+        if not hasattr(attention, name.strip()):
+            raise ValueError(f"ADASPLASH_TEST_KNOBS: kernels.attention has no setting {name.strip()!r}")
+        setattr(attention, name.strip(), ast.literal_eval(value.strip()))
+
+
+if os.environ.get("ADASPLASH_TEST_KNOBS"):
+    _apply_knobs(os.environ["ADASPLASH_TEST_KNOBS"])
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
 

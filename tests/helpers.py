@@ -54,3 +54,18 @@ def assert_fa_rule(actual: Tensor, oracle: Tensor, baseline: Tensor, *, factor: 
 def poison(t: Tensor) -> Tensor:
     """Fill an output buffer with NaN so unwritten elements cannot pass a check."""
     return t.fill_(float("nan"))
+
+
+def run_property_shard(body, strategies: dict, *, shard: int, shards: int, profile) -> None:
+    """Run shard ``shard`` of ``shards`` of a hypothesis property test: ``body`` over
+    ``strategies`` with its own seed and ``ceil(profile.max_examples / shards)`` examples.
+
+    Under pytest-xdist each shard is its own test, so a property test's examples (and the kernel
+    variants they compile) spread over the workers instead of queueing on one. The seed, not
+    ``derandomize``'s hash of the function, picks the examples, so each shard draws its own
+    reproducible set; a failure prints its reproduce blob under the profile's settings."""
+    from hypothesis import given, seed, settings
+
+    n = max(1, -(-profile.max_examples // shards))
+    test = seed(shard)(settings(profile, max_examples=n)(given(**strategies)(body)))
+    test()

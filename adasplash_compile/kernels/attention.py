@@ -89,6 +89,15 @@ SUBSET_NEAR_SKIP = True
 # 0.378; 8k rand 2.846 / 2.860, local 1.053 / 1.066; 16k rand 8.045 / 8.179, local 3.570 / 3.597;
 # 32k rand 27.20 / 27.43, local 12.45 / 12.52.
 SUBSET_NEAR_PATIENCE = 2
+# GATHER: the tiles a dense program inserts packed keep no per-tile row max (a reduction across
+# each row per tile, ~10% of the min/max work of sweep 1's loop); m comes from the candidates
+# afterwards, and the key range of those rows widens to all the tiles they saw (it only marks the
+# tile map for rows the fix-up takes: the gather launch computes the rest). H200 session 17 call A
+# (bf16 B=2 H=16 causal, ms, off / on, with the exact candidates of every dense program lean too):
+# 16k rand 8.026 / 7.645, 32k rand 27.11 / 25.59; but 4k rand 0.847 / 0.813 against 4k local
+# 0.375 / 0.388 and 16k local 3.593 / 3.697, whose programs pass the probe (their near keys sit by
+# the diagonal) and then lost their narrow key range to the output sweep.
+SUBSET_LEAN_DENSE = True
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
@@ -299,7 +308,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -325,6 +334,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         EVICT2=SUBSET_EVICT2 if hist == "subset" else False,
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
         NEAR_PATIENCE=SUBSET_NEAR_PATIENCE if hist == "subset" else 0,
+        LEAN_DENSE=SUBSET_LEAN_DENSE if hist == "subset" else False,
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
         GATHER=gather,
@@ -682,7 +692,7 @@ def _forward(
 
     kind = render.alpha_kind(alpha, alpha_t)
     per_head = alpha_t is not None
-    alpha_buf = _alpha_buffer(alpha_t, q.device) if per_head else tau
+    alpha_buf = launch.alpha_buffer(alpha_t, q.device) if per_head else tau
     mask_mode, mask_bool, mask, mask_strides = _mask_layout(attn_mask, is_causal, B, H, Lq, Lk)
     dr, dvr = _round_dim(D), _round_dim(Dv)
     # per-head α: five sweeps rendered; each program skips the last three when its head's α ≤ 2 (the
@@ -732,15 +742,12 @@ def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
-            SUBSET_NEAR_PATIENCE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
+            SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
 
 
-def _alpha_buffer(alpha_t: Tensor, device: torch.device) -> Tensor:
-    """The kernels' per-head α: float32, contiguous, on the inputs' device."""
-    return alpha_t.to(device=device, dtype=torch.float32).contiguous()
 
 
 class _Plan:
@@ -762,7 +769,7 @@ class _Plan:
         o2 = _new_buffer((B, H, Lq, Dv), q.dtype, q.device) if self.save_aux else None
         act = _new_flags(self.n_act, q.device) if self.n_act else None
         mask = None if attn_mask is None else _mask_layout(attn_mask, False, B, H, Lq, Lk)[2]
-        self.replay((q, k, v, mask, out, tau, o2, act, None if alpha_t is None else _alpha_buffer(alpha_t, q.device)))
+        self.replay((q, k, v, mask, out, tau, o2, act, None if alpha_t is None else launch.alpha_buffer(alpha_t, q.device)))
         result = (out, tau, o2)
         if act is not None:
             result = result + (_active_tiles(act, self.cfg, B, H, Lq, Lk),)

@@ -133,10 +133,8 @@ def forward(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], mask_mode: 
 
     alpha_rows = alpha_buf = None
     if per_head:
-        alpha_buf = alpha_t.to(device=dev, dtype=torch.float32).contiguous()
-        # (a copy: with one head the reshape of the expanded view is a view of stride 0, which the
-        # row-wise kernel, indexing α by row, would read past its one element)
-        alpha_rows = alpha_buf.view(1, H, 1).expand(B, H, Lq).contiguous().view(n_rows)
+        alpha_buf = launch.alpha_buffer(alpha_t, dev)
+        alpha_rows = alpha_buf.view(1, H, 1).expand(B, H, Lq).reshape(n_rows)  # (one head: a view of stride 0)
     rowwise.forward_into(z, p, alpha, alpha_rows)
 
     bn = INTERPRETER_BLOCK_N if interp else OUTPUT_BLOCK_N

@@ -63,6 +63,11 @@ def aligned(*tensors: Optional[torch.Tensor]) -> tuple:
     return tuple(t is None or t.data_ptr() % 16 == 0 for t in tensors)
 
 
+def alpha_buffer(alpha_t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A per-head α as the kernels read it: float32, contiguous, on the inputs' device."""
+    return alpha_t.to(device=device, dtype=torch.float32).contiguous()
+
+
 def on_device(device: torch.device):
     """A context making ``device`` the current CUDA device when it is another one than the current
     (launches go to the current device's stream, as Triton's own launch does): tensors on a second

@@ -239,11 +239,15 @@ def forward_into(x: Tensor, p: Tensor, alpha: float, alpha_t: Optional[Tensor] =
     """:func:`entmax_forward` with the default variant, of a contiguous 2-D fp32 / fp16 / bf16 ``x``
     into ``p`` (contiguous, ``x``'s shape), launched through a cached compiled handle
     (``launch.py``) instead of Triton's dispatch: the host path of a decode step, which calls it
-    with a new row length every step. ``alpha_t``: (rows,) float32, contiguous, or None. Launches
-    on the current device (the caller's ``launch.on_device``)."""
+    with a new row length every step. ``alpha_t``: (rows,) float32, or None. Launches on the
+    current device (the caller's ``launch.on_device``)."""
     rows, n = x.shape
     if rows == 0 or n == 0:
         return
+    if alpha_t is not None:
+        # the kernel indexes α by row: an expanded view (stride 0, e.g. one head's α over the
+        # batch) would be read past its one element
+        alpha_t = alpha_t.contiguous()
     kind = render.alpha_kind(alpha, alpha_t)
     convex = alpha_t is None and float(alpha) <= 2.0
     pkey = (x.dtype, n, kind, alpha_t is not None, convex)

@@ -14,24 +14,28 @@ import re
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 import adasplash_compile
 from adasplash_compile import reference
 from adasplash_compile.kernels import attention as fwd
 from adasplash_compile.kernels import render
-from tests.helpers import assert_close, assert_fa_rule
+from tests.helpers import assert_close, assert_fa_rule, run_property_shard
 
 # Property-test budgets: the interpreter needs ~1 s per kernel call, so a plain CPU run keeps
-# the sweep small; CI (CI=true) runs 200 examples, the GPU profile more.
+# the sweep small; CI (CI=true) runs 200 examples, the GPU profile more (totals over the shards).
 settings.register_profile("cpu", max_examples=25, derandomize=True, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
 # No shrinking in CI: each interpreted example costs seconds, and a failure's first example
 # (printed with its reproduce blob) is what the log needs.
 settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
-settings.register_profile("gpu", max_examples=1000, derandomize=True, deadline=None,
+# The GPU compiles each kernel variant an example draws (lengths of 1 or multiples of 16 are
+# variants too), which is what its run costs. H200, session 17 (16 cores, pytest-xdist): 1000
+# examples in 8 shards finished none in 170 s (call A); 480 in 16 shards (call B) passed 15 shards
+# in 78-170 s each, the 16th still running at 248 s.
+settings.register_profile("gpu", max_examples=480, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
     "gpu" if torch.cuda.is_available() else ("ci" if os.environ.get("CI") else "cpu"))
@@ -724,8 +728,11 @@ def test_tuned_config_cache_round_trip(tmp_path, monkeypatch):
 # ---- property test -----------------------------------------------------------------------------
 
 
-@settings(settings.get_profile(_PROFILE))
-@given(
+# shards of the property test: each is a test of its own with 1/PROPERTY_SHARDS of the profile's
+# examples (tests.helpers.run_property_shard), so pytest-xdist spreads them over its workers
+PROPERTY_SHARDS = 16
+
+_PROPERTY_STRATEGIES = dict(
     Lq=st.integers(1, 40),
     Lk=st.integers(1, 40),
     D=st.sampled_from([16, 24, 32]),
@@ -735,17 +742,24 @@ def test_tuned_config_cache_round_trip(tmp_path, monkeypatch):
     gqa=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_property_matches_reference(device, Lq, Lk, D, alpha, mask_kind, dtype, gqa, seed):
-    torch.manual_seed(seed)
-    q, k, v = _inputs(device, H=2, Hk=1 if gqa else 2, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
-    mask = None
-    if mask_kind == "keypad":
-        mask = torch.rand(1, 1, 1, Lk, device=device) > 0.3
-    elif mask_kind == "bool":
-        mask = torch.rand(1, 2, Lq, Lk, device=device) > 0.4
-    elif mask_kind == "float":
-        mask = torch.randn(Lq, Lk, device=device)
-    _run_and_check(q, k, v, mask=mask, causal=mask_kind == "causal", alpha=alpha)
+
+
+@pytest.mark.parametrize("shard", range(PROPERTY_SHARDS))
+def test_property_matches_reference(device, shard):
+    def case(Lq, Lk, D, alpha, mask_kind, dtype, gqa, seed):
+        torch.manual_seed(seed)
+        q, k, v = _inputs(device, H=2, Hk=1 if gqa else 2, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
+        mask = None
+        if mask_kind == "keypad":
+            mask = torch.rand(1, 1, 1, Lk, device=device) > 0.3
+        elif mask_kind == "bool":
+            mask = torch.rand(1, 2, Lq, Lk, device=device) > 0.4
+        elif mask_kind == "float":
+            mask = torch.randn(Lq, Lk, device=device)
+        _run_and_check(q, k, v, mask=mask, causal=mask_kind == "causal", alpha=alpha)
+
+    run_property_shard(case, _PROPERTY_STRATEGIES, shard=shard, shards=PROPERTY_SHARDS,
+                       profile=settings.get_profile(_PROFILE))
 
 
 # ---- bad input through the public API --------------------------------------------------------

@@ -13,14 +13,14 @@ import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 import adasplash_compile
 from adasplash_compile import reference
 from adasplash_compile.kernels import attention as fwd
 from adasplash_compile.kernels import decode, rowwise
-from tests.helpers import assert_close, assert_fa_rule
+from tests.helpers import assert_close, assert_fa_rule, run_property_shard
 
 
 pytestmark = pytest.mark.usefixtures("needs_kernels")
@@ -200,23 +200,29 @@ def test_layouts(device):
     _check(q, cache_k[:, :, :Lk], cache_v[:, :, :Lk])
 
 
-_EXAMPLES = 200 if torch.cuda.is_available() else (30 if os.environ.get("CI") else 10)
-
-
-@settings(max_examples=_EXAMPLES, derandomize=True, deadline=None, print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-          phases=[Phase.explicit, Phase.generate])
-@given(
+# examples in all, over PROPERTY_SHARDS tests (tests.helpers.run_property_shard: pytest-xdist
+# spreads them over its workers)
+_EXAMPLES = 200 if torch.cuda.is_available() else (32 if os.environ.get("CI") else 12)
+PROPERTY_SHARDS = 4
+_PROFILE = settings(max_examples=_EXAMPLES, derandomize=True, deadline=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
+_STRATEGIES = dict(
     Lq=st.integers(1, 4), Lk=st.integers(1, 150), group=st.sampled_from([1, 2, 4]), Hk=st.integers(1, 2),
     D=st.sampled_from([16, 24, 64]), alpha=st.sampled_from([1.5, 2.0, 1.25, 3.0, "per_head"]),
     mask=st.sampled_from([None, "key_padding", "float", "bool_full", "causal"]),
     dtype=st.sampled_from([torch.float32, torch.bfloat16, torch.float16]), seed=st.integers(0, 2**16),
 )
-def test_property(device, Lq, Lk, group, Hk, D, alpha, mask, dtype, seed):
+
+
+@pytest.mark.parametrize("shard", range(PROPERTY_SHARDS))
+def test_property(device, shard):
     """Random decode shapes, α, masks and dtypes against the float64 reference (FA rule) and τ."""
-    torch.manual_seed(seed)
-    H = Hk * group
-    q, k, v = _inputs(device, 2, H, Hk, Lq, Lk, D, D, dtype)
-    m = _mask(mask, 2, H, Lq, Lk, dtype, device) if mask != "causal" else None
-    a = torch.linspace(1.25, 2.5, H, device=device) if alpha == "per_head" else alpha
-    _check(q, k, v, mask=m, causal=mask == "causal", alpha=a, fused=False)
+    def case(Lq, Lk, group, Hk, D, alpha, mask, dtype, seed):
+        torch.manual_seed(seed)
+        H = Hk * group
+        q, k, v = _inputs(device, 2, H, Hk, Lq, Lk, D, D, dtype)
+        m = _mask(mask, 2, H, Lq, Lk, dtype, device) if mask != "causal" else None
+        a = torch.linspace(1.25, 2.5, H, device=device) if alpha == "per_head" else alpha
+        _check(q, k, v, mask=m, causal=mask == "causal", alpha=a, fused=False)
+
+    run_property_shard(case, _STRATEGIES, shard=shard, shards=PROPERTY_SHARDS, profile=_PROFILE)
