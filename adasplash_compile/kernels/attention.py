@@ -96,7 +96,10 @@ SUBSET_NEAR_PATIENCE = 2
 # (bf16 B=2 H=16 causal, ms, off / on, with the exact candidates of every dense program lean too):
 # 16k rand 8.026 / 7.645, 32k rand 27.11 / 25.59; but 4k rand 0.847 / 0.813 against 4k local
 # 0.375 / 0.388 and 16k local 3.593 / 3.697, whose programs pass the probe (their near keys sit by
-# the diagonal) and then lost their narrow key range to the output sweep.
+# the diagonal) and then lost their narrow key range to the output sweep. Call D tried it below
+# GATHER_MIN_LK for the programs GATHER's probe calls dense (most rows near in each probe tile):
+# 'local' passes that probe too at 4k-8k, so it was the same trade (4k rand 0.843 / 0.819, local
+# 0.373 / 0.388; 8k rand 2.815 / 2.721, local 1.051 / 1.107), and was dropped.
 SUBSET_LEAN_DENSE = True
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
