@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (SUBSET_LEAN_EXACT, what part 1 measured, was dropped after this call; the knob no longer exists)
 # Session 17, call D: (1) SUBSET_LEAN_EXACT (no per-tile row max for programs the probe calls
 # dense, below GATHER_MIN_LK) against off at 4k and 8k, with the error against float64; (2) the
 # forward and backward tests that reach sweep 1's dense phase with it on; (3) compute-sanitizer
