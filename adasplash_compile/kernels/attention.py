@@ -751,8 +751,6 @@ def _knobs() -> tuple:
             launch.ENABLED)
 
 
-
-
 class _Plan:
     """A recorded one-launch forward (see REPLAY): allocates the outputs, replays the launch and
     returns what ``_forward`` returns for its key."""
