@@ -38,10 +38,22 @@ from benchmarks.gpu_attention_fwd import bench, make_inputs, sdpa_fn  # noqa: E4
 
 
 @triton.jit
+def _hmax(a, b):
+    return tl.inline_asm_elementwise("max.f16x2 $0, $1, $2;", "=r,r,r", [a, b], dtype=tl.float16, is_pure=True,
+                                     pack=2)
+
+
+@triton.jit
+def _hmin(a, b):
+    return tl.inline_asm_elementwise("min.f16x2 $0, $1, $2;", "=r,r,r", [a, b], dtype=tl.float16, is_pure=True,
+                                     pack=2)
+
+
+@triton.jit
 def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
            stride_qh, stride_qm, stride_kh, stride_kn,
            D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOPK: tl.constexpr,
-           NEAR: tl.constexpr):
+           NEAR: tl.constexpr, PACK: tl.constexpr):
     pid_m = tl.num_programs(0) - 1 - tl.program_id(0)
     bh = tl.program_id(1)
     offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -53,17 +65,26 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
     ev = tl.full([BLOCK_M], float("-inf"), tl.float32)
     j_first = tl.zeros([BLOCK_M], tl.int32) + hi
     j_last = tl.zeros([BLOCK_M], tl.int32)
-    c0 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
-    c1 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
-    c2 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
-    c3 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    CT: tl.constexpr = tl.float16 if PACK else tl.float32
+    c0 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
+    c1 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
+    c2 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
+    c3 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
+    evp = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
+    ref = tl.zeros([BLOCK_M], tl.float32)
     for i in range(0, hi):
         jb = hi - 1 - i
         offs_n = jb * BLOCK_N + tl.arange(0, BLOCK_N)
         k = tl.load(k_base + offs_n[:, None] * stride_kn + offs_d[None, :])
         x = tl.dot(q, tl.trans(k)) * c_qk
         x = tl.where(offs_n[None, :] <= offs_m[:, None], x, float("-inf"))
-        row_max = tl.max(x, 1)
+        if PACK:
+            if i == 0:  # the diagonal tile's row max: the packed candidates are x − ref in fp16
+                ref = tl.max(x, 1)
+        if NEAR >= 1 or not PACK:
+            row_max = tl.max(x, 1)
+        else:
+            row_max = m_i
         m_new = tl.maximum(m_i, row_max)
         near = row_max >= m_new - 1.0
         if NEAR >= 1:
@@ -72,28 +93,52 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
         go = True
         if NEAR == 2:
             go = tl.max(near.to(tl.int32), 0) > 0
-        if go:
-            out_ = x
-            if TOPK >= 1:
-                t = tl.maximum(c0, out_)
-                out_ = tl.minimum(c0, out_)
-                c0 = t
-            if TOPK >= 2:
-                t = tl.maximum(c1, out_)
-                out_ = tl.minimum(c1, out_)
-                c1 = t
-            if TOPK >= 3:
-                t = tl.maximum(c2, out_)
-                out_ = tl.minimum(c2, out_)
-                c2 = t
-            if TOPK >= 4:
-                t = tl.maximum(c3, out_)
-                out_ = tl.minimum(c3, out_)
-                c3 = t
-            if TOPK >= 1:
-                ev = tl.maximum(ev, tl.max(out_, 1))
+        if PACK:
+            if go:
+                out_ = (x - ref[:, None]).to(tl.float16)
+                if TOPK >= 1:
+                    t = _hmax(c0, out_)
+                    out_ = _hmin(c0, out_)
+                    c0 = t
+                if TOPK >= 2:
+                    t = _hmax(c1, out_)
+                    out_ = _hmin(c1, out_)
+                    c1 = t
+                if TOPK >= 3:
+                    t = _hmax(c2, out_)
+                    out_ = _hmin(c2, out_)
+                    c2 = t
+                if TOPK >= 4:
+                    t = _hmax(c3, out_)
+                    out_ = _hmin(c3, out_)
+                    c3 = t
+                evp = _hmax(evp, out_)
+        else:
+            if go:
+                out_ = x
+                if TOPK >= 1:
+                    t = tl.maximum(c0, out_)
+                    out_ = tl.minimum(c0, out_)
+                    c0 = t
+                if TOPK >= 2:
+                    t = tl.maximum(c1, out_)
+                    out_ = tl.minimum(c1, out_)
+                    c1 = t
+                if TOPK >= 3:
+                    t = tl.maximum(c2, out_)
+                    out_ = tl.minimum(c2, out_)
+                    c2 = t
+                if TOPK >= 4:
+                    t = tl.maximum(c3, out_)
+                    out_ = tl.minimum(c3, out_)
+                    c3 = t
+                if TOPK >= 1:
+                    ev = tl.maximum(ev, tl.max(out_, 1))
         m_i = m_new
     # consume everything so nothing is dropped
+    if PACK:
+        ev = tl.max(evp.to(tl.float32), 1) + ref
+        m_i = tl.maximum(m_i, tl.max(c0.to(tl.float32), 1) + ref)
     chk = ev + (j_first + j_last).to(tl.float32)
     if TOPK >= 1:
         chk += tl.sum(tl.where(c0 > m_i[:, None] - 1.0, c0, 0.0), 1)
@@ -109,11 +154,12 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
 
 # (BLOCK_M, BLOCK_N, warps, stages)
 TILES = [(64, 64, 4, 3), (128, 64, 8, 3), (128, 128, 8, 3), (64, 128, 4, 3), (128, 64, 4, 3), (64, 64, 4, 4)]
-# (TOPK, NEAR)
-PIECES = [(0, 0), (0, 1), (0, 2), (2, 2), (4, 0), (4, 2)]
+# (TOPK, NEAR, PACK): PACK keeps the candidates as fp16 x − ref (ref: the row's max in its first
+# tile) and inserts two per instruction (max.f16x2 / min.f16x2)
+PIECES = [(0, 0, 0), (0, 1, 0), (0, 2, 0), (2, 2, 0), (4, 0, 0), (4, 2, 0), (4, 0, 1), (4, 1, 1), (4, 2, 1)]
 
 
-def probe_fn(q, k, tile, topk, near):
+def probe_fn(q, k, tile, topk, near, pack=0):
     B, H, N, D = q.shape
     bm, bn, w, s = tile
     qf, kf = q.reshape(B * H, N, D), k.reshape(B * H, N, D)
@@ -124,7 +170,7 @@ def probe_fn(q, k, tile, topk, near):
 
     def f():
         _probe[grid](qf, kf, m, c, H, N, c_qk, qf.stride(0), qf.stride(1), kf.stride(0), kf.stride(1),
-                     D=D, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, NEAR=near, num_warps=w, num_stages=s)
+                     D=D, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, NEAR=near, PACK=pack, num_warps=w, num_stages=s)
         return m
 
     return f
@@ -135,21 +181,27 @@ def main():
     ap.add_argument("--ns", default="4096,16384")
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--budget", type=float, default=240.0)
+    ap.add_argument("--tiles", default="", help="BMxBNxWARPSxSTAGES,... (default: TILES)")
+    ap.add_argument("--pieces", default="", help="TOPK:NEAR:PACK,... (default: PIECES)")
+    ap.add_argument("--no-product", action="store_true", help="skip the product's own sweep 1")
     a = ap.parse_args()
+    tiles = [tuple(map(int, t.split("x"))) for t in a.tiles.split(",")] if a.tiles else TILES
+    pieces = [tuple(map(int, t.split(":"))) for t in a.pieces.split(",")] if a.pieces else PIECES
     rows = []
     t0 = time.time()
     for N in [int(n) for n in a.ns.split(",")]:
         for kind in ("rand", "local"):
             q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
-            systems = [("sdpa_cudnn fwd", sdpa_fn("cudnn", q, k, v, True)),
-                       ("product sweep 1 (64x64/4w, top-4, near skip)",
-                        fwd.profile_variant(q, k, v, True, stop_after="sweep1"))]
-            for tile in TILES:
-                for topk, near in PIECES:
-                    if tile[0] * tile[1] // (32 * tile[2]) * topk > 160:
+            systems = [("sdpa_cudnn fwd", sdpa_fn("cudnn", q, k, v, True))]
+            if not a.no_product:
+                systems.append(("product sweep 1 (64x64/4w, top-4, near skip)",
+                                fwd.profile_variant(q, k, v, True, stop_after="sweep1")))
+            for tile in tiles:
+                for topk, near, pack in pieces:
+                    if tile[0] * tile[1] // (32 * tile[2]) * topk // (2 if pack else 1) > 160:
                         continue  # candidate registers alone past the budget
-                    name = f"probe {tile[0]}x{tile[1]}/{tile[2]}w/{tile[3]}s top-{topk} near-{near}"
-                    systems.append((name, probe_fn(q, k, tile, topk, near)))
+                    name = f"probe {tile[0]}x{tile[1]}/{tile[2]}w/{tile[3]}s top-{topk} near-{near}" + (" fp16x2" if pack else "")
+                    systems.append((name, probe_fn(q, k, tile, topk, near, pack)))
             ref_m = None
             for name, fn in systems:
                 if time.time() - t0 > a.budget:
