@@ -101,14 +101,17 @@ SUBSET_NEAR_PATIENCE = 2
 # 'local' passes that probe too at 4k-8k, so it was the same trade (4k rand 0.843 / 0.819, local
 # 0.373 / 0.388; 8k rand 2.815 / 2.721, local 1.051 / 1.107), and was dropped.
 SUBSET_LEAN_DENSE = True
-# Software pipelining by hand: the unmasked tiles of sweep 1's unchecked loops (those after the
-# near-key probe, dense rows) and of the output sweep issue the next tile's q·kᵀ before this
-# tile's element-wise work, so the tensor cores compute it meanwhile (Triton waits for an async
-# dot whose result is only carried to the next iteration there). Stand-alone probe of sweep 1
-# (benchmarks/gpu_sweep1_floor.py, H200 session 18 call B, 16k rand, top-4 insertion, ms):
-# 64x64/4w 4.91 → 4.62, 128x64/8w 5.03 → 4.61; behind the near-key check's branch it gained
-# nothing (the wait moves before the branch), so the checked loops keep their order.
-SKEW = False
+# Tried for sweep 1's insertion and dropped (H200 session 18, benchmarks/gpu_sweep1_floor.py's
+# stand-alone loop, then the product; bf16 B=2 H=16 causal, ms):
+# - fp16x2 candidates (x minus the row's first-tile max, two per max.f16x2 / min.f16x2): 16k rand
+#   4.80 against 4.95 for fp32. Half as many min/max instructions bought nothing (HMNMX2 issues
+#   at half FMNMX's rate), and the candidates would lose their exactness.
+# - the next tile's q·kᵀ issued before this tile's insertion (software pipelining by hand, so the
+#   tensor cores overlap the min/max work): the stand-alone loop gained 6-8% (16k rand 4.91 →
+#   4.62), but in the product (sweep 1's unchecked loops and the output sweep) the extra tile of
+#   scores costs registers the kernel does not have: forward 4k rand 0.849 → 0.859, 16k rand
+#   7.66 → 7.79, 16k local 3.57 → 3.73; training 4k rand 2.29 → 2.64 (call C; outputs bitwise
+#   equal). The two halves of sweep 1's work add up: scores (2.8 ms at 16k) plus insertion (2.1).
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
@@ -319,7 +322,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SKEW, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -346,7 +349,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
         NEAR_PATIENCE=SUBSET_NEAR_PATIENCE if hist == "subset" else 0,
         LEAN_DENSE=SUBSET_LEAN_DENSE if hist == "subset" else False,
-        SKEW=SKEW,
         TILE_FLAGS=tile_flags,
         FIXUP=fixup,
         GATHER=gather,
@@ -754,7 +756,7 @@ def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
-            SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SKEW, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
+            SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
