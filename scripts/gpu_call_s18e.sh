@@ -4,7 +4,7 @@
 # the previous commit, copied to _ab_old/ (ignored; carried), forward and forward+backward at 4k;
 # then the general / per-head / dα tests on the GPU.
 #
-#   rm -rf _ab_old && mkdir _ab_old && git archive HEAD~1 adasplash_compile benchmarks/__init__.py \
+#   rm -rf _ab_old && mkdir _ab_old && git archive HEAD~1 adasplash_compile benchmarks/__init__.py benchmarks/inputs.py \
 #       benchmarks/gpu_general_alpha.py benchmarks/gpu_listed_bwd.py | tar -x -C _ab_old
 #   device run, carry [".whl", ".triton_cache", "_ab_old"], timeout_s 600:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s18e.sh
