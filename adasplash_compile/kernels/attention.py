@@ -803,17 +803,22 @@ def no_lists(q, k, alpha, alpha_t, save_aux, fake: bool = False):
 
 
 def profile_variant(q: Tensor, k: Tensor, v: Tensor, is_causal: bool, *, niter: Optional[int] = None,
-                    stop_after: str = "", cfg: Optional[configs.FwdConfig] = None):
+                    stop_after: str = "", cfg: Optional[configs.FwdConfig] = None, alpha: float = 1.5,
+                    outputs: Optional[tuple] = None):
     """Benchmark helper: a closure running the kernel with ``niter`` refinement sweeps, or only
-    sweep 1 (``stop_after="sweep1"``: τ = the histogram bracket's lower end, no output), so the
-    cost of each sweep can be read off by differences. α = 1.5, no mask."""
+    sweep 1 (``stop_after="sweep1"``: τ = the histogram bracket's lower end or the candidates'
+    root, no output; "norefine": no refinement of the rows the candidates missed), so the cost of
+    each sweep can be read off by differences. A float ``alpha`` (other than 1.5 / 2: the general
+    kernel), no mask; a ``stop_after`` variant launches no fix-up or gather. ``outputs``: (out, τ)
+    buffers to write."""
     B, H, Lq, D = q.shape
     Lk, Dv = k.shape[2], v.shape[-1]
-    out = torch.empty((B, H, Lq, Dv), dtype=q.dtype, device=q.device)
-    tau = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
+    out, tau = outputs or (torch.empty((B, H, Lq, Dv), dtype=q.dtype, device=q.device),
+                           torch.empty((B, H, Lq), dtype=torch.float32, device=q.device))
     dr, dvr = _round_dim(D), _round_dim(Dv)
     mode = "causal" if is_causal else "none"
-    kernel_args = ("15", 1.5, False, mode, False, _niter("15", q.dtype) if niter is None else niter, False,
+    kind = render.alpha_kind(alpha, None)
+    kernel_args = (kind, alpha, False, mode, False, _niter(kind, q.dtype, alpha) if niter is None else niter, False,
                    q.dtype == torch.float32, dr, dvr)
     cfg = cfg or _fit(configs.fwd_default(q.dtype, dr), Lq, Lk)
     scale = D ** -0.5
