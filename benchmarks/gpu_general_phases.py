@@ -11,7 +11,10 @@ holding one, and estimates the refinement sweeps as (full − norefine) / (noref
 one output sweep's cost per refinement sweep. bf16 B=2 H=16 D=128 causal, do_bench medians (ms).
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_general_phases.py [--n 4096] \\
-        [--alphas 1.5 1.25 1.7 2.5] [--inputs rand local]
+        [--alphas 1.5 1.25 1.7 2.5] [--inputs rand local] [--variants "GENERAL_SPEC_TOL=0;GENERAL_SPEC_TOL=1e-3"]
+
+``--variants``: ';'-separated settings of ``kernels.attention`` knobs ('NAME=float,...'), each timed
+in turn; the full kernel's output and τ are compared with the first variant's.
 """
 
 from __future__ import annotations
@@ -35,30 +38,45 @@ def main():
     ap.add_argument("--alphas", type=float, nargs="+", default=[1.5, 1.25, 1.7, 2.5])
     ap.add_argument("--inputs", nargs="+", default=["rand", "local"])
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--variants", default="", help="';'-separated 'NAME=float,...' knob settings")
     a = ap.parse_args()
+    variants = [dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in var.split(",") if kv)
+                for var in a.variants.split(";")] if a.variants else [{}]
+    defaults = {name: getattr(attention, name) for var in variants for name in var}
     rows = []
     for n in a.n:
         for kind in a.inputs:
             q, k, v, _ = _inputs(kind, 2, 16, n, 128)
             for alpha in a.alphas:
-                ms, taus = {}, {}
-                for stop in ("sweep1", "norefine", ""):
-                    out = torch.full((*q.shape[:3], v.shape[-1]), float("nan"), dtype=q.dtype, device=q.device)
-                    tau = torch.full(q.shape[:3], float("nan"), dtype=torch.float32, device=q.device)
-                    fn = attention.profile_variant(q, k, v, True, stop_after=stop, alpha=alpha, outputs=(out, tau))
-                    ms[stop or "full"] = bench(fn)
-                    fn()
-                    taus[stop or "full"] = tau.clone()
-                moved = taus["norefine"] != taus["full"]
-                tiles = moved.reshape(2, 16, n // 64, 64).any(-1)
-                sweep = ms["norefine"] - ms["sweep1"]
-                row = dict(n=n, input=kind, alpha=alpha, **{f"{p}_ms": t for p, t in ms.items()},
-                           rows_refined=moved.float().mean().item(), tiles_refined=tiles.float().mean().item(),
-                           est_sweeps=(ms["full"] - ms["norefine"]) / sweep if sweep > 0 else None)
-                rows.append(row)
-                print(f"[phases] N={n} {kind:5s} α={alpha:<5} sweep1 {ms['sweep1']:7.3f}  +output "
-                      f"{ms['norefine']:7.3f}  full {ms['full']:7.3f}  rows refined {row['rows_refined']:.4f}  "
-                      f"tiles {row['tiles_refined']:.3f}  ~sweeps {row['est_sweeps']:.2f}", flush=True)
+                first = None
+                for var in variants:
+                    for name, val in defaults.items():
+                        setattr(attention, name, var.get(name, val))
+                    ms, taus, outs = {}, {}, {}
+                    for stop in ("sweep1", "norefine", ""):
+                        out = torch.full((*q.shape[:3], v.shape[-1]), float("nan"), dtype=q.dtype, device=q.device)
+                        tau = torch.full(q.shape[:3], float("nan"), dtype=torch.float32, device=q.device)
+                        fn = attention.profile_variant(q, k, v, True, stop_after=stop, alpha=alpha, outputs=(out, tau))
+                        ms[stop or "full"] = bench(fn)
+                        fn()
+                        taus[stop or "full"], outs[stop or "full"] = tau.clone(), out.clone()
+                    moved = taus["norefine"] != taus["full"]
+                    tiles = moved.reshape(2, 16, n // 64, 64).any(-1)
+                    sweep = ms["norefine"] - ms["sweep1"]
+                    if first is None:
+                        first = (outs["full"], taus["full"])
+                    same = (f"out max diff {(outs['full'].float() - first[0].float()).abs().max().item():.2e}, "
+                            f"tau equal {torch.equal(taus['full'], first[1])}")
+                    row = dict(n=n, input=kind, alpha=alpha, variant=var, **{f"{p}_ms": t for p, t in ms.items()},
+                               rows_refined=moved.float().mean().item(), tiles_refined=tiles.float().mean().item(),
+                               est_sweeps=(ms["full"] - ms["norefine"]) / sweep if sweep > 0 else None,
+                               vs_first=same)
+                    rows.append(row)
+                    print(f"[phases] N={n} {kind:5s} α={alpha:<5} {var or ''} sweep1 {ms['sweep1']:7.3f}  +output "
+                          f"{ms['norefine']:7.3f}  full {ms['full']:7.3f}  rows refined {row['rows_refined']:.4f}  "
+                          f"tiles {row['tiles_refined']:.3f}  ~sweeps {row['est_sweeps']:.2f}  ({same})", flush=True)
+                for name, val in defaults.items():
+                    setattr(attention, name, val)
             del q, k, v
     with open(os.path.join(a.out, "general_phases.json"), "w") as f:
         json.dump(dict(device=torch.cuda.get_device_name(), torch=torch.__version__, rows=rows), f, indent=1)
