@@ -11,10 +11,11 @@ holding one, and estimates the refinement sweeps as (full − norefine) / (noref
 one output sweep's cost per refinement sweep. bf16 B=2 H=16 D=128 causal, do_bench medians (ms).
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_general_phases.py [--n 4096] \\
-        [--alphas 1.5 1.25 1.7 2.5] [--inputs rand local] [--variants "GENERAL_SPEC_TOL=0;GENERAL_SPEC_TOL=1e-3"]
+        [--alphas 1.5 1.25 1.7 2.5] [--inputs rand local] [--variants "FIXUP_MAX_ROWS=4;FIXUP_MAX_ROWS=64"]
 
-``--variants``: ';'-separated settings of ``kernels.attention`` knobs ('NAME=float,...'), each timed
-in turn; the full kernel's output and τ are compared with the first variant's.
+``--variants``: ';'-separated settings of ``kernels.attention`` knobs ('NAME=number,...'; whole
+numbers are ints), each timed in turn; the full kernel's output and τ are compared with the first
+variant's. Session 18's call J timed a speculative last refinement sweep this way (since removed).
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def main():
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--variants", default="", help="';'-separated 'NAME=float,...' knob settings")
     a = ap.parse_args()
-    variants = [dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in var.split(",") if kv)
+    def number(text):
+        x = float(text)
+        return int(x) if x.is_integer() else x
+
+    variants = [dict((kv.split("=")[0], number(kv.split("=")[1])) for kv in var.split(",") if kv)
                 for var in a.variants.split(";")] if a.variants else [{}]
     defaults = {name: getattr(attention, name) for var in variants for name in var}
     rows = []

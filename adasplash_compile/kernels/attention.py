@@ -131,6 +131,11 @@ FIXUP_LISTS_WARPS = 4
 # row (H200 session 16 call C, α = 1.25 forward at 32k 'rand': 784 ms, against 281 for the
 # histogram kernel). Rows at α = 1.5-like miss rates stay listed.
 FIXUP_MAX_ROWS = 4
+# Tried and dropped (H200 session 18 call J): once every row left took a small Newton step, the next
+# refinement sweep also accumulated Σp·v at its point, and when that sweep finished every row there
+# it was the output (no output sweep). The accumulator, live across the refinement loop, cost
+# more than the sweep it saved (ptxas: 444 bytes of spills against 24): 4k rand α = 1.25 1.81 →
+# 2.16 ms (2.37 when speculating earlier), 16k 25.3 → 31.1.
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
@@ -173,11 +178,6 @@ GATHER_DENSE_FRAC = 0.5
 # form). Off: general α renders the histogram kernel (a bracket from sweep 1's counts, then probe
 # sweeps, each a log2 and two exp2 per score and probe).
 SUBSET_GENERAL = True
-# General α, inference: rows the candidates missed take whole-row Newton sweeps; once every row
-# left took a step under GENERAL_SPEC_TOL (relative), the next sweep also accumulates Σp·v at the
-# point it evaluates, and when that sweep finishes every row there (the usual case: Newton's
-# error falls quadratically) it is the output and the output sweep is skipped. 0: never.
-GENERAL_SPEC_TOL = 1e-3
 # with GATHER and FIXUP on CUDA: the fix-up launch on a side stream, beside the gather launch
 # (``_run``), instead of before it
 FIXUP_CONCURRENT = True
@@ -327,7 +327,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, GENERAL_SPEC_TOL, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -365,7 +365,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
         FIXUP_MAX_ROWS=min(FIXUP_MAX_ROWS, cfg.BLOCK_M),
-        SPEC_TOL=float(GENERAL_SPEC_TOL),
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
         NITER=niter,
@@ -761,7 +760,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, GENERAL_SPEC_TOL, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

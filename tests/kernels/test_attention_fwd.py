@@ -232,43 +232,6 @@ def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
         assert listed == [0, 0], f"rows went to the fix-up launch: {listed}"
 
 
-@pytest.mark.parametrize("dtype,alpha,fixup,spec_tol", [
-    pytest.param(torch.bfloat16, 1.3, "in-kernel", None, id="bf16-1.3-in-kernel-default"),
-    pytest.param(torch.bfloat16, 1.3, "in-kernel", 10.0, id="bf16-1.3-in-kernel-every-sweep"),
-    pytest.param(torch.bfloat16, 1.3, "fixup-refines-in-place", 10.0, id="bf16-1.3-fixup-refines-in-place-every-sweep"),
-    pytest.param(torch.bfloat16, 1.3, "fixup-launch", 10.0, id="bf16-1.3-fixup-launch-every-sweep"),
-    pytest.param(torch.float32, 1.7, "in-kernel", 10.0, id="fp32-1.7-in-kernel-every-sweep"),
-    pytest.param(torch.bfloat16, (1.2, 1.8, 2.0, 2.7), "fixup-launch", 10.0, id="bf16-per-head-fixup-launch-every-sweep")])
-def test_general_alpha_inference_output_from_the_last_sweep(device, monkeypatch, dtype, alpha, fixup, spec_tol):
-    """General α, inference (GENERAL_SPEC_TOL): a refinement sweep that follows small Newton steps
-    also accumulates Σp·v at the point it evaluates, and when it finishes every row of its tile
-    there, that is the output and the output sweep is skipped. With one candidate per score
-    position most rows are refined; "every-sweep" makes every sweep speculate, including those
-    that finish nothing. Output (FA rule) and τ against float64."""
-    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
-    monkeypatch.setattr(fwd, "SUBSET_TOPK", 1)
-    monkeypatch.setattr(fwd, "SUBSET_FIXUP", fixup != "in-kernel")
-    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
-    monkeypatch.setattr(fwd, "FIXUP_MAX_ROWS", 0 if fixup == "fixup-refines-in-place" else 32)
-    if spec_tol is not None:
-        monkeypatch.setattr(fwd, "GENERAL_SPEC_TOL", spec_tol)
-    assert fwd.GENERAL_SPEC_TOL > 0
-    H, Hk = (4, 2) if isinstance(alpha, tuple) else (2, 2)
-    alpha_t = torch.tensor(alpha, device=device) if isinstance(alpha, tuple) else None
-    a64 = alpha_t.double() if alpha_t is not None else alpha
-    q, k, v = _inputs(device, H=H, Hk=Hk, Lq=90, Lk=160, D=16, dtype=dtype)
-    for causal, kk in ((False, k), (True, k * 0.3)):
-        out, tau, _ = fwd.forward(q, kk, v, None, causal, 1.0 / math.sqrt(q.shape[-1]), 1.5 if alpha_t is not None
-                                  else alpha, alpha_t, False)
-        kw = dict(is_causal=causal, enable_gqa=Hk != H)
-        oracle = reference.entmax_attention(q.double(), kk.double(), v.double(), alpha=a64, **kw)
-        baseline = reference.entmax_attention(q, kk, v, alpha=alpha_t.float() if alpha_t is not None else alpha, **kw)
-        assert_fa_rule(out, oracle, baseline, factor=3.0, floor=FP32_ATOL if dtype == torch.float32 else 1e-3,
-                       name="out")
-        tau_ref, _ = reference.entmax_attention_stats(q.double(), kk.double(), v.double(), None, causal, None, alpha=a64)
-        assert_close(tau, tau_ref, atol=1e-4 if dtype == torch.float32 else 2e-2, name="tau")
-
-
 @pytest.mark.parametrize("patience", [1, 2, 0])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_near_patience(device, monkeypatch, patience, alpha):
