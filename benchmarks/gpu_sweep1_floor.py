@@ -50,6 +50,22 @@ def _hmin(a, b):
 
 
 @triton.jit
+def _cmax(a, b, PACK: tl.constexpr):
+    if PACK:
+        return _hmax(a, b)
+    else:
+        return tl.maximum(a, b)
+
+
+@triton.jit
+def _cmin(a, b, PACK: tl.constexpr):
+    if PACK:
+        return _hmin(a, b)
+    else:
+        return tl.minimum(a, b)
+
+
+@triton.jit
 def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
            stride_qh, stride_qm, stride_kh, stride_kn,
            D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOPK: tl.constexpr,
@@ -104,47 +120,24 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
         go = True
         if NEAR == 2:
             go = tl.max(near.to(tl.int32), 0) > 0
-        if PACK:
-            if go:
+        if go:
+            # insert into the sorted candidates of the score position; out_ leaves the top
+            if PACK:
                 out_ = (x - ref[:, None]).to(tl.float16)
-                if TOPK >= 1:
-                    t = _hmax(c0, out_)
-                    out_ = _hmin(c0, out_)
-                    c0 = t
-                if TOPK >= 2:
-                    t = _hmax(c1, out_)
-                    out_ = _hmin(c1, out_)
-                    c1 = t
-                if TOPK >= 3:
-                    t = _hmax(c2, out_)
-                    out_ = _hmin(c2, out_)
-                    c2 = t
-                if TOPK >= 4:
-                    t = _hmax(c3, out_)
-                    out_ = _hmin(c3, out_)
-                    c3 = t
-                evp = _hmax(evp, out_)
-        else:
-            if go:
+            else:
                 out_ = x
-                if TOPK >= 1:
-                    t = tl.maximum(c0, out_)
-                    out_ = tl.minimum(c0, out_)
-                    c0 = t
-                if TOPK >= 2:
-                    t = tl.maximum(c1, out_)
-                    out_ = tl.minimum(c1, out_)
-                    c1 = t
-                if TOPK >= 3:
-                    t = tl.maximum(c2, out_)
-                    out_ = tl.minimum(c2, out_)
-                    c2 = t
-                if TOPK >= 4:
-                    t = tl.maximum(c3, out_)
-                    out_ = tl.minimum(c3, out_)
-                    c3 = t
-                if TOPK >= 1:
-                    ev = tl.maximum(ev, tl.max(out_, 1))
+            if TOPK >= 1:
+                c0, out_ = _cmax(c0, out_, PACK), _cmin(c0, out_, PACK)
+            if TOPK >= 2:
+                c1, out_ = _cmax(c1, out_, PACK), _cmin(c1, out_, PACK)
+            if TOPK >= 3:
+                c2, out_ = _cmax(c2, out_, PACK), _cmin(c2, out_, PACK)
+            if TOPK >= 4:
+                c3, out_ = _cmax(c3, out_, PACK), _cmin(c3, out_, PACK)
+            if PACK:
+                evp = _hmax(evp, out_)
+            elif TOPK >= 1:
+                ev = tl.maximum(ev, tl.max(out_, 1))
         m_i = m_new
         if SKEW:
             s = s_next
