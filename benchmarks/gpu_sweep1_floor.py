@@ -38,29 +38,21 @@ from benchmarks.gpu_attention_fwd import bench, make_inputs, sdpa_fn  # noqa: E4
 
 
 @triton.jit
-def _hmax(a, b):
-    return tl.inline_asm_elementwise("max.f16x2 $0, $1, $2;", "=r,r,r", [a, b], dtype=tl.float16, is_pure=True,
-                                     pack=2)
-
-
-@triton.jit
-def _hmin(a, b):
-    return tl.inline_asm_elementwise("min.f16x2 $0, $1, $2;", "=r,r,r", [a, b], dtype=tl.float16, is_pure=True,
-                                     pack=2)
-
-
-@triton.jit
 def _cmax(a, b, PACK: tl.constexpr):
+    """max; PACK: of fp16 pairs, two per instruction"""
     if PACK:
-        return _hmax(a, b)
+        return tl.inline_asm_elementwise("max.f16x2 $0, $1, $2;", "=r,r,r", [a, b], dtype=tl.float16,
+                                         is_pure=True, pack=2)
     else:
         return tl.maximum(a, b)
 
 
 @triton.jit
 def _cmin(a, b, PACK: tl.constexpr):
+    """min; PACK: of fp16 pairs, two per instruction"""
     if PACK:
-        return _hmin(a, b)
+        return tl.inline_asm_elementwise("min.f16x2 $0, $1, $2;", "=r,r,r", [a, b], dtype=tl.float16,
+                                         is_pure=True, pack=2)
     else:
         return tl.minimum(a, b)
 
@@ -135,7 +127,7 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
             if TOPK >= 4:
                 c3, out_ = _cmax(c3, out_, PACK), _cmin(c3, out_, PACK)
             if PACK:
-                evp = _hmax(evp, out_)
+                evp = _cmax(evp, out_, PACK)
             elif TOPK >= 1:
                 ev = tl.maximum(ev, tl.max(out_, 1))
         m_i = m_new
