@@ -68,6 +68,12 @@ _MAX_HEAD_DIM = 256
 # the map's TILE x TILE blocks. False: the dK/dV pass records its own verdicts.
 FLAGS_FROM_FORWARD = True
 
+# Without a per-head α or a float mask's gradient, the dK/dV pass also adds each tile's dZ·K to a
+# float32 dQ accumulator with atomics (template FUSED_DQ) and the dQ pass does not run: five
+# products per tile instead of seven, but dQ's last bits then vary from run to run. Off under
+# ``torch.use_deterministic_algorithms(True)``, which keeps the three-kernel backward (bitwise
+# reproducible).
+FUSED_DQ = False
 # the listed rows' kernels: rows (dQ) or keys (dK/dV, also the bins the pairs are grouped by) per
 # program, the pairs per step of their loops, and warps. Session 10's kernels (one pair per lane,
 # each lane walking its own row's or key's list) took 1.6 (dQ) and 3.3 ms (dK/dV) at 16k 'rand'.
@@ -116,6 +122,13 @@ _CONFIGS: dict[tuple[torch.dtype, int], Config] = {
     (torch.float32, 128): (32, 32, 32, 32, 4, 1),
     (torch.float32, 256): (16, 32, 32, 16, 4, 1),
 }
+# FUSED_DQ's dK/dV pass (its dQ accumulator takes registers the two-pass one does not), keyed the
+# same way; other keys take _CONFIGS'. The dQ pass does not run, but BLOCK_M2 x BLOCK_N2 nesting in
+# the forward's map (TILE) still lets the dK/dV pass skip its verdicts (FLAGS_FROM_FORWARD).
+FUSED_CONFIGS: dict[tuple[torch.dtype, int], Config] = {
+    (torch.bfloat16, 128): (32, 128, 64, 64, 8, 2),
+    (torch.float16, 128): (32, 128, 64, 64, 8, 2),
+}
 _FALLBACK: Config = (32, 32, 32, 32, 4, 1)
 # The interpreter runs tiles as numpy arrays: small tiles keep tests quick, and on tiny sequences
 # they still exercise several blocks and a dQ tile that spans two flag rows.
@@ -130,11 +143,12 @@ def _round_dim(d: int) -> int:
     return max(16, 1 << (d - 1).bit_length())
 
 
-def default_config(dtype: torch.dtype, head_dim: int, device: torch.device) -> Config:
-    """The backward's :data:`Config` for this dtype and head dim."""
+def default_config(dtype: torch.dtype, head_dim: int, device: torch.device, fused: bool = False) -> Config:
+    """The backward's :data:`Config` for this dtype and head dim (``fused``: FUSED_DQ's)."""
     if device.type != "cuda":
         return _INTERPRETER_CONFIG
-    return _CONFIGS.get((dtype, _round_dim(head_dim)), _FALLBACK)
+    key = (dtype, _round_dim(head_dim))
+    return (fused and FUSED_CONFIGS.get(key)) or _CONFIGS.get(key, _FALLBACK)
 
 
 def _check(q: Tensor, k: Tensor, v: Tensor, grad_out: Tensor, tau: Tensor, o2: Tensor) -> None:
@@ -167,20 +181,28 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
 _modules: dict = {}
 
 
+def fused_dq(need_dalpha: bool, mask_grad: bool) -> bool:
+    """Whether a backward takes the fused dQ (see FUSED_DQ)."""
+    return FUSED_DQ and not need_dalpha and not mask_grad and not torch.are_deterministic_algorithms_enabled()
+
+
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
-             mask_grad: bool, query_ranges: bool = False, dkdv_flags: bool = True, map_skip: bool = False):
+             mask_grad: bool, query_ranges: bool = False, dkdv_flags: bool = True, map_skip: bool = False,
+             fused: bool = False):
     # memoised: a dict hit per backward instead of render.load's sorted parameter set
     # (ADASPLASH_COMPILE_DUMP goes through render.load every time, which writes the source out)
     key = (q.shape[-1], v.shape[-1], q.dtype, q.device.type == "cuda", alpha_kind, mask_mode, bool(is_causal),
-           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), SKIP_SCAN, bool(map_skip))
+           bool(need_dalpha), bool(mask_grad), bool(query_ranges), bool(dkdv_flags), SKIP_SCAN, bool(map_skip),
+           bool(fused))
     mod = _modules.get(key)
     if mod is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         mod = _modules[key] = _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges,
-                                      dkdv_flags, map_skip)
+                                      dkdv_flags, map_skip, fused)
     return mod
 
 
-def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges, dkdv_flags, map_skip):
+def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, query_ranges, dkdv_flags, map_skip,
+            fused):
     D, Dv = q.shape[-1], v.shape[-1]
     return render.load(
         "attention_bwd.py.jinja",
@@ -193,6 +215,7 @@ def _render(q, v, alpha_kind, mask_mode, is_causal, need_dalpha, mask_grad, quer
         IS_CAUSAL=bool(is_causal),
         NEED_DALPHA=bool(need_dalpha),
         MASK_GRAD=bool(mask_grad),
+        FUSED_DQ=bool(fused),
         DOT_PRECISION="ieee" if q.dtype == torch.float32 else "default",
         DOT_UPCAST=q.dtype == torch.bfloat16 and q.device.type != "cuda",
         QUERY_RANGES=bool(query_ranges),
@@ -274,7 +297,8 @@ def _backward(
             dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device)
         return dq, dk, dv, dalpha, dmask_out
 
-    cfg = tuple(config or default_config(q.dtype, D, q.device))
+    fused = fused_dq(need_dalpha, mask_grad)
+    cfg = tuple(config or default_config(q.dtype, D, q.device, fused))
     if len(cfg) not in (6, 8):
         raise ValueError(f"config: expected 6 or 8 entries (see attention_bwd.Config), got {config}")
     BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages = cfg[:6]
@@ -331,7 +355,7 @@ def _backward(
             share = count.wait()[1]
         map_skip = share >= MAP_SKIP_SHARE
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags,
-                   map_skip=use_lists and map_skip)
+                   map_skip=use_lists and map_skip, fused=fused)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
                                             (BLOCK_M1, BLOCK_N1, n_mblocks, n_nblocks))
     tau = tau.to(torch.float32).contiguous()
@@ -339,6 +363,8 @@ def _backward(
     delta = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device)
     dalpha_rows = torch.empty((B, H, Lq), dtype=torch.float32, device=q.device) if need_dalpha else tau
     dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
+    # (zeroed by the preprocess)
+    dq_acc = torch.empty((B * H * Lq, D), dtype=torch.float32, device=q.device) if fused else tau
 
     # launch keys (launch.py): what decides each kernel's specialisation. Pointer dtypes (k, v, O₂
     # follow q; τ, δ, α are fp32; the outputs are allocated here), the alignment of the tensors
@@ -351,25 +377,30 @@ def _backward(
     launches = [
         (launch.launcher(mod._bwd_preprocess).bind(
             (common, do_strides, o2.stride()), (_cdiv(Lq, BLOCK_M2), B * H), dict(BLOCK_M=BLOCK_M2), num_warps, 3),
-         (grad_out, o2, delta, *do_strides, *o2.stride(), H, Lq)),
+         (grad_out, o2, delta, dq_acc, *do_strides, *o2.stride(), H, Lq)),
         (launch.launcher(mod._bwd_dkdv).bind(
             (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
             dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages),
-         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, *strides, *dk.stride(),
+         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, dq_acc, *strides, *dk.stride(),
           *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols)),
-        (launch.launcher(mod._bwd_dq).bind(
+    ]
+    if fused:
+        launches.append((launch.launcher(mod._bwd_dq_convert).bind(
+            (common, dq.stride()), (_cdiv(Lq, BLOCK_M2), B * H), dict(BLOCK_M=BLOCK_M2), 4, 1),
+            (dq_acc, dq, *dq.stride(), H, Lq, float(scale))))
+    else:
+        launches.append((launch.launcher(mod._bwd_dq).bind(
             (common, strides, flag_rows, flag_cols), (_cdiv(Lq, BLOCK_M2), B * H),
             dict(GROUP=group, BLOCK_M=BLOCK_M2, BLOCK_N=BLOCK_N2, FLAG_M=flag_m, FLAG_N=flag_n), dq_warps, dq_stages),
-         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides,
-          *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols)),
-    ]
+            (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, dq, dalpha_rows, dz_full, *strides,
+             *dq.stride(), H, Hk, Lq, Lk, float(scale), flag_rows, flag_cols)))
     for bound, args in launches:
         bound(args)
     if plan_key is not None and not use_lists and not mask_grad:
         replay = launch.Replay.of(
             launches, (grad_out, q, k, v, None if attn_mask is None else mask, tau, o2, tiles if use_tiles else None,
                        dq, dk, dv, alpha_own, dalpha_rows if need_dalpha else None),
-            (delta,) if fwd_flags else (delta, flags))
+            (delta, *((dq_acc,) if fused else ()), *(() if fwd_flags else (flags,))))
         if replay is not None:
             launch.bounded_put(_plans, plan_key, _Plan(replay, alpha, kind), MAX_PLANS)
     if use_lists:
@@ -402,7 +433,8 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions the backward's launches follow from (tests
     and probes change them), so a plan made under other settings is never replayed."""
-    return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED)
+    return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED, FUSED_DQ,
+            tuple(FUSED_CONFIGS.items()), torch.are_deterministic_algorithms_enabled())
 
 
 def _dalpha(dalpha_rows: Tensor, alpha_t: Tensor) -> Tensor:

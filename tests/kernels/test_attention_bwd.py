@@ -8,6 +8,7 @@ through Triton's interpreter (TRITON_INTERPRET=1); skipped when neither is activ
 from __future__ import annotations
 
 import math
+import types
 
 import pytest
 import torch
@@ -39,6 +40,30 @@ def poisoned_buffers(monkeypatch):
 
     monkeypatch.setattr(torch, "empty", lambda *a, **kw: fill(real_empty(*a, **kw)))
     monkeypatch.setattr(torch, "empty_like", lambda *a, **kw: fill(real_empty_like(*a, **kw)))
+
+
+@pytest.fixture(params=["passes", "fused"])
+def dq_mode(request, bwd, monkeypatch):
+    """The three-kernel backward, and the fused dQ (FUSED_DQ: the dK/dV pass adds dZ·K with atomics,
+    no dQ pass); fails when a backward of the test did not take the mode asked for."""
+    mode = types.SimpleNamespace(fused=request.param == "fused")
+    mode.expect = mode.fused  # what the test's backwards should take (a test may lower it)
+    monkeypatch.setattr(bwd, "FUSED_DQ", mode.fused)
+    taken = []
+    real = bwd.fused_dq
+    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    yield mode
+    assert taken and all(t == mode.expect for t in taken), f"backwards took fused={taken}, expected {mode.expect}"
+
+
+def _assert_repeats(name, a, b, mode, what):
+    """Two backward passes of the same inputs: bitwise equal, except the fused dQ on the GPU,
+    whose atomics add in a different order each run (the sum's last bits)."""
+    if mode is not None and mode.fused and name == "dq" and a.is_cuda:
+        assert_close(a.float(), b.float(), atol=1e-5 * max(b.float().abs().max().item(), 1.0), rtol=1e-3,
+                     name=f"{name} ({what})")
+    else:
+        assert torch.equal(a, b), f"{name} differs: {what}"
 
 
 def _make_mask(kind, B, H, Lq, Lk, device):
@@ -75,6 +100,11 @@ def _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind=None):
 
 def _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, alpha_t, mask_grad):
     """Round inputs to ``dtype``, get exact τ/O₂ for the rounded inputs, run the kernel."""
+    return bwd.backward(*_kernel_args(dtype, q, k, v, do, mask, causal, alpha, alpha_t, mask_grad))
+
+
+def _kernel_args(dtype, q, k, v, do, mask, causal, alpha, alpha_t, mask_grad):
+    """``attention_bwd.backward``'s arguments for the inputs rounded to ``dtype``, with exact τ/O₂."""
     qd, kd, vd, dod = (t.to(dtype) for t in (q, k, v, do))
     md = mask if mask is None or mask.dtype == torch.bool else mask.to(dtype)
     scale = 1.0 / math.sqrt(q.shape[-1])
@@ -87,7 +117,7 @@ def _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha, alpha_t, mask_grad
         qd.double(), kd.double(), vd.double(), md64, is_causal=causal, scale=scale,
         enable_gqa=k.shape[1] != q.shape[1], alpha=a64,
     ).to(dtype)
-    return bwd.backward(dod, qd, kd, vd, md, out, tau.float(), o2.to(dtype), causal, scale, alpha, alpha_t, mask_grad)
+    return (dod, qd, kd, vd, md, out, tau.float(), o2.to(dtype), causal, scale, alpha, alpha_t, mask_grad)
 
 
 def _oracle(q, k, v, do, mask, causal, alpha, alpha_t, mask_grad, dtype=torch.float64):
@@ -121,7 +151,7 @@ GRID = [
 
 
 @pytest.mark.parametrize("B,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha", GRID)
-def test_fp32_grads_match_float64_oracle(bwd, device, poisoned_buffers, B, H, Hk, Lq, Lk, D, Dv, causal,
+def test_fp32_grads_match_float64_oracle(bwd, device, poisoned_buffers, dq_mode, B, H, Hk, Lq, Lk, D, Dv, causal,
                                          mask_kind, alpha):
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
     got = _run_kernel(bwd, torch.float32, q, k, v, do, mask, causal, alpha, None, False)
@@ -154,7 +184,7 @@ def test_per_head_alpha_and_float_mask_gradients(bwd, device, poisoned_buffers, 
         pytest.param(2, 2, 17, 33, False, "float", 1.3, id="float-mask-a1.3"),
     ],
 )
-def test_bf16_grads_follow_fa_rule(bwd, device, poisoned_buffers, H, Hk, Lq, Lk, causal, mask_kind, alpha):
+def test_bf16_grads_follow_fa_rule(bwd, device, poisoned_buffers, dq_mode, H, Hk, Lq, Lk, causal, mask_kind, alpha):
     """bf16: error vs the float64 oracle ≤ 3x the error of the plain PyTorch reference run in bf16."""
     B, D, Dv = 2, 80, 80
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
@@ -193,7 +223,7 @@ def test_bf16_dalpha_does_not_carry_o2_rounding(bwd, device, poisoned_buffers):
         assert_close(got[3], want[3], atol=5e-3 * max(1.0, want[3].abs().max().item()), name=f"dalpha (seed {seed})")
 
 
-def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buffers):
+def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buffers, dq_mode):
     """Peaked scores (each query matches its own key: the support is ~1 key on the diagonal): most
     tiles have every x ≤ τ and are skipped by both passes; the gradients must not change. The
     length is 8 tiles of the device's config and one more key (the GPU's tiles are larger than the
@@ -226,8 +256,8 @@ def test_sparse_scores_with_skipped_tiles_still_match(bwd, device, poisoned_buff
     pytest.param(2, 4, 2, 33, 40, 24, 24, True, None, (1.3, 1.5, 2.0, 2.5), torch.bfloat16, True,
                  id="per-head-alpha-gqa"),
 ])
-def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monkeypatch, B, H, Hk, Lq, Lk, D, Dv,
-                                            causal, mask_kind, alpha, dtype, tiles):
+def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monkeypatch, dq_mode, B, H, Hk, Lq, Lk, D,
+                                            Dv, causal, mask_kind, alpha, dtype, tiles):
     """A backward with the shapes, strides and settings of an earlier one replays that call's three
     launches (REPLAY) with its own tensors: on fresh inputs, with poisoned buffers, the gradients
     are bitwise the full host path's and match float64."""
@@ -242,6 +272,7 @@ def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monke
         monkeypatch.setattr(bwd, "backward", lambda *a: real_backward(*a, tiles=tile_map))
     alpha_t = torch.tensor(alpha, device=device) if isinstance(alpha, tuple) else None
     alpha_f = 1.5 if alpha_t is not None else alpha
+    dq_mode.expect = dq_mode.fused and alpha_t is None  # (dα needs the dQ pass)
     n_grads = 3 if alpha_t is None else 4  # (and dα with a per-head α)
     for trial in range(2):  # the first call records, the second replays (fresh tensors)
         q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
@@ -250,7 +281,8 @@ def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monke
         want = _run_kernel(bwd, dtype, q, k, v, do, mask, causal, alpha_f, alpha_t, False)
         monkeypatch.setattr(bwd, "REPLAY", True)
         for name, g, w in zip(NAMES, got, want):
-            assert g.shape == w.shape and torch.equal(g, w), f"trial {trial}: {name} differs from the full path"
+            assert g.shape == w.shape
+            _assert_repeats(name, g, w, dq_mode, f"trial {trial}, against the full path")
         base = _oracle(q, k, v, do, mask, causal, alpha_f, alpha_t, False, dtype=dtype)
         q, k, v, do, mask = _rounded(dtype, q, k, v, do, mask)
         oracle = _oracle(q, k, v, do, mask, causal, alpha_f, alpha_t, False)
@@ -312,7 +344,7 @@ def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, 
         bwd.backward(*args, config=config, tiles=tiles[..., :1])
 
 
-def test_fully_masked_rows_get_zero_gradient(bwd, device, poisoned_buffers):
+def test_fully_masked_rows_get_zero_gradient(bwd, device, poisoned_buffers, dq_mode):
     B, H, Lq, Lk, D = 1, 2, 17, 33, 24
     q, k, v, do, _ = _problem(device, B, H, H, Lq, Lk, D, D)
     mask = torch.rand(B, 1, Lq, Lk, device=device) > 0.5
@@ -331,6 +363,36 @@ def test_repeated_backward_is_bitwise_deterministic(bwd, device):
         again = _run_kernel(bwd, torch.bfloat16, q, k, v, do, mask, False, 1.5, alpha_t, True)
         for name, a, b in zip(NAMES, first, again):
             assert torch.equal(a, b), f"{name} differs between identical backward passes"
+
+
+def test_deterministic_algorithms_keep_the_three_kernel_backward(bwd, device, monkeypatch):
+    """With FUSED_DQ on, ``torch.use_deterministic_algorithms(True)`` still takes the three-kernel
+    backward (no atomics): repeated passes are bitwise equal (50 on the GPU, issue #4) and equal to
+    that backward's; outside it the fused dQ runs and agrees closely."""
+    monkeypatch.setattr(bwd, "FUSED_DQ", True)
+    taken = []
+    real = bwd.fused_dq
+    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    q, k, v, do, _ = _problem(device, 1, 4, 2, 33, 40, 24, 24)
+    args = _kernel_args(torch.bfloat16, q, k, v, do, None, True, 1.5, None, False)
+    was = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        first = bwd.backward(*args)
+        for _ in range(49 if device == "cuda" else 1):
+            again = bwd.backward(*args)
+            for name, a, b in zip(NAMES, first, again):
+                assert torch.equal(a, b), f"{name} differs between deterministic backward passes"
+    finally:
+        torch.use_deterministic_algorithms(was)
+    assert taken and not any(taken), f"deterministic backwards took fused={taken}"
+    fused = bwd.backward(*args)
+    assert taken[-1], "outside deterministic mode the fused dQ was not taken"
+    monkeypatch.setattr(bwd, "FUSED_DQ", False)
+    passes = bwd.backward(*args)
+    for name, a, b, c in zip(NAMES[:3], first, passes, fused):
+        assert torch.equal(a, b), f"{name}: the deterministic backward is not the three-kernel one"
+        assert_close(c.float(), b.float(), atol=2e-2 * max(b.float().abs().max().item(), 1.0), rtol=2e-2, name=name)
 
 
 def test_bad_config_is_a_value_error_naming_it(bwd, device):
@@ -512,20 +574,21 @@ LISTED = [
 
 
 @pytest.mark.parametrize("dtype,H,Hk,Lq,Lk,D,Dv,causal,mask_kind,alpha,cap", LISTED)
-def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_buffers, monkeypatch, dtype, H, Hk, Lq,
-                                      Lk, D, Dv, causal, mask_kind, alpha, cap):
+def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_buffers, monkeypatch, dq_mode, dtype, H,
+                                      Hk, Lq, Lk, D, Dv, causal, mask_kind, alpha, cap):
     """Training through the forward's lists (``return_lists``): the rows the main launch lists and
     those the fix-up lists (FIXUP_LISTS) take their gradients from the lists (dQ gathered by row;
     dK/dV over the pairs grouped by key block), the rest (supports past the cap) from the tiles, whose
     map holds only those. Against float64: fp32 within 1e-3 of the gradient's scale (τ comes
     from the forward kernel), bf16 within 3x the plain bf16 reference's error; a second pass is
-    bitwise equal (no atomics); the float mask's gradient too."""
+    bitwise equal (no atomics; the fused dQ's atomics: close); the float mask's gradient too."""
     fwd = gather_everywhere
     monkeypatch.setattr(fwd, "TRAIN_GATHER_CAP", cap)
     monkeypatch.setattr(bwd, "SKIP_SCAN", 2)  # the dense passes' span skipping over several spans
     B = 2
     q, k, v, do, mask = _problem(device, B, H, Hk, Lq, Lk, D, Dv, mask_kind)
     mask_grad = mask is not None and mask.dtype != torch.bool
+    dq_mode.expect = dq_mode.fused and not mask_grad  # (dmask needs the dQ pass)
     qd, kd, vd, dod = (t.to(dtype) for t in (q, k, v, do))
     md = mask if mask is None or mask.dtype == torch.bool else mask.to(dtype)
     scale = 1.0 / math.sqrt(D)
@@ -542,7 +605,7 @@ def test_listed_rows_take_their_lists(bwd, device, gather_everywhere, poisoned_b
     got = bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)
     again = bwd.backward(*args, tiles=tiles, lists=lists, counts=counts)
     for name, a, b in zip(NAMES, got, again):
-        assert torch.equal(a, b), f"{name} differs between identical backward passes"
+        _assert_repeats(name, a, b, dq_mode, "between identical backward passes")
     want = _oracle(*_rounded(dtype, q, k, v, do), md if md is None or md.dtype == torch.bool else md.double(), causal,
                    alpha, None, mask_grad)
     names = NAMES[:3] + (("dmask",) if mask_grad else ())
