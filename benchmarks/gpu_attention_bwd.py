@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import adasplash_compile  # noqa: E402
 from adasplash_compile import ops, reference  # noqa: E402
 from adasplash_compile.kernels import attention_bwd  # noqa: E402
-from benchmarks.inputs import attention_inputs  # noqa: E402
+from benchmarks.inputs import attention_inputs, deterministic_mode  # noqa: E402
 
 NAMES = ("dq", "dk", "dv", "dalpha", "dmask")
 # --smoke: a CPU dry run of the whole script (Triton interpreter, tiny sizes) before spending GPU time
@@ -140,12 +140,14 @@ def determinism(n=50, N=4096):
     alpha = torch.linspace(1.3, 2.0, H, device=DEV).requires_grad_()
     do = torch.randn(B, H, N, D, device=DEV).bfloat16()
     out = adasplash_compile.entmax_attention(q, k, v, is_causal=True, alpha=alpha)
-    first = torch.autograd.grad(out, (q, k, v, alpha), do, retain_graph=True)
-    same = True
-    for _ in range(n - 1):
-        again = torch.autograd.grad(out, (q, k, v, alpha), do, retain_graph=True)
-        same &= all(torch.equal(a, b) for a, b in zip(first, again))
-    print(f"[determinism] {n} backward passes (N={N}, per-head alpha) bitwise equal: {same}", flush=True)
+    with deterministic_mode():
+        first = torch.autograd.grad(out, (q, k, v, alpha), do, retain_graph=True)
+        same = True
+        for _ in range(n - 1):
+            again = torch.autograd.grad(out, (q, k, v, alpha), do, retain_graph=True)
+            same &= all(torch.equal(a, b) for a, b in zip(first, again))
+    print(f"[determinism] {n} backward passes (N={N}, per-head alpha, deterministic mode) bitwise equal: {same}",
+          flush=True)
     return dict(passes=n, N=N, B=B, H=H, D=D, per_head_alpha=True, bitwise_equal=bool(same))
 
 

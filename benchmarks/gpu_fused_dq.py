@@ -1,6 +1,6 @@
 """H200 A/B of the backward's fused dQ (``attention_bwd.FUSED_DQ``: the dK/dV pass adds dZ·K to a
 float32 accumulator with atomics, no dQ pass) against the three-kernel backward, through the public
-op: bf16 B=2 H=16 D=128 causal α = 1.5, do_bench medians (ms) of forward+backward and of the
+op: bf16 B=2 H=16 D=128 causal, do_bench medians (ms) of forward+backward and of the
 backward alone (one forward, its graph kept), plus each variant's gradients against the first
 variant's, and (``--accuracy N``) every variant's max error against float64 on B=1 H=2 'rand' next
 to the plain PyTorch bf16 error (FlashAttention's 3x rule).
@@ -9,7 +9,9 @@ to the plain PyTorch bf16 error (FlashAttention's 3x rule).
         --points 4096:rand,4096:local --variants "passes;fused=32,128,64,64,8,2"
 
 A variant is ``passes`` (FUSED_DQ off) or ``fused[=BLOCK_M1,BLOCK_N1,BLOCK_M2,BLOCK_N2,warps,stages]``
-(FUSED_DQ on; the config replaces ``FUSED_CONFIGS``' bf16 D=128 entry).
+(FUSED_DQ on; the config replaces ``FUSED_CONFIGS``' bf16 D=128 entries). ``--alpha``: 1.5 (default),
+another float, or ``LO..HI`` for a learnable α per head (linspace over the 16 heads; its gradient is
+taken too).
 """
 
 from __future__ import annotations
@@ -27,19 +29,33 @@ from adasplash_compile import entmax_attention, reference  # noqa: E402
 from adasplash_compile.kernels import attention_bwd  # noqa: E402
 from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
 
-ALPHA = 1.5
+
+
+def _alpha(spec: str):
+    if ".." in spec:
+        lo, hi = (float(x) for x in spec.split(".."))
+        return torch.linspace(lo, hi, 16, device="cuda")
+    return float(spec)
+
+
+def _wrt(leaves, alpha):
+    """(α argument, tensors to differentiate): a per-head α is learnable."""
+    if isinstance(alpha, float):
+        return alpha, leaves
+    learn = alpha.clone().requires_grad_()
+    return learn, [*leaves, learn]
 
 
 @contextlib.contextmanager
 def variant(spec: str):
-    key = (torch.bfloat16, 128)
     saved = attention_bwd.FUSED_DQ, dict(attention_bwd.FUSED_CONFIGS)
     name, _, cfg = spec.partition("=")
     if name not in ("passes", "fused"):
         raise ValueError(f"variant: expected 'passes' or 'fused[=config]', got {spec!r}")
     attention_bwd.FUSED_DQ = name == "fused"
-    if cfg:
-        attention_bwd.FUSED_CONFIGS[key] = tuple(int(x) for x in cfg.split(","))
+    if cfg:  # (for α = 1.5 / 2 and general α alike)
+        for general in (False, True):
+            attention_bwd.FUSED_CONFIGS[(torch.bfloat16, 128, general)] = tuple(int(x) for x in cfg.split(","))
     try:
         yield
     finally:
@@ -48,44 +64,51 @@ def variant(spec: str):
         attention_bwd.FUSED_CONFIGS.update(saved[1])
 
 
-def _grads(q, k, v, do):
+def _grads(q, k, v, do, alpha):
     leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
-    return torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=ALPHA), leaves, do)
+    a, wrt = _wrt(leaves, alpha)
+    return torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=a), wrt, do)
 
 
-def timing(points, variants):
+def timing(points, variants, alpha):
     for point in points:
         n, kind = point.split(":")
         q, k, v, do = _inputs(kind, 2, 16, int(n), 128)
         leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+        a, wrt = _wrt(leaves, alpha)
         first = None
         for spec in variants:
             with variant(spec):
                 def step():
-                    torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=ALPHA), leaves, do)
+                    torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=a), wrt, do)
 
                 fb = bench(step)
-                out = entmax_attention(*leaves, is_causal=True, alpha=ALPHA)
-                bwd = bench(lambda: torch.autograd.grad(out, leaves, do, retain_graph=True))
-                got = torch.autograd.grad(out, leaves, do)
+                out = entmax_attention(*leaves, is_causal=True, alpha=a)
+                bwd = bench(lambda: torch.autograd.grad(out, wrt, do, retain_graph=True))
+                got = torch.autograd.grad(out, wrt, do)
             if first is None:
                 first, same = got, "first"
             else:
                 same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
-                    "max diff dq/dk/dv " + " ".join(f"{(g.float() - f.float()).abs().max().item():.2e}"
+                    "max diff dq/dk/dv[/dα] " + " ".join(f"{(g.float() - f.float()).abs().max().item():.2e}"
                                                     for g, f in zip(got, first)))
-            print(f"[fused-dq] N={n} {kind:5s} {spec:28s} fwd+bwd {fb:8.3f}  bwd {bwd:8.3f}  {same}", flush=True)
+            print(f"[fused-dq] α={alpha if isinstance(alpha, float) else 'per-head'} N={n} {kind:5s} {spec:28s} fwd+bwd {fb:8.3f}  bwd {bwd:8.3f}  {same}", flush=True)
 
 
-def accuracy(n, variants):
+def accuracy(n, variants, alpha):
+    """B=1 H=2 'rand' (a per-head α: its first two heads)."""
     q, k, v, do = _inputs("rand", 1, 2, n, 128, seed=1)
     scale = q.shape[-1] ** -0.5
+    if not isinstance(alpha, float):
+        alpha = alpha[:2].contiguous()
+    a64 = alpha if isinstance(alpha, float) else alpha.double()
+    a32 = alpha if isinstance(alpha, float) else alpha.float()
     want = reference.entmax_attention_backward(do.double(), q.double(), k.double(), v.double(), None, True, scale,
-                                               alpha=ALPHA)[:3]
-    plain = reference.entmax_attention_backward(do, q, k, v, None, True, scale, alpha=ALPHA)[:3]
+                                               alpha=a64)[:3]
+    plain = reference.entmax_attention_backward(do, q, k, v, None, True, scale, alpha=a32)[:3]
     for spec in variants:
         with variant(spec):
-            got = _grads(q, k, v, do)
+            got = _grads(q, k, v, do, alpha)
         cells = []
         for name, g, w, p in zip(("dq", "dk", "dv"), got, want, plain):
             err, base = (g.double() - w).abs().max().item(), (p.double() - w).abs().max().item()
@@ -98,11 +121,13 @@ def main():
     ap.add_argument("--points", default="4096:rand,4096:local")
     ap.add_argument("--variants", default="passes;fused")
     ap.add_argument("--accuracy", type=int, default=0, help="also the max error against float64 at this N")
+    ap.add_argument("--alpha", default="1.5", help="a float, or LO..HI for a learnable α per head")
     a = ap.parse_args()
     variants = a.variants.split(";")
+    alpha = _alpha(a.alpha)
     if a.accuracy:
-        accuracy(a.accuracy, variants)
-    timing(a.points.split(","), variants)
+        accuracy(a.accuracy, variants, alpha)
+    timing(a.points.split(","), variants, alpha)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ the ``generator`` (or torch's global RNG); nothing is ever zeros.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Optional
@@ -173,3 +174,16 @@ class Case:
         d.pop("order")
         d.pop("skip")
         return d
+
+
+@contextlib.contextmanager
+def deterministic_mode():
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` inside: the backward then takes
+    its three kernels without atomics (``attention_bwd.FUSED_DQ`` is off there), so repeated
+    passes are bitwise equal (issue #4's determinism check)."""
+    was, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was, warn_only=warn)

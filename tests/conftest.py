@@ -73,3 +73,15 @@ def needs_kernels(kernels_active) -> None:
     for a whole module)."""
     if not kernels_active:
         pytest.skip("Triton kernels inactive: needs CUDA or TRITON_INTERPRET=1 (the CPU falls back to the reference)")
+
+
+@pytest.fixture
+def deterministic():
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` for the test: what a test that
+    compares two runs' gradients bit for bit needs on the GPU, where the backward's fused dQ
+    (``attention_bwd.FUSED_DQ``) otherwise adds with atomics. ``warn_only``: the tests' own
+    reference matmuls (cuBLAS) only warn."""
+    was, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    yield
+    torch.use_deterministic_algorithms(was, warn_only=warn)

@@ -261,7 +261,7 @@ def test_on_device_is_a_null_context_off_cuda_and_on_the_current_device(monkeypa
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
-def test_attention_on_a_second_gpu_launches_there():
+def test_attention_on_a_second_gpu_launches_there(deterministic):
     """Tensors on cuda:1 while cuda:0 is current (a model split across GPUs): forward, decode and
     backward run on cuda:1 and give what they give with cuda:1 current."""
     from adasplash_compile import entmax_attention
