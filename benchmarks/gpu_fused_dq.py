@@ -9,7 +9,7 @@ to the plain PyTorch bf16 error (FlashAttention's 3x rule).
         --points 4096:rand,4096:local --variants "passes;fused=32,128,64,64,8,2"
 
 A variant is ``passes`` (FUSED_DQ off) or ``fused[=BLOCK_M1,BLOCK_N1,BLOCK_M2,BLOCK_N2,warps,stages]``
-(FUSED_DQ on; the config replaces ``FUSED_CONFIGS``' bf16 D=128 entries). ``--alpha``: 1.5 (default),
+(FUSED_DQ on; the config replaces ``FUSED_CONFIGS``' bf16 D=128 entry). ``--alpha``: 1.5 (default),
 another float, or ``LO..HI`` for a learnable α per head (linspace over the 16 heads; its gradient is
 taken too).
 """
@@ -53,9 +53,8 @@ def variant(spec: str):
     if name not in ("passes", "fused"):
         raise ValueError(f"variant: expected 'passes' or 'fused[=config]', got {spec!r}")
     attention_bwd.FUSED_DQ = name == "fused"
-    if cfg:  # (for α = 1.5 / 2 and general α alike)
-        for general in (False, True):
-            attention_bwd.FUSED_CONFIGS[(torch.bfloat16, 128, general)] = tuple(int(x) for x in cfg.split(","))
+    if cfg:
+        attention_bwd.FUSED_CONFIGS[(torch.bfloat16, 128)] = tuple(int(x) for x in cfg.split(","))
     try:
         yield
     finally:

@@ -68,12 +68,17 @@ _MAX_HEAD_DIM = 256
 # the map's TILE x TILE blocks. False: the dK/dV pass records its own verdicts.
 FLAGS_FROM_FORWARD = True
 
-# Without a float mask's gradient, the dK/dV pass also adds each tile's dZ·K to a float32 dQ
-# accumulator with atomics (template FUSED_DQ; a per-head α's five dα row sums too) and the dQ pass
-# does not run: five products per tile instead of seven, but dQ's (and dα's) last bits then vary
-# from run to run. Off under
+# Without a per-head α or a float mask's gradient, the dK/dV pass also adds each tile's dZ·K to a
+# float32 dQ accumulator with atomics (template FUSED_DQ) and the dQ pass does not run: five
+# products per tile instead of seven, but dQ's last bits then vary from run to run. Off under
 # ``torch.use_deterministic_algorithms(True)``, which keeps the three-kernel backward (bitwise
-# reproducible).
+# reproducible). H200 session 19 (bf16 B=2 H=16 D=128 causal, ms, three kernels → fused; calls A,
+# B): α = 1.5 forward+backward 4k rand 2.292 → 2.189 (backward 1.254 → 1.149), 8k rand 7.746 →
+# 7.416, 4k local 0.640 → 0.636, 16k local 4.998 → 4.930, 16k rand 13.14 → 13.10 (its rows are
+# listed); α = 1.25 4k rand 3.719 → 3.438 (backward 1.663 → 1.391). Max errors against float64
+# unchanged (4k rand, B=1 H=2). A per-head α's five dα row sums, added per tile with atomics too
+# (reductions across each transposed tile's keys), made its backward slower: 4k rand 1.78 → 3.04
+# ms (32x128 tiles; 3.27 at 64x128), so a per-head α keeps the dQ pass.
 FUSED_DQ = True
 # the listed rows' kernels: rows (dQ) or keys (dK/dV, also the bins the pairs are grouped by) per
 # program, the pairs per step of their loops, and warps. Session 10's kernels (one pair per lane,
@@ -123,18 +128,16 @@ _CONFIGS: dict[tuple[torch.dtype, int], Config] = {
     (torch.float32, 128): (32, 32, 32, 32, 4, 1),
     (torch.float32, 256): (16, 32, 32, 16, 4, 1),
 }
-# FUSED_DQ's dK/dV pass (its dQ accumulator takes registers the two-pass one does not), keyed by
-# (dtype, rounded head dim, general α: exp2/log2 and dα's row sums take more); other keys take
-# _CONFIGS'. The dQ pass does not run, but BLOCK_M2 x BLOCK_N2 nesting in the forward's map
-# (TILE) still lets the dK/dV pass skip its verdicts (FLAGS_FROM_FORWARD). ptxas (Triton 3.6,
-# sm_90, bf16 D=128 causal, 8 warps, 2 stages), bytes spilled at 64x128 / 32x128 / 64x64 tiles:
-# α = 1.5 216 / 0 / 0 (the two-pass pass: 80 at 64x128); per-head α 1308 / 68. H200 session 19
-# call A (α = 1.5, 4k rand, backward ms): 64x128 1.152, 32x128 1.401, 64x64 1.845, two-pass 1.257.
-FUSED_CONFIGS: dict[tuple[torch.dtype, int, bool], Config] = {
-    (torch.bfloat16, 128, False): (64, 128, 64, 64, 8, 2),
-    (torch.float16, 128, False): (64, 128, 64, 64, 8, 2),
-    (torch.bfloat16, 128, True): (32, 128, 64, 64, 8, 2),
-    (torch.float16, 128, True): (32, 128, 64, 64, 8, 2),
+# FUSED_DQ's dK/dV pass (its dQ accumulator takes registers the two-pass one does not), keyed the
+# same way; other keys take _CONFIGS'. The dQ pass does not run, but BLOCK_M2 x BLOCK_N2 nesting in
+# the forward's map (TILE) still lets the dK/dV pass skip its verdicts (FLAGS_FROM_FORWARD). ptxas
+# (Triton 3.6, sm_90, bf16 D=128 α = 1.5 causal, 8 warps, 2 stages), bytes spilled at 64x128 /
+# 32x128 / 64x64 tiles: 216 / 0 / 0 (the two-kernel pass: 80 at 64x128). H200 session 19, 4k rand
+# backward ms: α = 1.5 (call A) 1.152 / 1.401 / 1.845, three kernels 1.257; α = 1.25 (call B)
+# 1.391 / 1.668, three kernels 1.663.
+FUSED_CONFIGS: dict[tuple[torch.dtype, int], Config] = {
+    (torch.bfloat16, 128): (64, 128, 64, 64, 8, 2),
+    (torch.float16, 128): (64, 128, 64, 64, 8, 2),
 }
 _FALLBACK: Config = (32, 32, 32, 32, 4, 1)
 # The interpreter runs tiles as numpy arrays: small tiles keep tests quick, and on tiny sequences
@@ -150,14 +153,12 @@ def _round_dim(d: int) -> int:
     return max(16, 1 << (d - 1).bit_length())
 
 
-def default_config(dtype: torch.dtype, head_dim: int, device: torch.device, fused: bool = False,
-                   general: bool = False) -> Config:
-    """The backward's :data:`Config` for this dtype and head dim (``fused``: FUSED_DQ's, for a
-    ``general`` α or α = 1.5 / 2)."""
+def default_config(dtype: torch.dtype, head_dim: int, device: torch.device, fused: bool = False) -> Config:
+    """The backward's :data:`Config` for this dtype and head dim (``fused``: FUSED_DQ's)."""
     if device.type != "cuda":
         return _INTERPRETER_CONFIG
     key = (dtype, _round_dim(head_dim))
-    return (fused and FUSED_CONFIGS.get((*key, bool(general)))) or _CONFIGS.get(key, _FALLBACK)
+    return (fused and FUSED_CONFIGS.get(key)) or _CONFIGS.get(key, _FALLBACK)
 
 
 def _check(q: Tensor, k: Tensor, v: Tensor, grad_out: Tensor, tau: Tensor, o2: Tensor) -> None:
@@ -192,8 +193,7 @@ _modules: dict = {}
 
 def fused_dq(need_dalpha: bool, mask_grad: bool) -> bool:
     """Whether a backward takes the fused dQ (see FUSED_DQ)."""
-    del need_dalpha  # (the fused pass sums the dα row terms too)
-    return FUSED_DQ and not mask_grad and not torch.are_deterministic_algorithms_enabled()
+    return FUSED_DQ and not need_dalpha and not mask_grad and not torch.are_deterministic_algorithms_enabled()
 
 
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
@@ -308,14 +308,14 @@ def _backward(
         return dq, dk, dv, dalpha, dmask_out
 
     fused = fused_dq(need_dalpha, mask_grad)
-    kind = render.alpha_kind(alpha, alpha_t)
-    cfg = tuple(config or default_config(q.dtype, D, q.device, fused, kind == "general"))
+    cfg = tuple(config or default_config(q.dtype, D, q.device, fused))
     if len(cfg) not in (6, 8):
         raise ValueError(f"config: expected 6 or 8 entries (see attention_bwd.Config), got {config}")
     BLOCK_M1, BLOCK_N1, BLOCK_M2, BLOCK_N2, num_warps, num_stages = cfg[:6]
     dq_warps, dq_stages = cfg[6:] if len(cfg) == 8 else (num_warps, num_stages)
     if BLOCK_M2 % BLOCK_M1 or BLOCK_N1 % BLOCK_N2:
         raise ValueError(f"config: BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 divide BLOCK_N1, got {config}")
+    kind = render.alpha_kind(alpha, alpha_t)
     alpha_own = _alpha_buffer(alpha, alpha_t, kind, H, q.device)
     alpha_buf = alpha_own if alpha_own is not None else tau  # (α = 1.5 or 2: never read)
 
@@ -375,7 +375,6 @@ def _backward(
     dz_full = torch.zeros((B, H, Lq, Lk), dtype=torch.float32, device=q.device) if mask_grad else tau
     # (zeroed by the preprocess)
     dq_acc = torch.empty((B * H * Lq, D), dtype=torch.float32, device=q.device) if fused else tau
-    dsums = torch.empty((5, B * H * Lq), dtype=torch.float32, device=q.device) if fused and need_dalpha else tau
 
     # launch keys (launch.py): what decides each kernel's specialisation. Pointer dtypes (k, v, O₂
     # follow q; τ, δ, α are fp32; the outputs are allocated here), the alignment of the tensors
@@ -388,18 +387,18 @@ def _backward(
     launches = [
         (launch.launcher(mod._bwd_preprocess).bind(
             (common, do_strides, o2.stride()), (_cdiv(Lq, BLOCK_M2), B * H), dict(BLOCK_M=BLOCK_M2), num_warps, 3),
-         (grad_out, o2, delta, dq_acc, dsums, *do_strides, *o2.stride(), H, Lq)),
+         (grad_out, o2, delta, dq_acc, *do_strides, *o2.stride(), H, Lq)),
         (launch.launcher(mod._bwd_dkdv).bind(
             (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
             dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages),
-         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, dq_acc, dsums, *strides,
+         (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, dq_acc, *strides,
           *dk.stride(),
           *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols)),
     ]
     if fused:
         launches.append((launch.launcher(mod._bwd_dq_convert).bind(
             (common, dq.stride()), (_cdiv(Lq, BLOCK_M2), B * H), dict(BLOCK_M=BLOCK_M2), 4, 1),
-            (dq_acc, dq, dsums, alpha_buf, dalpha_rows, *dq.stride(), H, Lq, float(scale))))
+            (dq_acc, dq, *dq.stride(), H, Lq, float(scale))))
     else:
         launches.append((launch.launcher(mod._bwd_dq).bind(
             (common, strides, flag_rows, flag_cols), (_cdiv(Lq, BLOCK_M2), B * H),
@@ -412,8 +411,7 @@ def _backward(
         replay = launch.Replay.of(
             launches, (grad_out, q, k, v, None if attn_mask is None else mask, tau, o2, tiles if use_tiles else None,
                        dq, dk, dv, alpha_own, dalpha_rows if need_dalpha else None),
-            (delta, *((dq_acc,) if fused else ()), *((dsums,) if fused and need_dalpha else ()),
-             *(() if fwd_flags else (flags,))))
+            (delta, *((dq_acc,) if fused else ()), *(() if fwd_flags else (flags,))))
         if replay is not None:
             launch.bounded_put(_plans, plan_key, _Plan(replay, alpha, kind), MAX_PLANS)
     if use_lists:
