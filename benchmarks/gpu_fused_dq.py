@@ -1,8 +1,8 @@
 """H200 A/B of the backward's fused dQ (``attention_bwd.FUSED_DQ``: the dK/dV pass adds dZ·K to a
 float32 accumulator with atomics, no dQ pass) against the three-kernel backward, through the public
 op: bf16 B=2 H=16 D=128 causal, do_bench medians (ms) of forward+backward and of the
-backward alone (one forward, its graph kept), plus each variant's gradients against the first
-variant's, and (``--accuracy N``) every variant's max error against float64 on B=1 H=2 'rand' next
+backward alone (one forward, its graph kept), a step's peak memory above what was allocated before
+it, plus each variant's gradients against the first variant's, and (``--accuracy N``) every variant's max error against float64 on B=1 H=2 'rand' next
 to the plain PyTorch bf16 error (FlashAttention's 3x rule).
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_fused_dq.py \\
@@ -82,6 +82,12 @@ def timing(points, variants, alpha):
                     torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=a), wrt, do)
 
                 fb = bench(step)
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+                base = torch.cuda.memory_allocated()
+                step()
+                torch.cuda.synchronize()
+                peak = (torch.cuda.max_memory_allocated() - base) / 2**20
                 out = entmax_attention(*leaves, is_causal=True, alpha=a)
                 bwd = bench(lambda: torch.autograd.grad(out, wrt, do, retain_graph=True))
                 got = torch.autograd.grad(out, wrt, do)
@@ -91,7 +97,8 @@ def timing(points, variants, alpha):
                 same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
                     "max diff dq/dk/dv[/dα] " + " ".join(f"{(g.float() - f.float()).abs().max().item():.2e}"
                                                     for g, f in zip(got, first)))
-            print(f"[fused-dq] α={alpha if isinstance(alpha, float) else 'per-head'} N={n} {kind:5s} {spec:28s} fwd+bwd {fb:8.3f}  bwd {bwd:8.3f}  {same}", flush=True)
+            print(f"[fused-dq] α={alpha if isinstance(alpha, float) else 'per-head'} N={n} {kind:5s} {spec:28s} fwd+bwd {fb:8.3f}  bwd {bwd:8.3f}  step peak +{peak:7.1f} MiB  {same}",
+                  flush=True)
 
 
 def accuracy(n, variants, alpha):

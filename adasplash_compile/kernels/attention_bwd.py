@@ -191,9 +191,13 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
 _modules: dict = {}
 
 
-def fused_dq(need_dalpha: bool, mask_grad: bool) -> bool:
-    """Whether a backward takes the fused dQ (see FUSED_DQ)."""
-    return FUSED_DQ and not need_dalpha and not mask_grad and not torch.are_deterministic_algorithms_enabled()
+def fused_dq(need_dalpha: bool, mask_grad: bool, mostly_listed: bool = False) -> bool:
+    """Whether a backward takes the fused dQ (see FUSED_DQ). ``mostly_listed``: most rows come from
+    the forward's lists (MAP_SKIP), so the dense passes have little left and the fused dQ's float32
+    accumulator (4 bytes per query row and dim) would buy nothing (H200 session 19 call A, 16k
+    rand: 13.10 against 13.14 ms)."""
+    return (FUSED_DQ and not need_dalpha and not mask_grad and not mostly_listed
+            and not torch.are_deterministic_algorithms_enabled())
 
 
 def _kernels(q: Tensor, v: Tensor, alpha_kind: str, mask_mode: str, is_causal: bool, need_dalpha: bool,
@@ -307,7 +311,31 @@ def _backward(
             dalpha = torch.zeros((H,), dtype=alpha_t.dtype, device=q.device)
         return dq, dk, dv, dalpha, dmask_out
 
-    fused = fused_dq(need_dalpha, mask_grad)
+    kind = render.alpha_kind(alpha, alpha_t)
+    use_lists = counts is not None and counts.numel() > 0
+    if use_lists:
+        if kind not in ("15", "2"):
+            raise ValueError(f"lists: the forward lists rows only for α = 1.5 or 2, got α kind {kind!r}")
+        if counts.shape != (B, H, Lq) or lists is None or lists.dim() != 4 or lists.shape[:3] != (B, H, Lq):
+            raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
+                             f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
+        lists, counts = lists.contiguous(), counts.contiguous()
+        count = ListedCount(counts, lists.shape[-1])
+        # the dense passes see the listed rows with nothing to attend
+        tau_dense = torch.where(counts > 0, float("inf"), tau.to(torch.float32))
+        # With most rows listed the map is mostly empty and the dK/dV pass tests it per tile and
+        # per span; otherwise a branch-free loop keeps its loads pipelined (H200 session 10: the
+        # tested loop took 4k 'rand' training from ~2.2 to 2.75 ms, and 16k 'local', 0.4% of rows
+        # listed, from 1.0 to 1.4 ms of backward). Both compute the same gradients, so the choice
+        # may follow the share seen by the last backward of these shapes, and the host waits for
+        # this one's count only after launching the dense passes; the first backward of a shape
+        # waits before them.
+        shape_key = (q.device, B, H, Hk, Lq, Lk, lists.shape[-1])
+        share = _SHARE_SEEN.get(shape_key)
+        if share is None:
+            share = count.wait()[1]
+        map_skip = share >= MAP_SKIP_SHARE
+    fused = fused_dq(need_dalpha, mask_grad, use_lists and map_skip)
     cfg = tuple(config or default_config(q.dtype, D, q.device, fused))
     if len(cfg) not in (6, 8):
         raise ValueError(f"config: expected 6 or 8 entries (see attention_bwd.Config), got {config}")
@@ -315,7 +343,6 @@ def _backward(
     dq_warps, dq_stages = cfg[6:] if len(cfg) == 8 else (num_warps, num_stages)
     if BLOCK_M2 % BLOCK_M1 or BLOCK_N1 % BLOCK_N2:
         raise ValueError(f"config: BLOCK_M2 must be a multiple of BLOCK_M1 and BLOCK_N2 divide BLOCK_N1, got {config}")
-    kind = render.alpha_kind(alpha, alpha_t)
     alpha_own = _alpha_buffer(alpha, alpha_t, kind, H, q.device)
     alpha_buf = alpha_own if alpha_own is not None else tau  # (α = 1.5 or 2: never read)
 
@@ -341,29 +368,6 @@ def _backward(
     flags = tiles if fwd_flags else torch.empty((B, H, n_mblocks, n_nblocks), dtype=torch.int8, device=q.device)
     if not use_tiles:
         tiles = flags  # never read
-    use_lists = counts is not None and counts.numel() > 0
-    if use_lists:
-        if kind not in ("15", "2"):
-            raise ValueError(f"lists: the forward lists rows only for α = 1.5 or 2, got α kind {kind!r}")
-        if counts.shape != (B, H, Lq) or lists is None or lists.dim() != 4 or lists.shape[:3] != (B, H, Lq):
-            raise ValueError(f"lists / counts must have shapes (B, H, Lq, cap) / {(B, H, Lq)}, got "
-                             f"{None if lists is None else tuple(lists.shape)} / {tuple(counts.shape)}")
-        lists, counts = lists.contiguous(), counts.contiguous()
-        count = ListedCount(counts, lists.shape[-1])
-        # the dense passes see the listed rows with nothing to attend
-        tau_dense = torch.where(counts > 0, float("inf"), tau.to(torch.float32))
-        # With most rows listed the map is mostly empty and the dK/dV pass tests it per tile and
-        # per span; otherwise a branch-free loop keeps its loads pipelined (H200 session 10: the
-        # tested loop took 4k 'rand' training from ~2.2 to 2.75 ms, and 16k 'local', 0.4% of rows
-        # listed, from 1.0 to 1.4 ms of backward). Both compute the same gradients, so the choice
-        # may follow the share seen by the last backward of these shapes, and the host waits for
-        # this one's count only after launching the dense passes; the first backward of a shape
-        # waits before them.
-        shape_key = (q.device, B, H, Hk, Lq, Lk, lists.shape[-1])
-        share = _SHARE_SEEN.get(shape_key)
-        if share is None:
-            share = count.wait()[1]
-        map_skip = share >= MAP_SKIP_SHARE
     mod = _kernels(q, v, kind, mask_mode, is_causal, need_dalpha, mask_grad, use_tiles, not fwd_flags,
                    map_skip=use_lists and map_skip, fused=fused)
     flag_m, flag_n, flag_rows, flag_cols = ((TILE, TILE, n_trows, n_tcols) if fwd_flags else
