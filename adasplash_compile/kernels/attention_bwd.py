@@ -418,6 +418,10 @@ def _backward(
             (delta, *((dq_acc,) if fused else ()), *(() if fwd_flags else (flags,))))
         if replay is not None:
             launch.bounded_put(_plans, plan_key, _Plan(replay, alpha, kind), MAX_PLANS)
+    # the fused dQ's accumulator is free once its last launch is queued: not held through the
+    # listed rows' buffers below (H200 session 19 call D, 32k 'local' step: +512 MiB over the
+    # three-kernel backward with it held, twice the accumulator)
+    del launches, dq_acc
     if use_lists:
         n_pairs, share = count.wait()
         launch.bounded_put(_SHARE_SEEN, shape_key, share, 4096)  # (many shapes: dynamic lengths)
