@@ -8,8 +8,9 @@ to the plain PyTorch bf16 error (FlashAttention's 3x rule).
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_fused_dq.py \\
         --points 4096:rand,4096:local --variants "passes;fused=32,128,64,64,8,2"
 
-A variant is ``passes`` (FUSED_DQ off) or ``fused[=BLOCK_M1,BLOCK_N1,BLOCK_M2,BLOCK_N2,warps,stages]``
-(FUSED_DQ on; the config replaces ``FUSED_CONFIGS``' bf16 D=128 entry). ``--alpha``: 1.5 (default),
+A variant is ``passes`` (FUSED_DQ off), ``fused[=BLOCK_M1,BLOCK_N1,BLOCK_M2,BLOCK_N2,warps,stages]``
+(FUSED_DQ on at any length, FUSED_MAX_LK lifted; the config replaces ``FUSED_CONFIGS``' bf16 D=128
+entry) or ``default`` (the shipped settings). ``--alpha``: 1.5 (default),
 another float, or ``LO..HI`` for a learnable α per head (linspace over the 16 heads; its gradient is
 taken too).
 """
@@ -48,19 +49,21 @@ def _wrt(leaves, alpha):
 
 @contextlib.contextmanager
 def variant(spec: str):
-    saved = attention_bwd.FUSED_DQ, dict(attention_bwd.FUSED_CONFIGS)
+    saved = attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK, dict(attention_bwd.FUSED_CONFIGS)
     name, _, cfg = spec.partition("=")
-    if name not in ("passes", "fused"):
-        raise ValueError(f"variant: expected 'passes' or 'fused[=config]', got {spec!r}")
-    attention_bwd.FUSED_DQ = name == "fused"
+    if name not in ("passes", "fused", "default"):
+        raise ValueError(f"variant: expected 'passes', 'fused[=config]' or 'default', got {spec!r}")
+    if name != "default":
+        attention_bwd.FUSED_DQ = name == "fused"
+        attention_bwd.FUSED_MAX_LK = 2**31  # (at any length)
     if cfg:
         attention_bwd.FUSED_CONFIGS[(torch.bfloat16, 128)] = tuple(int(x) for x in cfg.split(","))
     try:
         yield
     finally:
-        attention_bwd.FUSED_DQ = saved[0]
+        attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK = saved[:2]
         attention_bwd.FUSED_CONFIGS.clear()
-        attention_bwd.FUSED_CONFIGS.update(saved[1])
+        attention_bwd.FUSED_CONFIGS.update(saved[2])
 
 
 def _grads(q, k, v, do, alpha):

@@ -79,7 +79,12 @@ FLAGS_FROM_FORWARD = True
 # unchanged (4k rand, B=1 H=2). A per-head α's five dα row sums, added per tile with atomics too
 # (reductions across each transposed tile's keys), made its backward slower: 4k rand 1.78 → 3.04
 # ms (32x128 tiles; 3.27 at 64x128), so a per-head α keeps the dQ pass.
+# The accumulator costs 4 bytes per query row and dim while the backward runs (a step's peak, call
+# E: +64 MiB at 4k, +256 at 16k, +512 at 32k, bf16 B=2 H=16 D=128), and buys ~1% from 16k keys
+# ('local' forward+backward, calls D, E: 16k 4.97 → 4.92, 32k 15.13 → 15.06; 'rand' there is
+# listed, below), so it is used below FUSED_MAX_LK keys only.
 FUSED_DQ = True
+FUSED_MAX_LK = 16384
 # the listed rows' kernels: rows (dQ) or keys (dK/dV, also the bins the pairs are grouped by) per
 # program, the pairs per step of their loops, and warps. Session 10's kernels (one pair per lane,
 # each lane walking its own row's or key's list) took 1.6 (dQ) and 3.3 ms (dK/dV) at 16k 'rand'.
@@ -191,12 +196,11 @@ def _mask4(attn_mask: Tensor, B: int, H: int, Lq: int, Lk: int) -> Tensor:
 _modules: dict = {}
 
 
-def fused_dq(need_dalpha: bool, mask_grad: bool, mostly_listed: bool = False) -> bool:
-    """Whether a backward takes the fused dQ (see FUSED_DQ). ``mostly_listed``: most rows come from
-    the forward's lists (MAP_SKIP), so the dense passes have little left and the fused dQ's float32
-    accumulator (4 bytes per query row and dim) would buy nothing (H200 session 19 call A, 16k
-    rand: 13.10 against 13.14 ms)."""
-    return (FUSED_DQ and not need_dalpha and not mask_grad and not mostly_listed
+def fused_dq(need_dalpha: bool, mask_grad: bool, mostly_listed: bool = False, lk: int = 0) -> bool:
+    """Whether a backward takes the fused dQ (see FUSED_DQ, FUSED_MAX_LK). ``mostly_listed``: most
+    rows come from the forward's lists (MAP_SKIP), so the dense passes have little left and the
+    accumulator would buy nothing (H200 session 19 call A, 16k rand: 13.10 against 13.14 ms)."""
+    return (FUSED_DQ and not need_dalpha and not mask_grad and not mostly_listed and lk < FUSED_MAX_LK
             and not torch.are_deterministic_algorithms_enabled())
 
 
@@ -335,7 +339,7 @@ def _backward(
         if share is None:
             share = count.wait()[1]
         map_skip = share >= MAP_SKIP_SHARE
-    fused = fused_dq(need_dalpha, mask_grad, use_lists and map_skip)
+    fused = fused_dq(need_dalpha, mask_grad, use_lists and map_skip, Lk)
     cfg = tuple(config or default_config(q.dtype, D, q.device, fused))
     if len(cfg) not in (6, 8):
         raise ValueError(f"config: expected 6 or 8 entries (see attention_bwd.Config), got {config}")
@@ -418,10 +422,7 @@ def _backward(
             (delta, *((dq_acc,) if fused else ()), *(() if fwd_flags else (flags,))))
         if replay is not None:
             launch.bounded_put(_plans, plan_key, _Plan(replay, alpha, kind), MAX_PLANS)
-    # the fused dQ's accumulator is free once its last launch is queued: not held through the
-    # listed rows' buffers below (H200 session 19 call D, 32k 'local' step: +512 MiB over the
-    # three-kernel backward with it held, twice the accumulator)
-    del launches, dq_acc
+    del launches, dq_acc  # (the fused dQ's accumulator: free once its last launch is queued)
     if use_lists:
         n_pairs, share = count.wait()
         launch.bounded_put(_SHARE_SEEN, shape_key, share, 4096)  # (many shapes: dynamic lengths)
@@ -452,7 +453,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions the backward's launches follow from (tests
     and probes change them), so a plan made under other settings is never replayed."""
-    return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED, FUSED_DQ,
+    return (FLAGS_FROM_FORWARD, SKIP_SCAN, default_config, _kernels, launch.ENABLED, FUSED_DQ, FUSED_MAX_LK,
             tuple(FUSED_CONFIGS.items()), torch.are_deterministic_algorithms_enabled())
 
 

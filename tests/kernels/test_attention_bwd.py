@@ -410,6 +410,23 @@ def test_deterministic_algorithms_keep_the_three_kernel_backward(bwd, device, mo
         assert_close(c.float(), b.float(), atol=2e-2 * max(b.float().abs().max().item(), 1.0), rtol=2e-2, name=name)
 
 
+def test_fused_dq_only_below_its_key_length(bwd, device, monkeypatch):
+    """FUSED_MAX_LK: from that many keys the backward keeps its dQ pass (the accumulator's memory
+    buys little there); below it the fused dQ runs. Both match float64."""
+    monkeypatch.setattr(bwd, "FUSED_DQ", True)
+    monkeypatch.setattr(bwd, "FUSED_MAX_LK", 33)
+    taken = []
+    real = bwd.fused_dq
+    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    for Lk, fused in ((33, False), (32, True)):
+        q, k, v, do, _ = _problem(device, 1, 2, 2, 20, Lk, 24, 24)
+        got = _run_kernel(bwd, torch.float32, q, k, v, do, None, False, 1.5, None, False)
+        assert taken[-1] is fused, f"Lk={Lk}: fused={taken[-1]}"
+        want = _oracle(*_rounded(torch.float32, q, k, v, do), None, False, 1.5, None, False)
+        for name, g, w in zip(NAMES[:3], got, want):
+            assert_close(g, w, atol=2e-5 * max(w.abs().max().item(), 1.0), rtol=1e-4, name=name)
+
+
 def test_bad_config_is_a_value_error_naming_it(bwd, device):
     """A backward config must have 6 or 8 entries, and the dQ tiles must nest in the dK/dV tiles."""
     q, k, v, do, _ = _problem(device, 1, 2, 2, 20, 20, 16, 16)
