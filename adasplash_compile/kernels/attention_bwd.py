@@ -16,9 +16,12 @@ a config, renders the template for the call's compile-time choices and launches 
    (per-head α), with its own δ = Σ dP·s / Σ s in fp32 (O₂ is stored in q's dtype), and writes dZ
    for a float mask's gradient.
 
-Determinism: no atomics anywhere and every output element is written by exactly one program in a
-fixed loop order, so repeated backward passes on the same inputs are bitwise equal (the per-head
-dα is a ``torch.sum`` over per-row terms, which is deterministic too).
+Determinism: in these three kernels no atomics anywhere and every output element is written by
+exactly one program in a fixed loop order, so repeated backward passes on the same inputs are
+bitwise equal (the per-head dα is a ``torch.sum`` over per-row terms, which is deterministic too).
+By default, below FUSED_MAX_LK keys, the dK/dV kernel adds dQ with float32 atomics instead of a dQ
+pass (FUSED_DQ, ``_bwd_dq_convert`` casting the sum), whose last bits then vary from run to run;
+``torch.use_deterministic_algorithms(True)`` keeps the three kernels.
 
 Listed rows (``lists``/``counts`` from ``attention.forward(..., return_lists=True)``, 16k keys
 and more): rows whose support the forward listed (at most TRAIN_GATHER_CAP keys each, typically the
@@ -400,8 +403,7 @@ def _backward(
             (common, strides, n_mblocks, n_nblocks, n_trows, n_tcols), (n_nblocks, B * Hk),
             dict(GROUP=group, BLOCK_M=BLOCK_M1, BLOCK_N=BLOCK_N1, TILE=TILE), num_warps, num_stages),
          (q, k, v, grad_out, tau_rows, delta, alpha_buf, mask, flags, tiles, dk, dv, dq_acc, *strides,
-          *dk.stride(),
-          *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols)),
+          *dk.stride(), *dv.stride(), H, Hk, Lq, Lk, float(scale), n_mblocks, n_nblocks, n_trows, n_tcols)),
     ]
     if fused:
         launches.append((launch.launcher(mod._bwd_dq_convert).bind(
