@@ -9,8 +9,8 @@ to the plain PyTorch bf16 error (FlashAttention's 3x rule).
         --points 4096:rand,4096:local --variants "passes;fused=32,128,64,64,8,2"
 
 A variant is ``passes`` (FUSED_DQ off), ``fused[=BLOCK_M1,BLOCK_N1,BLOCK_M2,BLOCK_N2,warps,stages]``
-(FUSED_DQ on at any length, FUSED_MAX_LK lifted; the config replaces ``FUSED_CONFIGS``' bf16 D=128
-entry) or ``default`` (the shipped settings). ``--alpha``: 1.5 (default),
+(FUSED_DQ on at any length, FUSED_MAX_LK lifted; the config replaces ``FUSED_CONFIGS``' entry for
+``--dtype`` and ``--d``) or ``default`` (the shipped settings). ``--alpha``: 1.5 (default),
 another float, or ``LO..HI`` for a learnable α per head (linspace over the 16 heads; its gradient is
 taken too).
 """
@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from adasplash_compile import entmax_attention, reference  # noqa: E402
 from adasplash_compile.kernels import attention_bwd  # noqa: E402
 from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
+from benchmarks.inputs import attention_inputs  # noqa: E402
 
 
 
@@ -48,7 +49,8 @@ def _wrt(leaves, alpha):
 
 
 @contextlib.contextmanager
-def variant(spec: str):
+def variant(spec: str, key=(torch.bfloat16, 128)):
+    """``key``: the (dtype, rounded head dim) entry of FUSED_CONFIGS a config replaces."""
     saved = attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK, dict(attention_bwd.FUSED_CONFIGS)
     name, _, cfg = spec.partition("=")
     if name not in ("passes", "fused", "default"):
@@ -57,7 +59,7 @@ def variant(spec: str):
         attention_bwd.FUSED_DQ = name == "fused"
         attention_bwd.FUSED_MAX_LK = 2**31  # (at any length)
     if cfg:
-        attention_bwd.FUSED_CONFIGS[(torch.bfloat16, 128)] = tuple(int(x) for x in cfg.split(","))
+        attention_bwd.FUSED_CONFIGS[key] = tuple(int(x) for x in cfg.split(","))
     try:
         yield
     finally:
@@ -72,15 +74,23 @@ def _grads(q, k, v, do, alpha):
     return torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=a), wrt, do)
 
 
-def timing(points, variants, alpha):
+def _shaped_inputs(kind, n, d, dtype):
+    if (d, dtype) == (128, torch.bfloat16):
+        return _inputs(kind, 2, 16, n, d)
+    g = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = attention_inputs(kind, 2, 16, n, d, dtype=dtype, device="cuda", generator=g)
+    return q, k, v, torch.randn(q.shape, device="cuda", dtype=dtype, generator=g)
+
+
+def timing(points, variants, alpha, d=128, dtype=torch.bfloat16):
     for point in points:
         n, kind = point.split(":")
-        q, k, v, do = _inputs(kind, 2, 16, int(n), 128)
+        q, k, v, do = _shaped_inputs(kind, int(n), d, dtype)
         leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
         a, wrt = _wrt(leaves, alpha)
         first = None
         for spec in variants:
-            with variant(spec):
+            with variant(spec, (dtype, max(16, 1 << (d - 1).bit_length()))):
                 def step():
                     torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=a), wrt, do)
 
@@ -100,7 +110,8 @@ def timing(points, variants, alpha):
                 same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
                     "max diff dq/dk/dv[/dα] " + " ".join(f"{(g.float() - f.float()).abs().max().item():.2e}"
                                                     for g, f in zip(got, first)))
-            print(f"[fused-dq] α={alpha if isinstance(alpha, float) else 'per-head'} N={n} {kind:5s} {spec:28s} fwd+bwd {fb:8.3f}  bwd {bwd:8.3f}  step peak +{peak:7.1f} MiB  {same}",
+            print(f"[fused-dq] D={d} {str(dtype)[6:]} α={alpha if isinstance(alpha, float) else 'per-head'} N={n} "
+                  f"{kind:5s} {spec:28s} fwd+bwd {fb:8.3f}  bwd {bwd:8.3f}  step peak +{peak:7.1f} MiB  {same}",
                   flush=True)
 
 
@@ -131,12 +142,14 @@ def main():
     ap.add_argument("--variants", default="passes;fused")
     ap.add_argument("--accuracy", type=int, default=0, help="also the max error against float64 at this N")
     ap.add_argument("--alpha", default="1.5", help="a float, or LO..HI for a learnable α per head")
+    ap.add_argument("--d", type=int, default=128, help="head dim (timing only)")
+    ap.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
     a = ap.parse_args()
     variants = a.variants.split(";")
     alpha = _alpha(a.alpha)
     if a.accuracy:
         accuracy(a.accuracy, variants, alpha)
-    timing(a.points.split(","), variants, alpha)
+    timing(a.points.split(","), variants, alpha, a.d, getattr(torch, a.dtype))
 
 
 if __name__ == "__main__":
