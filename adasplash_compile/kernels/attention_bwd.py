@@ -86,6 +86,10 @@ FLAGS_FROM_FORWARD = True
 # E: +64 MiB at 4k, +256 at 16k, +512 at 32k, bf16 B=2 H=16 D=128), and buys ~1% from 16k keys
 # ('local' forward+backward, calls D, E: 16k 4.97 → 4.92, 32k 15.13 → 15.06; 'rand' there is
 # listed, below), so it is used below FUSED_MAX_LK keys only.
+# Other head dims and dtypes (call G, 4k rand, forward+backward ms, three kernels → fused, each with
+# its _CONFIGS entry unless FUSED_CONFIGS has one): bf16 D=64 1.502 → 1.513 (local 0.438 → 0.427;
+# 64x128 tiles at 8 warps 1.500 / 0.454), D=80 2.171 → 2.041, D=256 11.73 → 11.38; fp16 D=128
+# 2.233 → 2.127; fp32 D=128 114.6 → 77.8 (backward 63.6 → 27.0: its IEEE dots run on the CUDA cores).
 FUSED_DQ = True
 FUSED_MAX_LK = 16384
 # the listed rows' kernels: rows (dQ) or keys (dK/dV, also the bins the pairs are grouped by) per
