@@ -42,6 +42,14 @@ def poisoned_buffers(monkeypatch):
     monkeypatch.setattr(torch, "empty_like", lambda *a, **kw: fill(real_empty_like(*a, **kw)))
 
 
+def _spy_fused_dq(bwd, monkeypatch) -> list:
+    """A list that gets each later backward's choice of the fused dQ (``attention_bwd.fused_dq``)."""
+    taken = []
+    real = bwd.fused_dq
+    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    return taken
+
+
 @pytest.fixture(params=["passes", "fused"])
 def dq_mode(request, bwd, monkeypatch):
     """The three-kernel backward, and the fused dQ (FUSED_DQ: the dK/dV pass adds dZ·K with atomics,
@@ -49,9 +57,7 @@ def dq_mode(request, bwd, monkeypatch):
     mode = types.SimpleNamespace(fused=request.param == "fused")
     mode.expect = mode.fused  # what the test's backwards should take (a test may lower it)
     monkeypatch.setattr(bwd, "FUSED_DQ", mode.fused)
-    taken = []
-    real = bwd.fused_dq
-    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    taken = _spy_fused_dq(bwd, monkeypatch)
     yield mode
     assert taken and all(t == mode.expect for t in taken), f"backwards took fused={taken}, expected {mode.expect}"
 
@@ -385,9 +391,7 @@ def test_deterministic_algorithms_keep_the_three_kernel_backward(bwd, device, mo
     backward (no atomics): repeated passes are bitwise equal (50 on the GPU, issue #4) and equal to
     that backward's; outside it the fused dQ runs and agrees closely."""
     monkeypatch.setattr(bwd, "FUSED_DQ", True)
-    taken = []
-    real = bwd.fused_dq
-    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    taken = _spy_fused_dq(bwd, monkeypatch)
     q, k, v, do, _ = _problem(device, 1, 4, 2, 33, 40, 24, 24)
     args = _kernel_args(torch.bfloat16, q, k, v, do, None, True, 1.5, None, False)
     was = torch.are_deterministic_algorithms_enabled()
@@ -415,9 +419,7 @@ def test_fused_dq_only_below_its_key_length(bwd, device, monkeypatch):
     buys little there); below it the fused dQ runs. Both match float64."""
     monkeypatch.setattr(bwd, "FUSED_DQ", True)
     monkeypatch.setattr(bwd, "FUSED_MAX_LK", 33)
-    taken = []
-    real = bwd.fused_dq
-    monkeypatch.setattr(bwd, "fused_dq", lambda *a: taken.append(real(*a)) or taken[-1])
+    taken = _spy_fused_dq(bwd, monkeypatch)
     for Lk, fused in ((33, False), (32, True)):
         q, k, v, do, _ = _problem(device, 1, 2, 2, 20, Lk, 24, 24)
         got = _run_kernel(bwd, torch.float32, q, k, v, do, None, False, 1.5, None, False)

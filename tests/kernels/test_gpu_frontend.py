@@ -223,6 +223,9 @@ def test_attention_kernels_lower_for_sm90(launches, tmp_path):
     GQA, head dims 64-256, α kinds, decode. One child process lowers them all."""
     for case in _ATTENTION_CASES:
         _capture_attention(*case[1:])
+    names = {name for _, _, name, _, _ in launches}
+    # (the backward's fused dQ and its three kernels both)
+    assert {"_bwd_preprocess", "_bwd_dkdv", "_bwd_dq", "_bwd_dq_convert"} <= names, names
     _check_all(launches, tmp_path)
 
 
@@ -249,10 +252,16 @@ def _capture_attention(shape, make_mask, causal, alpha, per_head):
                                alpha_t, mask is not None and mask.dtype != torch.bool, tiles=tiles, lists=lists,
                                counts=counts)
     if q.dtype == torch.bfloat16 and q.shape[-1] == 128 and mask is None:
-        # the H200's own table config (CPU launches take the interpreter's small tiles), with the
-        # map: its dQ tiles nest in the map's blocks, so the dK/dV pass renders without verdicts
-        attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale, alpha,
-                               alpha_t, False, tiles=tiles, config=attention_bwd._CONFIGS[(torch.bfloat16, 128)])
+        # the H200's own table configs (CPU launches take the interpreter's small tiles), with the
+        # map: its dQ tiles nest in the map's blocks, so the dK/dV pass renders without verdicts.
+        # The fused dQ's (the default for a float α) and the three kernels' (deterministic mode)
+        fused = attention_bwd.FUSED_DQ
+        try:
+            for attention_bwd.FUSED_DQ, table in ((True, attention_bwd.FUSED_CONFIGS), (False, attention_bwd._CONFIGS)):
+                attention_bwd.backward(torch.randn_like(out), q, k, v, mask, out, tau, out.clone(), causal, scale,
+                                       alpha, alpha_t, False, tiles=tiles, config=table[(torch.bfloat16, 128)])
+        finally:
+            attention_bwd.FUSED_DQ = fused
 
 
 def test_decode_kernels_lower_for_sm90(launches, tmp_path, monkeypatch):
