@@ -80,8 +80,8 @@ def deterministic():
     """``torch.use_deterministic_algorithms(True, warn_only=True)`` for the test: what a test that
     compares two runs' gradients bit for bit needs on the GPU, where the backward's fused dQ
     (``attention_bwd.FUSED_DQ``) otherwise adds with atomics. ``warn_only``: the tests' own
-    reference matmuls (cuBLAS) only warn."""
-    was, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    yield
-    torch.use_deterministic_algorithms(was, warn_only=warn)
+    reference matmuls (cuBLAS) only warn. The benchmarks' ``deterministic_mode``."""
+    from benchmarks.inputs import deterministic_mode
+
+    with deterministic_mode():
+        yield
