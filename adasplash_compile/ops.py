@@ -358,6 +358,8 @@ def entmax_attention(
         if not grad_needed:
             return _attention_kernels().forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t,
                                                 False)[0]
+        if LEAN_EAGER and attn_mask is None and alpha_t is None:
+            return _EagerAttentionQKV.apply(query, key, value, is_causal, scale, alpha_f)
         return _EagerAttention.apply(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t)
     return attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)[0]
 
@@ -386,6 +388,37 @@ class _EagerAttention(torch.autograd.Function):
             _mask_needs_grad(ctx, attn_mask), tiles=tiles, lists=lists, counts=counts,
         )
         return _input_grads(ctx, attn_mask, alpha_t, grads)
+
+
+# The common case (no mask, a float α) takes a Function of fewer inputs, saved tensors and
+# gradients: the autograd engine's host work per step grows with each (False: every eager training
+# call takes _EagerAttention, for A/B host-time measurements).
+LEAN_EAGER = True
+
+
+class _EagerAttentionQKV(torch.autograd.Function):
+    """``_EagerAttention`` without a mask or a tensor α: inputs (q, k, v, is_causal, scale, α),
+    gradients for q, k and v only, and ``out`` not saved (the backward never reads it)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, is_causal, scale, alpha):
+        out, tau, o2, tiles, lists, counts = _attention_kernels().forward(
+            q, k, v, None, is_causal, scale, alpha, None, True, return_tiles=True, return_lists=True)
+        ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
+        ctx.save_for_backward(q, k, v, tau, o2, tiles, lists, counts)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        from .kernels import attention_bwd as _bwd_kernels
+
+        q, k, v, tau, o2, tiles, lists, counts = ctx.saved_tensors
+        dq, dk, dv, _, _ = _bwd_kernels.backward(
+            grad_out.contiguous(), q, k, v, None, None, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, None, False,
+            tiles=tiles, lists=lists, counts=counts,
+        )
+        return dq, dk, dv, None, None, None
 
 
 def _plain_eager(*tensors: Tensor) -> bool:

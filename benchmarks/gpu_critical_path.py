@@ -1,0 +1,164 @@
+"""H200 (session 20): a training step's critical path as the suite's clock sees it, without a
+profiler. Each round zeroes an L2-sized buffer, records a start event on the idle stream and waits
+for it (the suite's ``CudaEventClock``), runs one step (``q.grad = None``, forward,
+``out.backward(do)``), and records an end event: span = end − start, the suite's number.
+
+Host moments are read off the GPU clock too: an event recorded on a second, idle stream completes
+as soon as the host enqueues it, so its time is the host's (plus a few µs of latency). Marks:
+step entry, the kernel forward's entry and exit, the kernel backward's entry and exit, step exit;
+and on the compute stream, the forward's completion (an event queued right after the forward
+returns: max(its kernels' end, the host's enqueue)). Medians over the rounds, µs after start.
+
+    SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_critical_path.py --out "$OUT"
+
+Variants: ``ours`` (the eager Function for the case: no mask, float α), ``ours_full`` (the same
+step through the 8-input ``_EagerAttention``, ``ops.LEAN_EAGER = False``), ``adasplash2`` and
+``cudnn`` (span only); ``ours_1thread`` (a diagnostic: the engine's CUDA device thread off, so the
+backward runs on the calling thread). Writes DIR/critical_path.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from adasplash_compile import entmax_attention, ops  # noqa: E402
+from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
+from benchmarks.inputs import attention_inputs, grad_like  # noqa: E402
+
+
+class Marks:
+    def __init__(self):
+        self.side = torch.cuda.Stream()
+        self.rows: list[tuple[str, torch.cuda.Event]] = []
+
+    def host(self, name):
+        ev = torch.cuda.Event(enable_timing=True)
+        ev.record(self.side)
+        self.rows.append((name, ev))
+
+    def device(self, name):
+        ev = torch.cuda.Event(enable_timing=True)
+        ev.record()
+        self.rows.append((name, ev))
+
+
+@contextlib.contextmanager
+def wrapped(marks: Marks):
+    f0, b0 = attention.forward, attention_bwd.backward
+
+    def fwd(*a, **kw):
+        marks.host("fwd_entry")
+        r = f0(*a, **kw)
+        marks.host("fwd_exit")
+        marks.device("fwd_done")
+        return r
+
+    def bwd(*a, **kw):
+        marks.host("bwd_entry")
+        r = b0(*a, **kw)
+        marks.host("bwd_exit")
+        return r
+
+    attention.forward, attention_bwd.backward = fwd, bwd
+    try:
+        yield
+    finally:
+        attention.forward, attention_bwd.backward = f0, b0
+
+
+def impl(name):
+    if name.startswith("ours"):
+        return lambda q, k, v: entmax_attention(q, k, v, is_causal=True, alpha=1.5)
+    if name == "adasplash2":
+        from adasplash import adasplash_v2
+
+        return lambda q, k, v: adasplash_v2(q, k, v, niter=1)
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    def cudnn(q, k, v):
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    return cudnn
+
+
+def measure(variant, kind, N, rounds, flush):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = (t.requires_grad_() for t in attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16,
+                                                              device="cuda", generator=g))
+    do = grad_like(q, generator=g)
+    fn = impl(variant)
+    marks = Marks()
+    ops.LEAN_EAGER = variant != "ours_full"
+
+    def step():
+        q.grad = k.grad = v.grad = None
+        marks.host("step_entry")
+        out = fn(q, k, v)
+        out.backward(do)
+        marks.host("step_exit")
+
+    for _ in range(5):  # compile, plans, autotune
+        step()
+    torch.cuda.synchronize()
+    per = {}
+    spans = []
+    threads = (torch.autograd.set_multithreading_enabled(False) if variant == "ours_1thread"
+               else contextlib.nullcontext())
+    with wrapped(marks) if variant.startswith("ours") else contextlib.nullcontext(), threads:
+        for _ in range(rounds):
+            marks.rows.clear()
+            flush.zero_()
+            start = torch.cuda.Event(enable_timing=True)
+            start.record()
+            start.synchronize()
+            step()
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
+            end.synchronize()
+            torch.cuda.synchronize()
+            spans.append(start.elapsed_time(end) * 1e3)
+            for name, ev in marks.rows:
+                per.setdefault(name, []).append(start.elapsed_time(ev) * 1e3)
+    ops.LEAN_EAGER = True
+    res = {"span_us": round(statistics.median(spans), 1),
+           "span_p10_p90_us": [round(x, 1) for x in statistics.quantiles(spans, n=10)[::8]],
+           "marks_us": {n: round(statistics.median(xs), 1) for n, xs in per.items()}}
+    print(f"[path] {variant:11s} {kind}:{N}: span {res['span_us']:7.1f} us (p10/p90 {res['span_p10_p90_us']}) "
+          + " ".join(f"{n}={x:.1f}" for n, x in res["marks_us"].items()), flush=True)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=".")
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--cases", default="local:4096,rand:4096")
+    ap.add_argument("--variants", default="ours,ours_full,adasplash2,cudnn,ours_1thread,ours,ours_full")
+    args = ap.parse_args()
+    flush = torch.empty(256 * 2**20 // 4, dtype=torch.int32, device="cuda")
+    out = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "rows": []}
+    for case in args.cases.split(","):
+        kind, n = case.split(":")
+        for variant in args.variants.split(","):
+            try:
+                r = measure(variant, kind, int(n), args.rounds, flush)
+            except Exception as exc:  # a peer that is missing here
+                print(f"[path] {variant} {case}: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            out["rows"].append({"variant": variant, "case": case, **r})
+    with open(os.path.join(args.out, "critical_path.json"), "w") as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
