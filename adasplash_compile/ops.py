@@ -348,9 +348,9 @@ def entmax_attention(
         scale = 1.0 / math.sqrt(query.shape[-1])
     if alpha_t is not None and alpha_t.dtype != torch.float32:
         alpha_t = alpha_t.float()
-    grad_needed = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (query, key, value, attn_mask, alpha_t)
-    )
+    grad_needed = torch.is_grad_enabled() and (
+        query.requires_grad or key.requires_grad or value.requires_grad
+        or (attn_mask is not None and attn_mask.requires_grad) or (alpha_t is not None and alpha_t.requires_grad))
     if _plain_eager(query, key, value, attn_mask, alpha_t) and _kernel_supports(query, key, value):
         # eager: the kernels without the custom op's dispatch layers (the same functions the op
         # calls). Going around them took a 4k training step from 1.54 to 1.33 ms on the H200,
@@ -358,21 +358,28 @@ def entmax_attention(
         if not grad_needed:
             return _attention_kernels().forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t,
                                                 False)[0]
+        # The kernels launch first and the autograd node is built around their results: the
+        # Function's own host work (unwrapping, the node, saving) then overlaps the forward kernel
+        # instead of delaying it (a short step starts on an idle GPU).
+        res = None
+        if EARLY_LAUNCH:
+            with torch.no_grad():
+                res = _train_forward(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t)
         if LEAN_EAGER and attn_mask is None and alpha_t is None:
-            return _EagerAttentionQKV.apply(query, key, value, is_causal, scale, alpha_f)
-        return _EagerAttention.apply(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t)
+            return _EagerAttentionQKV.apply(query, key, value, is_causal, scale, alpha_f, res)
+        return _EagerAttention.apply(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, res)
     return attention_fwd(query, key, value, attn_mask, is_causal, scale, alpha_f, alpha_t, grad_needed)[0]
 
 
 class _EagerAttention(torch.autograd.Function):
-    """Eager training on plain tensors: the op's kernel forward (with τ, O₂ and the tile map saved)
-    and kernel backward, wired by a plain autograd.Function. torch.compile, export, fake tensors
-    and dispatch modes go through the custom op instead (``_plain_eager``)."""
+    """Eager training on plain tensors: the op's kernel forward (with τ, O₂ and the tile map saved;
+    ``res`` when the caller ran it, see EARLY_LAUNCH) and kernel backward, wired by a plain
+    autograd.Function. torch.compile, export, fake tensors and dispatch modes go through the
+    custom op instead (``_plain_eager``)."""
 
     @staticmethod
-    def forward(ctx, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t):
-        out, tau, o2, tiles, lists, counts = _attention_kernels().forward(
-            q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, True, return_tiles=True, return_lists=True)
+    def forward(ctx, q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, res):
+        out, tau, o2, tiles, lists, counts = res or _train_forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t)
         ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
         ctx.save_for_backward(q, k, v, attn_mask, out, tau, o2, tiles, lists, counts, alpha_t)
         return out
@@ -387,7 +394,19 @@ class _EagerAttention(torch.autograd.Function):
             grad_out.contiguous(), q, k, v, attn_mask, out, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, alpha_t,
             _mask_needs_grad(ctx, attn_mask), tiles=tiles, lists=lists, counts=counts,
         )
-        return _input_grads(ctx, attn_mask, alpha_t, grads)
+        return _input_grads(ctx, attn_mask, alpha_t, grads) + (None,)  # res
+
+
+# True: an eager training call launches the forward kernel before building its autograd node
+# (above). False: inside the Function's forward, after torch's own host work for the node (A/B
+# host-time measurements).
+EARLY_LAUNCH = True
+
+
+def _train_forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t):
+    """The kernel forward with what the backward needs: (out, τ, O₂, tile map, lists, counts)."""
+    return _attention_kernels().forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t, True, return_tiles=True,
+                                        return_lists=True)
 
 
 # The common case (no mask, a float α) takes a Function of fewer inputs, saved tensors and
@@ -401,9 +420,8 @@ class _EagerAttentionQKV(torch.autograd.Function):
     gradients for q, k and v only, and ``out`` not saved (the backward never reads it)."""
 
     @staticmethod
-    def forward(ctx, q, k, v, is_causal, scale, alpha):
-        out, tau, o2, tiles, lists, counts = _attention_kernels().forward(
-            q, k, v, None, is_causal, scale, alpha, None, True, return_tiles=True, return_lists=True)
+    def forward(ctx, q, k, v, is_causal, scale, alpha, res):
+        out, tau, o2, tiles, lists, counts = res or _train_forward(q, k, v, None, is_causal, scale, alpha, None)
         ctx.is_causal, ctx.scale, ctx.alpha = is_causal, scale, alpha
         ctx.save_for_backward(q, k, v, tau, o2, tiles, lists, counts)
         return out
@@ -418,7 +436,7 @@ class _EagerAttentionQKV(torch.autograd.Function):
             grad_out.contiguous(), q, k, v, None, None, tau, o2, ctx.is_causal, ctx.scale, ctx.alpha, None, False,
             tiles=tiles, lists=lists, counts=counts,
         )
-        return dq, dk, dv, None, None, None
+        return dq, dk, dv, None, None, None, None
 
 
 def _plain_eager(*tensors: Tensor) -> bool:

@@ -5,16 +5,19 @@ for it (the suite's ``CudaEventClock``), runs one step (``q.grad = None``, forwa
 
 Host moments are read off the GPU clock too: an event recorded on a second, idle stream completes
 as soon as the host enqueues it, so its time is the host's (plus a few µs of latency). Marks:
-step entry, the kernel forward's entry and exit, the kernel backward's entry and exit, step exit;
+step entry, the kernel forward's entry and exit, the kernel backward's entry and exit, each
+launch through ``launch.Bound`` (``launch``, ``launch#2``, ...), step exit;
 and on the compute stream, the forward's completion (an event queued right after the forward
 returns: max(its kernels' end, the host's enqueue)). Medians over the rounds, µs after start.
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_critical_path.py --out "$OUT"
 
-Variants: ``ours`` (the eager Function for the case: no mask, float α), ``ours_full`` (the same
-step through the 8-input ``_EagerAttention``, ``ops.LEAN_EAGER = False``), ``adasplash2`` and
-``cudnn`` (span only); ``ours_1thread`` (a diagnostic: the engine's CUDA device thread off, so the
-backward runs on the calling thread). Writes DIR/critical_path.json.
+Variants: ``ours`` (the eager Function for the case: no mask, float α; the forward kernel launched
+before the autograd node is built), ``ours_late`` (launched inside the Function's forward,
+``ops.EARLY_LAUNCH = False``), ``ours_full`` (the 8-input ``_EagerAttention``,
+``ops.LEAN_EAGER = False``), ``adasplash2`` and ``cudnn`` (span only); ``<variant>_infer`` (the
+forward alone, no grad); ``ours_1thread`` (a diagnostic: the engine's CUDA device thread off, so
+the backward runs on the calling thread). Writes DIR/critical_path.json.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention, ops  # noqa: E402
-from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
+from adasplash_compile.kernels import attention, attention_bwd, launch  # noqa: E402
 from benchmarks.inputs import attention_inputs, grad_like  # noqa: E402
 
 
@@ -68,14 +71,21 @@ def wrapped(marks: Marks):
         marks.host("bwd_exit")
         return r
 
-    attention.forward, attention_bwd.backward = fwd, bwd
+    call0 = launch.Bound.__call__
+
+    def bound_call(self, args):
+        marks.host("launch")
+        return call0(self, args)
+
+    attention.forward, attention_bwd.backward, launch.Bound.__call__ = fwd, bwd, bound_call
     try:
         yield
     finally:
-        attention.forward, attention_bwd.backward = f0, b0
+        attention.forward, attention_bwd.backward, launch.Bound.__call__ = f0, b0, call0
 
 
 def impl(name):
+    name = name.removesuffix("_infer")
     if name.startswith("ours"):
         return lambda q, k, v: entmax_attention(q, k, v, is_causal=True, alpha=1.5)
     if name == "adasplash2":
@@ -99,12 +109,18 @@ def measure(variant, kind, N, rounds, flush):
     fn = impl(variant)
     marks = Marks()
     ops.LEAN_EAGER = variant != "ours_full"
+    ops.EARLY_LAUNCH = variant != "ours_late"
+    infer = variant.endswith("_infer")
 
     def step():
         q.grad = k.grad = v.grad = None
         marks.host("step_entry")
-        out = fn(q, k, v)
-        out.backward(do)
+        if infer:
+            with torch.no_grad():
+                fn(q, k, v)
+        else:
+            out = fn(q, k, v)
+            out.backward(do)
         marks.host("step_exit")
 
     for _ in range(5):  # compile, plans, autotune
@@ -127,9 +143,12 @@ def measure(variant, kind, N, rounds, flush):
             end.synchronize()
             torch.cuda.synchronize()
             spans.append(start.elapsed_time(end) * 1e3)
+            seen: dict = {}
             for name, ev in marks.rows:
-                per.setdefault(name, []).append(start.elapsed_time(ev) * 1e3)
-    ops.LEAN_EAGER = True
+                seen[name] = seen.get(name, 0) + 1
+                label = name if seen[name] == 1 else f"{name}#{seen[name]}"
+                per.setdefault(label, []).append(start.elapsed_time(ev) * 1e3)
+    ops.LEAN_EAGER = ops.EARLY_LAUNCH = True
     res = {"span_us": round(statistics.median(spans), 1),
            "span_p10_p90_us": [round(x, 1) for x in statistics.quantiles(spans, n=10)[::8]],
            "marks_us": {n: round(statistics.median(xs), 1) for n, xs in per.items()}}
@@ -143,7 +162,7 @@ def main():
     ap.add_argument("--out", default=".")
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--cases", default="local:4096,rand:4096")
-    ap.add_argument("--variants", default="ours,ours_full,adasplash2,cudnn,ours_1thread,ours,ours_full")
+    ap.add_argument("--variants", default="ours,ours_late,ours_full,adasplash2,cudnn,ours,ours_late,ours_full,ours_infer,adasplash2_infer,cudnn_infer")
     args = ap.parse_args()
     flush = torch.empty(256 * 2**20 // 4, dtype=torch.int32, device="cuda")
     out = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "rows": []}
