@@ -15,9 +15,11 @@ returns: max(its kernels' end, the host's enqueue)). Medians over the rounds, µ
 Variants: ``ours`` (the eager Function for the case: no mask, float α; the forward kernel launched
 before the autograd node is built), ``ours_late`` (launched inside the Function's forward,
 ``ops.EARLY_LAUNCH = False``), ``ours_full`` (the 8-input ``_EagerAttention``,
-``ops.LEAN_EAGER = False``), ``adasplash2`` and ``cudnn`` (span only); ``<variant>_infer`` (the
-forward alone, no grad); ``ours_1thread`` (a diagnostic: the engine's CUDA device thread off, so
-the backward runs on the calling thread). Writes DIR/critical_path.json.
+``ops.LEAN_EAGER = False``), ``ours_prev`` (both: session 19's wiring), ``adasplash2`` and
+``cudnn`` (span only); ``<variant>_infer`` (the forward alone, no grad); ``ours_1thread`` (a
+diagnostic: the engine's CUDA device thread off, so the backward runs on the calling thread). The
+variants run interleaved, one round each in turn, in a pass without the marks (clean spans) and
+one with them. Writes DIR/critical_path.json.
 """
 
 from __future__ import annotations
@@ -101,60 +103,87 @@ def impl(name):
     return cudnn
 
 
-def measure(variant, kind, N, rounds, flush):
+FLAGS = {"ours_late": dict(EARLY_LAUNCH=False), "ours_full": dict(LEAN_EAGER=False),
+         "ours_prev": dict(EARLY_LAUNCH=False, LEAN_EAGER=False)}
+
+
+def _set_flags(variant):
+    for name in ("EARLY_LAUNCH", "LEAN_EAGER"):
+        setattr(ops, name, FLAGS.get(variant.removesuffix("_infer"), {}).get(name, True))
+
+
+def measure(variants, kind, N, rounds, flush, with_marks):
+    """The variants' steps interleaved round by round (drift on the machine hits all alike)."""
     g = torch.Generator(device="cuda").manual_seed(0)
     q, k, v = (t.requires_grad_() for t in attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16,
                                                               device="cuda", generator=g))
     do = grad_like(q, generator=g)
-    fn = impl(variant)
     marks = Marks()
-    ops.LEAN_EAGER = variant != "ours_full"
-    ops.EARLY_LAUNCH = variant != "ours_late"
-    infer = variant.endswith("_infer")
 
-    def step():
-        q.grad = k.grad = v.grad = None
-        marks.host("step_entry")
-        if infer:
-            with torch.no_grad():
-                fn(q, k, v)
-        else:
-            out = fn(q, k, v)
-            out.backward(do)
-        marks.host("step_exit")
+    def make_step(variant):
+        fn, infer = impl(variant), variant.endswith("_infer")
 
-    for _ in range(5):  # compile, plans, autotune
-        step()
+        def step():
+            q.grad = k.grad = v.grad = None
+            marks.host("step_entry")
+            if infer:
+                with torch.no_grad():
+                    fn(q, k, v)
+            else:
+                fn(q, k, v).backward(do)
+            marks.host("step_exit")
+
+        return step
+
+    steps = {}
+    for variant in variants:
+        try:
+            _set_flags(variant)
+            steps[variant] = make_step(variant)
+            for _ in range(5):  # compile, plans, autotune
+                steps[variant]()
+        except Exception as exc:  # a peer that is missing here
+            print(f"[path] {variant} {kind}:{N}: {type(exc).__name__}: {exc}", flush=True)
+            steps.pop(variant, None)
     torch.cuda.synchronize()
-    per = {}
-    spans = []
-    threads = (torch.autograd.set_multithreading_enabled(False) if variant == "ours_1thread"
-               else contextlib.nullcontext())
-    with wrapped(marks) if variant.startswith("ours") else contextlib.nullcontext(), threads:
+    per = {v: {} for v in steps}
+    spans = {v: [] for v in steps}
+    with wrapped(marks) if with_marks else contextlib.nullcontext():
         for _ in range(rounds):
-            marks.rows.clear()
-            flush.zero_()
-            start = torch.cuda.Event(enable_timing=True)
-            start.record()
-            start.synchronize()
-            step()
-            end = torch.cuda.Event(enable_timing=True)
-            end.record()
-            end.synchronize()
-            torch.cuda.synchronize()
-            spans.append(start.elapsed_time(end) * 1e3)
-            seen: dict = {}
-            for name, ev in marks.rows:
-                seen[name] = seen.get(name, 0) + 1
-                label = name if seen[name] == 1 else f"{name}#{seen[name]}"
-                per.setdefault(label, []).append(start.elapsed_time(ev) * 1e3)
-    ops.LEAN_EAGER = ops.EARLY_LAUNCH = True
-    res = {"span_us": round(statistics.median(spans), 1),
-           "span_p10_p90_us": [round(x, 1) for x in statistics.quantiles(spans, n=10)[::8]],
-           "marks_us": {n: round(statistics.median(xs), 1) for n, xs in per.items()}}
-    print(f"[path] {variant:11s} {kind}:{N}: span {res['span_us']:7.1f} us (p10/p90 {res['span_p10_p90_us']}) "
-          + " ".join(f"{n}={x:.1f}" for n, x in res["marks_us"].items()), flush=True)
-    return res
+            for variant, step in steps.items():
+                _set_flags(variant)
+                threads = (torch.autograd.set_multithreading_enabled(False) if variant == "ours_1thread"
+                           else contextlib.nullcontext())
+                marks.rows.clear()
+                flush.zero_()
+                start = torch.cuda.Event(enable_timing=True)
+                start.record()
+                start.synchronize()
+                with threads:
+                    step()
+                end = torch.cuda.Event(enable_timing=True)
+                end.record()
+                end.synchronize()
+                torch.cuda.synchronize()
+                spans[variant].append(start.elapsed_time(end) * 1e3)
+                seen: dict = {}
+                for name, ev in marks.rows:
+                    seen[name] = seen.get(name, 0) + 1
+                    label = name if seen[name] == 1 else f"{name}#{seen[name]}"
+                    per[variant].setdefault(label, []).append(start.elapsed_time(ev) * 1e3)
+    _set_flags("ours")
+    rows = []
+    for variant in steps:
+        xs = spans[variant]
+        res = {"variant": variant, "case": f"{kind}:{N}", "marks": with_marks,
+               "span_us": round(statistics.median(xs), 1),
+               "span_p10_p90_us": [round(x, 1) for x in statistics.quantiles(xs, n=10)[::8]],
+               "marks_us": {n: round(statistics.median(m), 1) for n, m in per[variant].items()}}
+        print(f"[path] {variant:16s} {kind}:{N} marks={int(with_marks)}: span {res['span_us']:7.1f} us "
+              f"(p10/p90 {res['span_p10_p90_us']}) " + " ".join(f"{n}={x:.1f}" for n, x in res["marks_us"].items()),
+              flush=True)
+        rows.append(res)
+    return rows
 
 
 def main():
@@ -162,19 +191,15 @@ def main():
     ap.add_argument("--out", default=".")
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--cases", default="local:4096,rand:4096")
-    ap.add_argument("--variants", default="ours,ours_late,ours_full,adasplash2,cudnn,ours,ours_late,ours_full,ours_infer,adasplash2_infer,cudnn_infer")
+    ap.add_argument("--variants", default="ours,ours_prev,adasplash2,cudnn")
+    ap.add_argument("--marks", default="0,1", help="passes without and with the host marks")
     args = ap.parse_args()
     flush = torch.empty(256 * 2**20 // 4, dtype=torch.int32, device="cuda")
     out = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "rows": []}
     for case in args.cases.split(","):
         kind, n = case.split(":")
-        for variant in args.variants.split(","):
-            try:
-                r = measure(variant, kind, int(n), args.rounds, flush)
-            except Exception as exc:  # a peer that is missing here
-                print(f"[path] {variant} {case}: {type(exc).__name__}: {exc}", flush=True)
-                continue
-            out["rows"].append({"variant": variant, "case": case, **r})
+        for with_marks in args.marks.split(","):
+            out["rows"] += measure(args.variants.split(","), kind, int(n), args.rounds, flush, with_marks == "1")
     with open(os.path.join(args.out, "critical_path.json"), "w") as f:
         json.dump(out, f, indent=1)
 

@@ -7,6 +7,7 @@ through Triton's interpreter (TRITON_INTERPRET=1); skipped when neither is activ
 
 from __future__ import annotations
 
+import contextlib
 import math
 import types
 
@@ -546,6 +547,72 @@ def test_eager_shortcut_is_off_under_torch_func(device):
 
     grad(f)(torch.randn(3, device=device))
     assert seen == [False] and ops._plain_eager(torch.randn(3, device=device))
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["early_launch", "launch_in_function"])
+def test_plain_eager_training_matches_the_op_bitwise(bwd, device, monkeypatch, early, deterministic):
+    """The common case (no mask, a float α) takes the lean eager Function (q, k, v and three
+    scalars in, q, k, v gradients out), with the forward kernel launched before the Function's
+    node is built (``ops.EARLY_LAUNCH``) or inside its forward: outputs and gradients equal the
+    custom op's bit for bit, GQA and q_len ≠ kv_len included, and the node is the lean one."""
+    pytest.importorskip("adasplash_compile.kernels.attention")
+    import adasplash_compile
+
+    monkeypatch.setattr(ops, "EARLY_LAUNCH", early)
+    q, k, v, do, _ = _problem(device, 2, 4, 2, 37, 50, 24, 16)
+    q, k, v, do = (t.float() for t in (q, k, v, do))
+    if not ops._kernel_supports(q, k, v):
+        pytest.skip("the fused forward kernel does not handle these inputs")
+
+    def run(through_op):
+        leaves = [t.clone().requires_grad_() for t in (q, k, v)]
+        with _PassThrough() if through_op else contextlib.nullcontext():
+            out = adasplash_compile.entmax_attention(*leaves, is_causal=True, enable_gqa=True, alpha=1.5)
+        name = type(out.grad_fn).__name__
+        out.backward(do)
+        return out.detach(), [t.grad for t in leaves], name
+
+    out_e, grads_e, fn_e = run(False)
+    out_o, grads_o, _ = run(True)
+    assert fn_e == "_EagerAttentionQKVBackward", fn_e
+    assert torch.equal(out_e, out_o)
+    for name, a, b in zip(NAMES, grads_e, grads_o):
+        assert a is not None and torch.equal(a, b), name
+
+
+def test_eager_training_saves_through_saved_tensor_hooks(bwd, device, deterministic):
+    """Activation offloading and checkpointing tools hook ``save_for_backward``: the eager
+    Functions must save q, k and v (and the forward's statistics) through the hooks, and the
+    gradients must not change when the hooks move the tensors away and back."""
+    pytest.importorskip("adasplash_compile.kernels.attention")
+    import adasplash_compile
+
+    q, k, v, do, _ = _problem(device, 1, 2, 2, 33, 33, 16, 16)
+    q, k, v, do = (t.float() for t in (q, k, v, do))
+    if not ops._kernel_supports(q, k, v):
+        pytest.skip("the fused forward kernel does not handle these inputs")
+    mask = torch.rand(33, 33, device=device) > 0.3
+
+    def run(hooked, **kw):
+        leaves = [t.clone().requires_grad_() for t in (q, k, v)]
+        packed = []
+
+        def pack(t):
+            packed.append(t)
+            return t.clone()  # a copy, as an offloader's round trip gives back
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t) if hooked else contextlib.nullcontext():
+            out = adasplash_compile.entmax_attention(*leaves, **kw)
+        out.backward(do)
+        return [t.grad for t in leaves], packed, leaves
+
+    for kw in (dict(is_causal=True), dict(attn_mask=mask)):
+        plain, _, _ = run(False, **kw)
+        hooked, packed, leaves = run(True, **kw)
+        assert all(any(p is t for p in packed) for t in leaves), "q, k or v was not saved through the hooks"
+        assert len(packed) >= 5, f"only {len(packed)} tensors went through the hooks"
+        for name, a, b in zip(NAMES, hooked, plain):
+            assert torch.equal(a, b), f"{name} ({kw}): the hooks changed the gradient"
 
 
 @pytest.fixture
