@@ -18,8 +18,8 @@ before the autograd node is built), ``ours_late`` (launched inside the Function'
 ``ops.LEAN_EAGER = False``), ``ours_prev`` (both: session 19's wiring), ``adasplash2`` and
 ``cudnn`` (span only); ``<variant>_infer`` (the forward alone, no grad); ``ours_1thread`` (a
 diagnostic: the engine's CUDA device thread off, so the backward runs on the calling thread). The
-variants run interleaved, one round each in turn, in a pass without the marks (clean spans) and
-one with them. Writes DIR/critical_path.json.
+variants run interleaved, one round each in a shuffled order per round (a step's time depends on
+which step ran before it), in a pass without the marks (clean spans) and one with them. Writes DIR/critical_path.json.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import statistics
 import sys
 
@@ -113,7 +114,8 @@ def _set_flags(variant):
 
 
 def measure(variants, kind, N, rounds, flush, with_marks):
-    """The variants' steps interleaved round by round (drift on the machine hits all alike)."""
+    """The variants' steps interleaved round by round (drift on the machine hits all alike), in a
+    new order each round."""
     g = torch.Generator(device="cuda").manual_seed(0)
     q, k, v = (t.requires_grad_() for t in attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16,
                                                               device="cuda", generator=g))
@@ -149,8 +151,12 @@ def measure(variants, kind, N, rounds, flush, with_marks):
     per = {v: {} for v in steps}
     spans = {v: [] for v in steps}
     with wrapped(marks) if with_marks else contextlib.nullcontext():
+        order = list(steps)
+        rng = random.Random(0)
         for _ in range(rounds):
-            for variant, step in steps.items():
+            rng.shuffle(order)  # no variant always follows the same one
+            for variant in order:
+                step = steps[variant]
                 _set_flags(variant)
                 threads = (torch.autograd.set_multithreading_enabled(False) if variant == "ours_1thread"
                            else contextlib.nullcontext())
