@@ -551,10 +551,9 @@ def test_eager_shortcut_is_off_under_torch_func(device):
 
 @pytest.mark.parametrize("early", [True, False], ids=["early_launch", "launch_in_function"])
 def test_plain_eager_training_matches_the_op_bitwise(bwd, device, monkeypatch, early, deterministic):
-    """The common case (no mask, a float α) takes the lean eager Function (q, k, v and three
-    scalars in, q, k, v gradients out), with the forward kernel launched before the Function's
-    node is built (``ops.EARLY_LAUNCH``) or inside its forward: outputs and gradients equal the
-    custom op's bit for bit, GQA and q_len ≠ kv_len included, and the node is the lean one."""
+    """Eager training with the forward kernel launched before the autograd node is built
+    (``ops.EARLY_LAUNCH``) or inside the Function's forward: outputs and gradients equal the custom
+    op's bit for bit, GQA and q_len ≠ kv_len included, and the node is the eager Function's."""
     pytest.importorskip("adasplash_compile.kernels.attention")
     import adasplash_compile
 
@@ -574,7 +573,7 @@ def test_plain_eager_training_matches_the_op_bitwise(bwd, device, monkeypatch, e
 
     out_e, grads_e, fn_e = run(False)
     out_o, grads_o, _ = run(True)
-    assert fn_e == "_EagerAttentionQKVBackward", fn_e
+    assert fn_e == "_EagerAttentionBackward", fn_e
     assert torch.equal(out_e, out_o)
     for name, a, b in zip(NAMES, grads_e, grads_o):
         assert a is not None and torch.equal(a, b), name
@@ -582,7 +581,7 @@ def test_plain_eager_training_matches_the_op_bitwise(bwd, device, monkeypatch, e
 
 def test_eager_training_saves_through_saved_tensor_hooks(bwd, device, deterministic):
     """Activation offloading and checkpointing tools hook ``save_for_backward``: the eager
-    Functions must save q, k and v (and the forward's statistics) through the hooks, and the
+    Function must save q, k and v (and the forward's statistics) through the hooks, and the
     gradients must not change when the hooks move the tensors away and back."""
     pytest.importorskip("adasplash_compile.kernels.attention")
     import adasplash_compile
