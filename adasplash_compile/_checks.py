@@ -18,6 +18,12 @@ FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 AlphaLike = Union[float, Tensor]
 
 
+def _real(x: object) -> bool:
+    """A real number that is not a bool (float and int answered without ``numbers.Real``'s ABC
+    check, ~0.9 µs of host time per call)."""
+    return type(x) in (float, int) or (type(x) is not bool and isinstance(x, Real))
+
+
 def check_float_tensor(name: str, t: object) -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
@@ -41,7 +47,7 @@ def check_dim(name: str, dim: object, ndim: int) -> int:
 
 
 def check_alpha_scalar(name: str, alpha: object) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, Real):
+    if not _real(alpha):
         raise TypeError(f"{name} must be a float > 1 or a floating-point tensor, got {type(alpha).__name__}")
     a = float(alpha)
     if not (1.0 < a < math.inf):  # also false for NaN; plain comparisons trace under Dynamo
@@ -150,7 +156,7 @@ def check_attention_args(
             )
     if not isinstance(is_causal, bool):
         raise TypeError(f"is_causal must be a bool, got {type(is_causal).__name__}")
-    if isinstance(dropout_p, bool) or not isinstance(dropout_p, Real):
+    if not _real(dropout_p):
         raise TypeError(f"dropout_p must be a float, got {type(dropout_p).__name__}")
     if not (0.0 <= float(dropout_p) < 1.0):
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
@@ -160,7 +166,7 @@ def check_attention_args(
             "exact sparsity pattern; apply dropout to the output instead, or pass dropout_p=0.0"
         )
     if scale is not None:
-        if isinstance(scale, bool) or not isinstance(scale, Real):
+        if not _real(scale):
             raise TypeError(f"scale must be a float or None, got {type(scale).__name__}")
         scale = float(scale)
         if not (-math.inf < scale < math.inf):

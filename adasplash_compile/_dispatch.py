@@ -25,8 +25,6 @@ def triton_available() -> bool:
 
 def use_triton(t: torch.Tensor) -> bool:
     """True when ``t`` should go to the Triton kernels (compiled, or interpreted on the CPU)."""
-    if not triton_available():
-        return False
-    if t.device.type == "cuda":
-        return True
-    return t.device.type == "cpu" and interpreter_on()
+    if t.is_cuda:  # (a bool attribute: no device object built on the common path)
+        return triton_available()
+    return t.device.type == "cpu" and interpreter_on() and triton_available()

@@ -408,13 +408,17 @@ def _train_forward(q, k, v, attn_mask, is_causal, scale, alpha, alpha_t):
                                         return_lists=True)
 
 
-def _plain_eager(*tensors: Tensor) -> bool:
+_PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)
+
+
+def _plain_eager(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor], alpha_t: Optional[Tensor]) -> bool:
     """Eager execution on plain tensors (or parameters): not traced by torch.compile / export, no
     tensor subclass (fake, functional, DTensor), no dispatch mode and no torch.func transform
     active, so calling the kernels directly is the same as going through the op."""
     return (not torch.compiler.is_compiling() and torch._C._len_torch_dispatch_stack() == 0
-            and not _functorch_active()
-            and all(t is None or type(t) in (torch.Tensor, torch.nn.Parameter) for t in tensors))
+            and not _functorch_active() and type(q) in _PLAIN_TYPES and type(k) in _PLAIN_TYPES
+            and type(v) in _PLAIN_TYPES and (attn_mask is None or type(attn_mask) in _PLAIN_TYPES)
+            and (alpha_t is None or type(alpha_t) in _PLAIN_TYPES))
 
 
 def _functorch_active() -> bool:

@@ -46,6 +46,7 @@ import torch
 ENABLED = True  # False: every launch goes through Triton's dispatch (A/B host-time measurements)
 DIRECT = True  # False: a hit launches through ``handle[grid](*args)`` (A/B host-time measurements)
 _INT32_MAX = 2**31 - 1
+_NULL = contextlib.nullcontext()  # reusable: it holds no state
 MAX_ENTRIES = 512  # per kernel; a run of ever-new keys (fresh strides each call) then starts over
 
 
@@ -60,7 +61,7 @@ def bounded_put(cache: dict, key: Any, value: Any, limit: int) -> Any:
 
 def aligned(*tensors: Optional[torch.Tensor]) -> tuple:
     """Per tensor: is its address a multiple of 16 bytes (what Triton specialises pointers on)."""
-    return tuple(t is None or t.data_ptr() % 16 == 0 for t in tensors)
+    return tuple([t is None or t.data_ptr() % 16 == 0 for t in tensors])  # (a list: no generator frame)
 
 
 def alpha_buffer(alpha_t: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -75,7 +76,7 @@ def on_device(device: torch.device):
     one ``current_device`` call."""
     if device.type == "cuda" and device.index is not None and device.index != torch.cuda.current_device():
         return torch.cuda.device(device)
-    return contextlib.nullcontext()
+    return _NULL
 
 
 def layout(t: Optional[torch.Tensor]) -> Optional[tuple]:
