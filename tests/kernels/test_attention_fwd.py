@@ -571,6 +571,41 @@ def test_fully_masked_rows_return_zeros(device):
     assert bool(torch.isinf(tau[0, 1]).all()) and bool(torch.isinf(tau[0, 0, 3]))
 
 
+_NAN_CONFIGS = _VARIANTS + [fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset")]
+
+
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.3])
+@pytest.mark.parametrize("i_cfg", range(len(_NAN_CONFIGS)),
+                         ids=lambda i: ("gather-lean-" if i == len(_VARIANTS) else "")
+                         + f"{_NAN_CONFIGS[i].hist}{'-split' if _NAN_CONFIGS[i].split else ''}")
+def test_nan_scores_give_nan_rows(device, monkeypatch, i_cfg, alpha):
+    """A NaN in a query row, in a key, or in a float mask entry: exactly the rows that may attend
+    to it come out NaN (O₂ too; τ is NaN there), as the float64 reference (and softmax) give; the
+    other rows match the reference. Every sweep-1 mode, the split launch, and GATHER's packed
+    lean sweep (whose row max comes from the candidates)."""
+    cfg = _NAN_CONFIGS[i_cfg]
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: cfg)
+    monkeypatch.setattr(fwd, "FLUSH_EVERY", 2)
+    if i_cfg == len(_VARIANTS):  # GATHER from the first key tile on: the lean, packed sweep 1
+        for name, val in (("SUBSET_NEAR_PATIENCE", 1), ("GATHER_MIN_LK", 0), ("FIXUP_MIN_LK", 0),
+                          ("GATHER_DENSE_FRAC", 0.0)):
+            monkeypatch.setattr(fwd, name, val)
+    q, k, v = _inputs(device, H=2, Lq=70, Lk=70, D=16)
+    q[0, 0, 5] = float("nan")
+    k[0, 1, 30, 3] = float("nan")
+    mask = torch.zeros(70, 70, device=device)
+    mask[10, 3] = float("nan")
+    for kw in (dict(is_causal=True), dict(attn_mask=mask)):
+        out, tau, o2 = fwd.forward(q, k, v, kw.get("attn_mask"), kw.get("is_causal", False), 0.25, alpha, None, True)
+        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), scale=0.25, alpha=alpha, **kw)
+        want = oracle.isnan().any(-1)
+        assert 1 <= int(want.sum()) < want.numel(), "the reference has no NaN row: nothing tested"
+        assert torch.equal(out.isnan().any(-1), want), f"{kw}: NaN rows differ from the reference's"
+        assert bool(out[want].isnan().all()) and bool(o2[want].isnan().all())
+        assert bool(tau[want].isnan().all()) and not bool(tau[~want].isnan().any())
+        assert_close(out[~want], oracle[~want].to(out.dtype), atol=FP32_ATOL, rtol=1e-4, name=f"out {kw}")
+
+
 def test_float_mask_with_minus_inf_rows(device):
     q, k, v = _inputs(device, H=1, Lq=9, Lk=30)
     mask = torch.randn(1, 1, 9, 30, device=device)

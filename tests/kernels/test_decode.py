@@ -134,6 +134,28 @@ def test_splits_combine(device, monkeypatch):
     assert torch.equal(out, out2) and torch.equal(tau, tau2)
 
 
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.3])
+def test_nan_scores_give_nan_rows(device, monkeypatch, alpha):
+    """Decode rows whose scores hold a NaN (a NaN query, a NaN key under GQA, a NaN float-mask
+    entry) come out NaN with τ NaN, over several splits; the other rows match the reference."""
+    monkeypatch.setattr(decode, "TARGET_PROGRAMS", 4)
+    q, k, v = _inputs(device, 1, 4, 2, 2, 200, 16, 16, torch.float32)
+    q[0, 0, 1] = float("nan")
+    k[0, 1, 150, 2] = float("nan")  # heads 2 and 3 (GQA)
+    mask = torch.zeros(2, 200, device=device)
+    mask[0, 9] = float("nan")  # query row 0 of every head
+    for kw in (dict(), dict(attn_mask=mask)):
+        assert decode.applies(q, k, False)
+        out, tau, _ = fwd.forward(q, k, v, kw.get("attn_mask"), False, 0.25, alpha, None, False)
+        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), scale=0.25, alpha=alpha,
+                                            enable_gqa=True, **kw)
+        want = oracle.isnan().any(-1)
+        assert 1 <= int(want.sum()) < want.numel()
+        assert torch.equal(out.isnan().any(-1), want) and bool(out[want].isnan().all())
+        assert bool(tau[want].isnan().all()) and not bool(tau[~want].isnan().any())
+        assert_close(out[~want], oracle[~want].float(), atol=2e-5, name="out")
+
+
 def test_split_blocks():
     assert decode.split_blocks(1, 1) == 1
     assert decode.split_blocks(512, 32) == 16  # 32 splits x 32 heads = 1024 programs

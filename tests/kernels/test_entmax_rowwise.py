@@ -221,6 +221,29 @@ def test_forward_variants_low_precision(dev, dtype):
     assert_fa_rule(p, reference.entmax(x.double(), 1.5), reference.entmax(x, 1.5), name=f"p {dtype}")
 
 
+@pytest.mark.parametrize("v", [None] + VARIANTS, ids=lambda v: "default" if v is None else "-".join(map(str, v)))
+@pytest.mark.parametrize("block_n", [None, 32])
+def test_nan_rows_come_out_nan(dev, v, block_n):
+    """A row holding a NaN (or +inf) comes out all NaN, as softmax's would (the row max keeps
+    NaN); every other row matches the reference. Each kernel: the histogram one (per-row α, and
+    α > 2), the rows / top variants, one block and looping over blocks."""
+    x = torch.randn(5, 90, device=dev) * 2
+    x[1, 7] = float("nan")
+    x[2] = float("nan")
+    x[3, 40] = float("inf")
+    bad = torch.tensor([False, True, True, True, False], device=dev)
+    kw = {} if v is None else _variant_kw(v)
+    cases = [(1.5, None), (2.0, None), (1.3, None)]
+    if v is None:
+        cases += [(2.5, None), (1.5, torch.tensor([1.3, 1.5, 2.0, 1.7, 2.4], device=dev))]
+    for alpha, alpha_t in cases:
+        p, _ = _forward(x, alpha, alpha_t, block_n=block_n, **kw)
+        assert bool(p[bad].isnan().all()), f"α={alpha}: a NaN row is not all NaN"
+        assert not bool(p[~bad].isnan().any()), f"α={alpha}: NaN leaked into another row"
+        ref = reference.entmax(x[~bad].double(), alpha if alpha_t is None else alpha_t[~bad].double()[:, None])
+        assert_close(p[~bad], ref, atol=2e-6)
+
+
 def test_early_finish_saves_evaluations(dev):
     x = torch.randn(4, 1000, device=dev)
     _, base = rowwise.entmax_forward_with_stats(x, 1.5, bracket="hist")
