@@ -496,29 +496,37 @@ class _PassThrough(torch.utils._python_dispatch.TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def test_eager_shortcut_matches_the_op_bitwise(bwd, device):
-    """Plain eager calls skip the custom op's dispatch layers (ops._EagerAttention, and the kernel
-    forward directly without grad); the outputs and every gradient (q, k, v, per-head α, a float
-    mask) must equal the op path's bit for bit, and each path must be the one taken."""
+@pytest.mark.parametrize("early", [True, False], ids=["early_launch", "launch_in_function"])
+@pytest.mark.parametrize("case", ["mask_and_alpha", "plain"])
+def test_eager_shortcut_matches_the_op_bitwise(bwd, device, monkeypatch, case, early, deterministic):
+    """Plain eager calls skip the custom op's dispatch layers (ops._EagerAttention, with the forward
+    kernel launched before its node is built, ``ops.EARLY_LAUNCH``, or inside its forward; the
+    kernel forward directly without grad); the outputs and every gradient must equal the op path's
+    bit for bit, and each path must be the one taken. "mask_and_alpha": q, k, v, a per-head α and a
+    float mask; "plain": causal, GQA, q_len ≠ kv_len and a float α."""
     pytest.importorskip("adasplash_compile.kernels.attention")
     import adasplash_compile
 
-    q, k, v, do, _ = _problem(device, 1, 4, 2, 40, 33, 24, 16)
+    monkeypatch.setattr(ops, "EARLY_LAUNCH", early)
+    if case == "plain":
+        q, k, v, do, _ = _problem(device, 2, 4, 2, 37, 50, 24, 16)
+        extra, kw = (), dict(is_causal=True, enable_gqa=True, alpha=1.5)
+    else:
+        q, k, v, do, _ = _problem(device, 1, 4, 2, 40, 33, 24, 16)
+        extra = (torch.randn(1, 1, 40, 33, device=device), torch.tensor([1.3, 1.5, 2.0, 1.75], device=device))
+        kw = dict(enable_gqa=True)
     q, k, v, do = (t.float() for t in (q, k, v, do))
     if not ops._kernel_supports(q, k, v):
         pytest.skip("the fused forward kernel does not handle these inputs")
-    mask = torch.randn(1, 1, 40, 33, device=device)
-    alpha = torch.tensor([1.3, 1.5, 2.0, 1.75], device=device)
+
+    def call(leaves):
+        more = dict(attn_mask=leaves[3], alpha=leaves[4]) if extra else {}
+        return adasplash_compile.entmax_attention(*leaves[:3], **kw, **more)
 
     def run(through_op):
-        leaves = [t.clone().requires_grad_() for t in (q, k, v, mask, alpha)]
-        if through_op:
-            with _PassThrough():
-                out = adasplash_compile.entmax_attention(*leaves[:3], attn_mask=leaves[3], enable_gqa=True,
-                                                         alpha=leaves[4])
-        else:
-            out = adasplash_compile.entmax_attention(*leaves[:3], attn_mask=leaves[3], enable_gqa=True,
-                                                     alpha=leaves[4])
+        leaves = [t.clone().requires_grad_() for t in (q, k, v, *extra)]
+        with _PassThrough() if through_op else contextlib.nullcontext():
+            out = call(leaves)
         name = type(out.grad_fn).__name__
         out.backward(do)
         return out.detach(), [t.grad for t in leaves], name
@@ -531,8 +539,7 @@ def test_eager_shortcut_matches_the_op_bitwise(bwd, device):
     for name, a, b in zip(("dq", "dk", "dv", "dmask", "dalpha"), grads_e, grads_o):
         assert a is not None and torch.equal(a, b), name
     with torch.no_grad():
-        assert torch.equal(adasplash_compile.entmax_attention(q, k, v, attn_mask=mask, enable_gqa=True,
-                                                              alpha=alpha), out_o)
+        assert torch.equal(call((q, k, v, *extra)), out_o)
 
 
 def test_eager_shortcut_is_off_under_torch_func(device):
@@ -542,41 +549,12 @@ def test_eager_shortcut_is_off_under_torch_func(device):
     seen = []
 
     def f(x):
-        seen.append(ops._plain_eager(x))
+        seen.append(ops._plain_eager(x, x, x, None, None))
         return (x * x).sum()
 
     grad(f)(torch.randn(3, device=device))
-    assert seen == [False] and ops._plain_eager(torch.randn(3, device=device))
-
-
-@pytest.mark.parametrize("early", [True, False], ids=["early_launch", "launch_in_function"])
-def test_plain_eager_training_matches_the_op_bitwise(bwd, device, monkeypatch, early, deterministic):
-    """Eager training with the forward kernel launched before the autograd node is built
-    (``ops.EARLY_LAUNCH``) or inside the Function's forward: outputs and gradients equal the custom
-    op's bit for bit, GQA and q_len ≠ kv_len included, and the node is the eager Function's."""
-    pytest.importorskip("adasplash_compile.kernels.attention")
-    import adasplash_compile
-
-    monkeypatch.setattr(ops, "EARLY_LAUNCH", early)
-    q, k, v, do, _ = _problem(device, 2, 4, 2, 37, 50, 24, 16)
-    q, k, v, do = (t.float() for t in (q, k, v, do))
-    if not ops._kernel_supports(q, k, v):
-        pytest.skip("the fused forward kernel does not handle these inputs")
-
-    def run(through_op):
-        leaves = [t.clone().requires_grad_() for t in (q, k, v)]
-        with _PassThrough() if through_op else contextlib.nullcontext():
-            out = adasplash_compile.entmax_attention(*leaves, is_causal=True, enable_gqa=True, alpha=1.5)
-        name = type(out.grad_fn).__name__
-        out.backward(do)
-        return out.detach(), [t.grad for t in leaves], name
-
-    out_e, grads_e, fn_e = run(False)
-    out_o, grads_o, _ = run(True)
-    assert fn_e == "_EagerAttentionBackward", fn_e
-    assert torch.equal(out_e, out_o)
-    for name, a, b in zip(NAMES, grads_e, grads_o):
-        assert a is not None and torch.equal(a, b), name
+    x = torch.randn(3, device=device)
+    assert seen == [False] and ops._plain_eager(x, x, x, None, None)
 
 
 def test_eager_training_saves_through_saved_tensor_hooks(bwd, device, deterministic):
