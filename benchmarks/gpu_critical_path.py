@@ -18,9 +18,9 @@ wiring), ``adasplash2`` and ``cudnn`` (span only); ``<variant>_infer`` (the forw
 grad); ``ours_1thread`` (a diagnostic: the engine's CUDA device thread off, so the backward runs on
 the calling thread). The variants run interleaved, one round each in a shuffled order per round (a
 step's time depends on which step ran before it), in a pass without the marks (clean spans) and
-one with them. (Calls C and D of session 20 also ran a lean Function for the no-mask case,
+one with them. (Calls A–D of session 20 also ran a lean Function for the no-mask case,
 ``ours_full`` / ``ours_prev`` being the variants without it; it made no measurable difference and
-was dropped.) Writes DIR/critical_path.json.
+was dropped, and those names now run ``ours``.) Writes DIR/critical_path.json.
 """
 
 from __future__ import annotations
