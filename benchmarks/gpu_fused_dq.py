@@ -116,23 +116,25 @@ def timing(points, variants, alpha, d=128, dtype=torch.bfloat16):
 
 
 def accuracy(n, variants, alpha):
-    """B=1 H=2 'rand' (a per-head α: its first two heads)."""
+    """B=1 H=2 'rand' (a per-head α: its first two heads, and dα too)."""
     q, k, v, do = _inputs("rand", 1, 2, n, 128, seed=1)
     scale = q.shape[-1] ** -0.5
     if not isinstance(alpha, float):
         alpha = alpha[:2].contiguous()
     a64 = alpha if isinstance(alpha, float) else alpha.double()
     a32 = alpha if isinstance(alpha, float) else alpha.float()
+    names = ("dq", "dk", "dv") + (() if isinstance(alpha, float) else ("dalpha",))
     want = reference.entmax_attention_backward(do.double(), q.double(), k.double(), v.double(), None, True, scale,
-                                               alpha=a64)[:3]
-    plain = reference.entmax_attention_backward(do, q, k, v, None, True, scale, alpha=a32)[:3]
+                                               alpha=a64)[:len(names)]
+    plain = reference.entmax_attention_backward(do, q, k, v, None, True, scale, alpha=a32)[:len(names)]
     for spec in variants:
         with variant(spec):
             got = _grads(q, k, v, do, alpha)
         cells = []
-        for name, g, w, p in zip(("dq", "dk", "dv"), got, want, plain):
+        for name, g, w, p in zip(names, got, want, plain):
             err, base = (g.double() - w).abs().max().item(), (p.double() - w).abs().max().item()
-            cells.append(f"{name} {err:.2e} (plain bf16 {base:.2e}, {'ok' if err <= 3 * base else 'OVER 3x'})")
+            rel = f", {err / w.abs().max().item():.1e} of max |{name}|" if name == "dalpha" else ""
+            cells.append(f"{name} {err:.2e} (plain bf16 {base:.2e}, {'ok' if err <= 3 * base else 'OVER 3x'}{rel})")
         print(f"[fused-dq accuracy] N={n} {spec:28s} " + "; ".join(cells), flush=True)
 
 

@@ -112,6 +112,13 @@ SUBSET_LEAN_DENSE = True
 #   scores costs registers the kernel does not have: forward 4k rand 0.849 → 0.859, 16k rand
 #   7.66 → 7.79, 16k local 3.57 → 3.73; training 4k rand 2.29 → 2.64 (call C; outputs bitwise
 #   equal). The two halves of sweep 1's work add up: scores (2.8 ms at 16k) plus insertion (2.1).
+# - Triton's automatic warp specialization (session 21 call A, benchmarks/gpu_sweep1_ws.py, K
+#   through a tensor descriptor; 128-row programs split between two consumer warpgroups of 64 rows
+#   and a TMA producer, 12 warps): top-4 at 16k rand 4.56 ms against 4.77 without it (the scores
+#   alone 2.39 against 2.72), 4k 0.369 against 0.353. The insertion still adds its whole cost
+#   (~2.1 ms at 16k), about what 4.3e9 scores x 8 min/max take at 64 per clock per SM (half the
+#   FMA rate, if that is FMNMX's rate on sm_90) on 132 SMs at 1.98 GHz: 2.0 ms. Sweep 1 looks bound
+#   by the min/max issue rate, which no overlap with the tensor cores removes.
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').

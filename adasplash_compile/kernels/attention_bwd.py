@@ -82,6 +82,14 @@ FLAGS_FROM_FORWARD = True
 # unchanged (4k rand, B=1 H=2). A per-head α's five dα row sums, added per tile with atomics too
 # (reductions across each transposed tile's keys), made its backward slower: 4k rand 1.78 → 3.04
 # ms (32x128 tiles; 3.27 at 64x128), so a per-head α keeps the dQ pass.
+# Also dropped (session 21 call B, run-2026-12-01-s21-callB): ∂out/∂α formed in the forward's output
+# sweep (forward mode: a third accumulator, Σ (p − p as rounded − p·ln u)·v in two bf16 parts, O₂
+# in two parts) and stored beside O₂, so dα per row is dO·∂out/∂α in the preprocess and a per-head
+# α takes the fused dQ. The backward went 1.78 → 1.41 ms (4k rand, α 1.3..2.0), but the forward's
+# third accumulator spilled (ptxas, Triton 3.6: 2872 bytes at 64x64/4 warps, 1352 at 8, 592 at
+# 32x64) and it went 1.75 → 4.68 ms: forward+backward 3.53 → 6.09 (8k rand 11.8 → 22.5). dα's
+# error against float64 also grew from 8e-7 to 1.5e-3 of |dα| (its bf16 store and weights; with
+# one-part weights the interpreter found 1-6%).
 # The accumulator costs 4 bytes per query row and dim while the backward runs (a step's peak, call
 # E: +64 MiB at 4k, +256 at 16k, +512 at 32k, bf16 B=2 H=16 D=128), and buys ~1% from 16k keys
 # ('local' forward+backward, calls D, E: 16k 4.97 → 4.92, 32k 15.13 → 15.06; 'rand' there is
