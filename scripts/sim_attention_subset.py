@@ -6,6 +6,11 @@ register across sweep 1, like the element-wise histogram) how often its root equ
 error after one exact quadratic step over the full row from there (one probe of sweep 2).
 
     python scripts/sim_attention_subset.py        # ~1 min; results: benchmarks/results/sim-attention-subset-cpu.md
+    python scripts/sim_attention_subset.py --widths   # session 21: tile width x top-k certification
+
+``--widths`` instead checks the kernel's certificate (no evicted key above the candidates' root;
+with EVICT2 the row's largest evicted joins them and only the second largest must lie below) for
+key tiles of 32-128 keys and top-2..8 per position, on the last 512 rows of 2 heads.
 """
 import torch, math, sys
 sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), ".."))
@@ -32,22 +37,49 @@ def step_from(x, t):  # one exact quadratic step on the support at t (from below
     S2 = ((x - t2[:, None]).clamp_min(0) ** 2).sum(-1)
     return t2, S2
 
-for N in (4096, 16384):
-    q, k, v = attention_inputs("rand", 1, 2, N, 128, dtype=torch.float64, device="cpu")
-    rows = torch.arange(N - 256, N)
-    z = (q[0, :, rows] @ k[0].transpose(-1, -2)) / math.sqrt(128)  # (H, 256, N)
-    z = z.masked_fill(torch.arange(N)[None, None, :] > rows[None, :, None], float("-inf"))
-    x = (z - z.amax(-1, keepdim=True)) * 0.5
-    x = x.reshape(-1, N)
-    tau, supp = tau_of(x)
-    print(f"N={N}: support size mean {supp.float().mean():.1f}, median {supp.float().median():.0f}, max {supp.max()}")
-    npad = (-N) % 64
-    xp = torch.nn.functional.pad(x, (0, npad), value=float("-inf")).reshape(x.shape[0], -1, 64)  # (rows, tiles, 64)
-    for kk in (1, 2, 4):
-        top = xp.topk(kk, dim=1).values.reshape(x.shape[0], -1)  # top-kk per column position mod 64
-        ts = solve_subset(top)
-        exact = ((tau - ts).abs() < 1e-9).float().mean()
-        t2, S2 = step_from(x, ts)
-        print(f"  per-position top-{kk} ({64 * kk} candidates): exact {100 * exact:.0f}% rows, "
-              f"tau gap mean {(tau - ts).mean():.2e} max {(tau - ts).max():.2e}; after one full step |S-1| max {(S2 - 1).abs().max():.1e}, "
-              f"tau err max {(tau - t2).abs().max():.1e}")
+def main():
+    for N in (4096, 16384):
+        q, k, v = attention_inputs("rand", 1, 2, N, 128, dtype=torch.float64, device="cpu")
+        rows = torch.arange(N - 256, N)
+        z = (q[0, :, rows] @ k[0].transpose(-1, -2)) / math.sqrt(128)  # (H, 256, N)
+        z = z.masked_fill(torch.arange(N)[None, None, :] > rows[None, :, None], float("-inf"))
+        x = (z - z.amax(-1, keepdim=True)) * 0.5
+        x = x.reshape(-1, N)
+        tau, supp = tau_of(x)
+        print(f"N={N}: support size mean {supp.float().mean():.1f}, median {supp.float().median():.0f}, max {supp.max()}")
+        npad = (-N) % 64
+        xp = torch.nn.functional.pad(x, (0, npad), value=float("-inf")).reshape(x.shape[0], -1, 64)  # (rows, tiles, 64)
+        for kk in (1, 2, 4):
+            top = xp.topk(kk, dim=1).values.reshape(x.shape[0], -1)  # top-kk per column position mod 64
+            ts = solve_subset(top)
+            exact = ((tau - ts).abs() < 1e-9).float().mean()
+            t2, S2 = step_from(x, ts)
+            print(f"  per-position top-{kk} ({64 * kk} candidates): exact {100 * exact:.0f}% rows, "
+                  f"tau gap mean {(tau - ts).mean():.2e} max {(tau - ts).max():.2e}; after one full step |S-1| max {(S2 - 1).abs().max():.1e}, "
+                  f"tau err max {(tau - t2).abs().max():.1e}")
+
+
+def widths():
+    for N in (4096, 16384):
+        q, k, v = attention_inputs("rand", 1, 2, N, 128, dtype=torch.float64, device="cpu")
+        rows = torch.arange(N - 512, N)
+        z = (q[0, :, rows] @ k[0].transpose(-1, -2)) / math.sqrt(128)
+        z = z.masked_fill(torch.arange(N)[None, None, :] > rows[None, :, None], float("-inf"))
+        x = ((z - z.amax(-1, keepdim=True)) * 0.5).reshape(-1, N)
+        _, supp = tau_of(x)
+        for W, kk in ((64, 4), (64, 3), (128, 2), (128, 3), (32, 8), (128, 4)):
+            srt = x.reshape(x.shape[0], -1, W).topk(kk + 2, dim=1).values  # (rows, kk + 2, W)
+            top = srt[:, :kk].reshape(x.shape[0], -1)
+            ev = srt[:, kk]  # the largest evicted per position
+            ts = solve_subset(top)
+            cert = ev.amax(-1) <= ts
+            evs = ev.sort(-1, descending=True).values
+            ts2 = solve_subset(torch.cat([top, evs[:, :1]], -1))
+            cert2 = torch.maximum(evs[:, 1], srt[:, kk + 1].amax(-1)) <= ts2
+            print(f"N={N} width {W} top-{kk}: {W * kk} candidates, {2 * kk} min/max per score; uncertified "
+                  f"{100 * (1 - cert.double().mean()):.2f}%, with EVICT2 {100 * (1 - cert2.double().mean()):.2f}% "
+                  f"(support mean {supp.double().mean():.1f})", flush=True)
+
+
+if __name__ == "__main__":
+    widths() if "--widths" in sys.argv else main()

@@ -64,7 +64,12 @@ FLUSH_EVERY = 127
 # Sweep 1's "subset" mode (α = 1.5 and 2): candidates kept per score position. Float64
 # simulation (scripts/sim_attention_subset.py, 'rand', N = 4k/16k, 64-key tiles): with 4, 0.2-0.6%
 # of rows at α = 1.5 miss a support key and need a refinement sweep; with 3, 3-6%. Tests lower it
-# to exercise the refinement.
+# to exercise the refinement. Wider tiles with fewer candidates per position would halve the
+# min/max work (session 21 call A's probe: 128-key tiles, top-2, 3.21 ms at 16k rand against 4.56
+# for 64 keys, top-4), but the same simulation (``--widths``: the last 512 rows of 2 heads)
+# leaves 11.2% / 20.5% of rows uncertified at 4k / 16k (4.2% at 16k with EVICT2) against 0.39% /
+# 1.46% now; 128-key tiles with top-3 (1.56% at 16k) hold 384 candidates per row, 192 registers per
+# thread at 4 warps.
 SUBSET_TOPK = 4
 # "subset": the row's largest evicted x joins the candidates and the certificate needs only the
 # second largest under τ. It certifies 10x more rows (H200 session 6 call A, 16k 'rand', B=1 H=2:
