@@ -3,6 +3,9 @@
 # mode; the backward then takes the fused dQ, five products per tile, and no dα row sums) against
 # main's code (_old/: the dQ pass sums five dα row terms), bf16 B=2 H=16 D=128 causal, α per head
 # 1.3..2.0: forward+backward, backward alone, and max errors against float64 (B=1 H=2, 4k).
+# The new code was benchmarks/results/run-2026-12-01-s21-callB/dropped-tangent.patch applied to
+# e271ecc; _old/ was `git archive e271ecc adasplash_compile benchmarks` with this session's
+# benchmarks/gpu_fused_dq.py copied in (an untracked folder, so the device tool copied it). Dropped.
 #
 #   device run, carry [".whl", ".triton_cache"], timeout_s 500:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s21b.sh
