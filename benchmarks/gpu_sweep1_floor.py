@@ -13,9 +13,17 @@ at several tile shapes, beside cuDNN SDPA (forward, same inputs) and the product
 (``profile_variant(stop_after="sweep1")``). Not a product kernel: it answers "is sweep 1 bound by
 the matmul loop, the per-tile bookkeeping or the insertion, and at which tile shape".
 
-    python benchmarks/gpu_sweep1_floor.py --out DIR [--ns 4096,16384]
+``--ws`` (session 21) runs the same loop with K through a tensor descriptor, with and without
+Triton's automatic warp specialization (``tl.range(..., warp_specialize=True)``, Hopper's pass in
+Triton 3.6): at BLOCK_M = 128 and 4 warps the pass splits the rows between two consumer warpgroups
+(64 rows each, 232 registers) and a producer warpgroup for the TMA loads, 12 warps in all, so one
+consumer could insert while the other's wgmma runs ('rand' only; ``--compile-check`` compiles
+those variants for sm_90a on the CPU, no GPU).
 
-Writes DIR/sweep1_floor.json and prints one line per (variant, N, input).
+    python benchmarks/gpu_sweep1_floor.py --out DIR [--ns 4096,16384] [--ws]
+
+Writes DIR/sweep1_floor.json (``--ws``: sweep1_ws.json) and prints one line per (variant, N, input).
+Every probe's row maxima are compared with the first probe's (bitwise).
 """
 
 from __future__ import annotations
@@ -177,6 +185,113 @@ def probe_fn(q, k, tile, topk, near, pack=0, skew=0):
     return f
 
 
+@triton.jit
+def _probe_ws(Q, K, M_OUT, C_OUT, BH, N, c_qk,
+              D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOPK: tl.constexpr,
+              WS: tl.constexpr):
+    pid_m = tl.num_programs(0) - 1 - tl.program_id(0)
+    bh = tl.program_id(1)
+    q_desc = tl.make_tensor_descriptor(Q, shape=[BH * N, D], strides=[D, 1], block_shape=[BLOCK_M, D])
+    k_desc = tl.make_tensor_descriptor(K, shape=[BH * N, D], strides=[D, 1], block_shape=[BLOCK_N, D])
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    q = q_desc.load([bh * N + pid_m * BLOCK_M, 0])
+    hi = tl.cdiv((pid_m + 1) * BLOCK_M, BLOCK_N)
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    ev = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    c0 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    c1 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    c2 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    c3 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), tl.float32)
+    for i in tl.range(0, hi, warp_specialize=WS):
+        jb = hi - 1 - i
+        offs_n = jb * BLOCK_N + tl.arange(0, BLOCK_N)
+        k = k_desc.load([bh * N + jb * BLOCK_N, 0])
+        x = tl.dot(q, tl.trans(k)) * c_qk
+        x = tl.where(offs_n[None, :] <= offs_m[:, None], x, float("-inf"))
+        m_i = tl.maximum(m_i, tl.max(x, 1))
+        out_ = x
+        if TOPK >= 1:
+            c0, out_ = tl.maximum(c0, out_), tl.minimum(c0, out_)
+        if TOPK >= 2:
+            c1, out_ = tl.maximum(c1, out_), tl.minimum(c1, out_)
+        if TOPK >= 3:
+            c2, out_ = tl.maximum(c2, out_), tl.minimum(c2, out_)
+        if TOPK >= 4:
+            c3, out_ = tl.maximum(c3, out_), tl.minimum(c3, out_)
+        if TOPK >= 1:
+            ev = tl.maximum(ev, tl.max(out_, 1))
+    # consume everything so nothing is dropped
+    chk = ev
+    if TOPK >= 1:
+        chk += tl.sum(tl.where(c0 > m_i[:, None] - 1.0, c0, 0.0), 1)
+    if TOPK >= 2:
+        chk += tl.sum(tl.where(c1 > m_i[:, None] - 1.0, c1, 0.0), 1)
+    if TOPK >= 3:
+        chk += tl.sum(tl.where(c2 > m_i[:, None] - 1.0, c2, 0.0), 1)
+    if TOPK >= 4:
+        chk += tl.sum(tl.where(c3 > m_i[:, None] - 1.0, c3, 0.0), 1)
+    tl.store(M_OUT + bh.to(tl.int64) * N + offs_m, m_i)
+    tl.store(C_OUT + bh.to(tl.int64) * N + offs_m, chk)
+
+
+# --ws: (BLOCK_M, BLOCK_N, warps, stages, TOPK, WS); with WS the kernel runs 3x the warps
+WS_VARIANTS = [(64, 64, 4, 3, 0, 0), (64, 64, 4, 3, 4, 0), (128, 64, 8, 3, 4, 0),
+            (128, 64, 4, 3, 0, 1), (128, 64, 4, 3, 4, 1), (128, 64, 4, 2, 4, 1), (128, 64, 4, 4, 4, 1),
+            (128, 32, 4, 3, 4, 1), (128, 128, 4, 2, 2, 1)]
+
+
+def compile_check(variants=WS_VARIANTS):
+    """Compile every --ws variant for sm_90a on the CPU (no GPU): registers, spills, warps."""
+    import re
+    import subprocess
+    import tempfile
+
+    import triton.backends.nvidia as nb
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    fn = _probe_ws
+    for bm, bn, w, s, topk, ws in variants:
+        sig = dict(Q="*bf16", K="*bf16", M_OUT="*fp32", C_OUT="*fp32", BH="i32", N="i32", c_qk="fp32",
+                   D="constexpr", BLOCK_M="constexpr", BLOCK_N="constexpr", TOPK="constexpr", WS="constexpr")
+        const = dict(D=128, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, WS=bool(ws))
+        attrs = {(fn.arg_names.index(n),): [["tt.divisibility", 16]] for n in ("Q", "K", "M_OUT", "C_OUT", "N")}
+        src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(c),): v for c, v in const.items()},
+                        attrs=attrs)
+        try:
+            k = triton.compile(src, target=GPUTarget("cuda", 90, 128), options={"num_warps": w, "num_stages": s})
+        except Exception as e:
+            print(bm, bn, w, s, topk, ws, "FAILED", type(e).__name__, str(e)[:300], flush=True)
+            continue
+        with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as f:
+            f.write(k.asm["ptx"])
+        r = subprocess.run([os.path.join(os.path.dirname(nb.__file__), "bin", "ptxas"), "-v", "--gpu-name", "sm_90a",
+                            f.name, "-o", os.devnull], capture_output=True, text=True)
+        os.unlink(f.name)
+        regs = re.search(r"Used (\d+) registers", r.stderr)
+        sp = re.search(r"(\d+) bytes spill stores", r.stderr)
+        print(f"{bm}x{bn}/{w}w/{s}s top-{topk} ws={ws}: warps {k.metadata.num_warps}, "
+              f"regs {regs and regs.group(1)}, spill {sp.group(1) if sp else 0}, "
+              f"setmaxnreg {k.asm['ptx'].count('setmaxnreg')}", flush=True)
+
+
+def ws_probe_fn(q, k, variant):
+    B, H, N, D = q.shape
+    bm, bn, w, s, topk, ws = variant
+    qf, kf = q.reshape(B * H * N, D), k.reshape(B * H * N, D)
+    m = torch.empty(B * H, N, device=q.device)
+    c = torch.empty_like(m)
+    grid = (N // bm, B * H)
+    c_qk = 0.5 / math.sqrt(D)
+
+    def f():
+        _probe_ws[grid](qf, kf, m, c, B * H, N, c_qk, D=D, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, WS=bool(ws),
+                        num_warps=w, num_stages=s)
+        return m
+
+    return f
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ns", default="4096,16384")
@@ -185,19 +300,30 @@ def main():
     ap.add_argument("--tiles", default="", help="BMxBNxWARPSxSTAGES,... (default: TILES)")
     ap.add_argument("--pieces", default="", help="TOPK:NEAR:PACK[:SKEW],... (default: PIECES)")
     ap.add_argument("--no-product", action="store_true", help="skip the product's own sweep 1")
+    ap.add_argument("--ws", action="store_true", help="the descriptor / warp-specialized probes instead")
+    ap.add_argument("--compile-check", action="store_true", help="compile the --ws probes for sm_90a and stop")
     a = ap.parse_args()
+    if a.compile_check:
+        compile_check()
+        return
+    if a.ws:  # device-side tensor descriptors need scratch memory
+        triton.set_allocator(lambda size, align, stream: torch.empty(size, dtype=torch.int8, device="cuda"))
     tiles = [tuple(map(int, t.split("x"))) for t in a.tiles.split(",")] if a.tiles else TILES
     pieces = [tuple(map(int, t.split(":"))) for t in a.pieces.split(",")] if a.pieces else PIECES
     rows = []
     t0 = time.time()
     for N in [int(n) for n in a.ns.split(",")]:
-        for kind in ("rand", "local"):
+        for kind in ("rand",) if a.ws else ("rand", "local"):
             q, k, v = make_inputs(kind, 2, 16, N, 128, seed=0)
             systems = [("sdpa_cudnn fwd", sdpa_fn("cudnn", q, k, v, True))]
-            if not a.no_product:
+            if a.ws:
+                systems.append(("probe 64x64/4w/3s top-4 near-0 (pointers)", probe_fn(q, k, (64, 64, 4, 3), 4, 0)))
+                systems += [(f"probe desc {bm}x{bn}/{w}w/{s}s top-{topk}" + (" WS" if ws else ""), ws_probe_fn(q, k, var))
+                            for var in WS_VARIANTS for bm, bn, w, s, topk, ws in [var]]
+            elif not a.no_product:
                 systems.append(("product sweep 1 (64x64/4w, top-4, near skip)",
                                 fwd.profile_variant(q, k, v, True, stop_after="sweep1")))
-            for tile in tiles:
+            for tile in [] if a.ws else tiles:
                 for topk, near, pack, *skew in pieces:
                     skew = skew[0] if skew else 0
                     if tile[0] * tile[1] // (32 * tile[2]) * topk // (2 if pack else 1) > 160:
@@ -228,7 +354,7 @@ def main():
             del q, k, v
     meta = dict(torch=torch.__version__, triton=triton.__version__, device=torch.cuda.get_device_name(),
                 shape=dict(B=2, H=16, D=128, causal=True, dtype="bfloat16"), rows=rows)
-    with open(os.path.join(a.out, "sweep1_floor.json"), "w") as f:
+    with open(os.path.join(a.out, "sweep1_ws.json" if a.ws else "sweep1_floor.json"), "w") as f:
         json.dump(meta, f, indent=1)
 
 

@@ -117,7 +117,7 @@ SUBSET_LEAN_DENSE = True
 #   scores costs registers the kernel does not have: forward 4k rand 0.849 → 0.859, 16k rand
 #   7.66 → 7.79, 16k local 3.57 → 3.73; training 4k rand 2.29 → 2.64 (call C; outputs bitwise
 #   equal). The two halves of sweep 1's work add up: scores (2.8 ms at 16k) plus insertion (2.1).
-# - Triton's automatic warp specialization (session 21 call A, benchmarks/gpu_sweep1_ws.py, K
+# - Triton's automatic warp specialization (session 21 call A, gpu_sweep1_floor.py --ws, K
 #   through a tensor descriptor; 128-row programs split between two consumer warpgroups of 64 rows
 #   and a TMA producer, 12 warps): top-4 at 16k rand 4.56 ms against 4.77 without it (the scores
 #   alone 2.39 against 2.72), 4k 0.369 against 0.353. The insertion still adds its whole cost
