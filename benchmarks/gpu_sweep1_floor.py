@@ -66,6 +66,36 @@ def _cmin(a, b, PACK: tl.constexpr):
 
 
 @triton.jit
+def _insert(c0, c1, c2, c3, out_, TOPK: tl.constexpr, PACK: tl.constexpr):
+    """Insert out_ into each score position's sorted TOPK candidates (2·TOPK min/max per score);
+    returns the candidates and what left the top (out_)."""
+    if TOPK >= 1:
+        c0, out_ = _cmax(c0, out_, PACK), _cmin(c0, out_, PACK)
+    if TOPK >= 2:
+        c1, out_ = _cmax(c1, out_, PACK), _cmin(c1, out_, PACK)
+    if TOPK >= 3:
+        c2, out_ = _cmax(c2, out_, PACK), _cmin(c2, out_, PACK)
+    if TOPK >= 4:
+        c3, out_ = _cmax(c3, out_, PACK), _cmin(c3, out_, PACK)
+    return c0, c1, c2, c3, out_
+
+
+@triton.jit
+def _candidate_sum(c0, c1, c2, c3, m_i, TOPK: tl.constexpr):
+    """A row sum of the candidates within 1 of the row max, so that no candidate is dropped."""
+    chk = tl.zeros_like(m_i)
+    if TOPK >= 1:
+        chk += tl.sum(tl.where(c0 > m_i[:, None] - 1.0, c0, 0.0), 1)
+    if TOPK >= 2:
+        chk += tl.sum(tl.where(c1 > m_i[:, None] - 1.0, c1, 0.0), 1)
+    if TOPK >= 3:
+        chk += tl.sum(tl.where(c2 > m_i[:, None] - 1.0, c2, 0.0), 1)
+    if TOPK >= 4:
+        chk += tl.sum(tl.where(c3 > m_i[:, None] - 1.0, c3, 0.0), 1)
+    return chk
+
+
+@triton.jit
 def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
            stride_qh, stride_qm, stride_kh, stride_kn,
            D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOPK: tl.constexpr,
@@ -126,14 +156,7 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
                 out_ = (x - ref[:, None]).to(tl.float16)
             else:
                 out_ = x
-            if TOPK >= 1:
-                c0, out_ = _cmax(c0, out_, PACK), _cmin(c0, out_, PACK)
-            if TOPK >= 2:
-                c1, out_ = _cmax(c1, out_, PACK), _cmin(c1, out_, PACK)
-            if TOPK >= 3:
-                c2, out_ = _cmax(c2, out_, PACK), _cmin(c2, out_, PACK)
-            if TOPK >= 4:
-                c3, out_ = _cmax(c3, out_, PACK), _cmin(c3, out_, PACK)
+            c0, c1, c2, c3, out_ = _insert(c0, c1, c2, c3, out_, TOPK, PACK)
             if PACK:
                 evp = _cmax(evp, out_, PACK)
             elif TOPK >= 1:
@@ -145,15 +168,7 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
     if PACK:
         ev = tl.max(evp.to(tl.float32), 1) + ref
         m_i = tl.maximum(m_i, tl.max(c0.to(tl.float32), 1) + ref)
-    chk = ev + (j_first + j_last).to(tl.float32)
-    if TOPK >= 1:
-        chk += tl.sum(tl.where(c0 > m_i[:, None] - 1.0, c0, 0.0), 1)
-    if TOPK >= 2:
-        chk += tl.sum(tl.where(c1 > m_i[:, None] - 1.0, c1, 0.0), 1)
-    if TOPK >= 3:
-        chk += tl.sum(tl.where(c2 > m_i[:, None] - 1.0, c2, 0.0), 1)
-    if TOPK >= 4:
-        chk += tl.sum(tl.where(c3 > m_i[:, None] - 1.0, c3, 0.0), 1)
+    chk = ev + (j_first + j_last).to(tl.float32) + _candidate_sum(c0, c1, c2, c3, m_i, TOPK)
     tl.store(M_OUT + bh.to(tl.int64) * N + offs_m, m_i)
     tl.store(C_OUT + bh.to(tl.int64) * N + offs_m, chk)
 
@@ -209,35 +224,19 @@ def _probe_ws(Q, K, M_OUT, C_OUT, BH, N, c_qk,
         x = tl.dot(q, tl.trans(k)) * c_qk
         x = tl.where(offs_n[None, :] <= offs_m[:, None], x, float("-inf"))
         m_i = tl.maximum(m_i, tl.max(x, 1))
-        out_ = x
-        if TOPK >= 1:
-            c0, out_ = tl.maximum(c0, out_), tl.minimum(c0, out_)
-        if TOPK >= 2:
-            c1, out_ = tl.maximum(c1, out_), tl.minimum(c1, out_)
-        if TOPK >= 3:
-            c2, out_ = tl.maximum(c2, out_), tl.minimum(c2, out_)
-        if TOPK >= 4:
-            c3, out_ = tl.maximum(c3, out_), tl.minimum(c3, out_)
+        c0, c1, c2, c3, out_ = _insert(c0, c1, c2, c3, x, TOPK, False)
         if TOPK >= 1:
             ev = tl.maximum(ev, tl.max(out_, 1))
     # consume everything so nothing is dropped
-    chk = ev
-    if TOPK >= 1:
-        chk += tl.sum(tl.where(c0 > m_i[:, None] - 1.0, c0, 0.0), 1)
-    if TOPK >= 2:
-        chk += tl.sum(tl.where(c1 > m_i[:, None] - 1.0, c1, 0.0), 1)
-    if TOPK >= 3:
-        chk += tl.sum(tl.where(c2 > m_i[:, None] - 1.0, c2, 0.0), 1)
-    if TOPK >= 4:
-        chk += tl.sum(tl.where(c3 > m_i[:, None] - 1.0, c3, 0.0), 1)
+    chk = ev + _candidate_sum(c0, c1, c2, c3, m_i, TOPK)
     tl.store(M_OUT + bh.to(tl.int64) * N + offs_m, m_i)
     tl.store(C_OUT + bh.to(tl.int64) * N + offs_m, chk)
 
 
 # --ws: (BLOCK_M, BLOCK_N, warps, stages, TOPK, WS); with WS the kernel runs 3x the warps
 WS_VARIANTS = [(64, 64, 4, 3, 0, 0), (64, 64, 4, 3, 4, 0), (128, 64, 8, 3, 4, 0),
-            (128, 64, 4, 3, 0, 1), (128, 64, 4, 3, 4, 1), (128, 64, 4, 2, 4, 1), (128, 64, 4, 4, 4, 1),
-            (128, 32, 4, 3, 4, 1), (128, 128, 4, 2, 2, 1)]
+               (128, 64, 4, 3, 0, 1), (128, 64, 4, 3, 4, 1), (128, 64, 4, 2, 4, 1), (128, 64, 4, 4, 4, 1),
+               (128, 32, 4, 3, 4, 1), (128, 128, 4, 2, 2, 1)]
 
 
 def compile_check(variants=WS_VARIANTS):
