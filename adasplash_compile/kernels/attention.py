@@ -121,9 +121,10 @@ SUBSET_LEAN_DENSE = True
 #   through a tensor descriptor; 128-row programs split between two consumer warpgroups of 64 rows
 #   and a TMA producer, 12 warps): top-4 at 16k rand 4.56 ms against 4.77 without it (the scores
 #   alone 2.39 against 2.72), 4k 0.369 against 0.353. The insertion still adds its whole cost
-#   (~2.1 ms at 16k), about what 4.3e9 scores x 8 min/max take at 64 per clock per SM (half the
-#   FMA rate, if that is FMNMX's rate on sm_90) on 132 SMs at 1.98 GHz: 2.0 ms. Sweep 1 looks bound
-#   by the min/max issue rate, which no overlap with the tensor cores removes.
+#   (~2.1 ms at 16k): what 4.3e9 scores x 8 min/max take at the H200's fp32 min/max rate, 59-64
+#   per clock per SM against 116 for FMA (call D, benchmarks/gpu_alu_rate.py): 2.0-2.2 ms on 132
+#   SMs at 1.98 GHz. Sweep 1 is bound by the min/max issue rate, which no overlap with the tensor
+#   cores removes (a 64x64 tile's Q·Kᵀ takes ~0.07 clocks per score, its min/max ~0.14).
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
