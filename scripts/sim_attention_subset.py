@@ -37,14 +37,19 @@ def step_from(x, t):  # one exact quadratic step on the support at t (from below
     S2 = ((x - t2[:, None]).clamp_min(0) ** 2).sum(-1)
     return t2, S2
 
+def scaled_scores(N, n_rows):
+    """x = (α−1)·(z − max z) at α = 1.5 for the last n_rows causal query rows of 2 'rand' heads:
+    (2·n_rows, N) float64."""
+    q, k, v = attention_inputs("rand", 1, 2, N, 128, dtype=torch.float64, device="cpu")
+    rows = torch.arange(N - n_rows, N)
+    z = (q[0, :, rows] @ k[0].transpose(-1, -2)) / math.sqrt(128)  # (H, n_rows, N)
+    z = z.masked_fill(torch.arange(N)[None, None, :] > rows[None, :, None], float("-inf"))
+    return ((z - z.amax(-1, keepdim=True)) * 0.5).reshape(-1, N)
+
+
 def main():
     for N in (4096, 16384):
-        q, k, v = attention_inputs("rand", 1, 2, N, 128, dtype=torch.float64, device="cpu")
-        rows = torch.arange(N - 256, N)
-        z = (q[0, :, rows] @ k[0].transpose(-1, -2)) / math.sqrt(128)  # (H, 256, N)
-        z = z.masked_fill(torch.arange(N)[None, None, :] > rows[None, :, None], float("-inf"))
-        x = (z - z.amax(-1, keepdim=True)) * 0.5
-        x = x.reshape(-1, N)
+        x = scaled_scores(N, 256)
         tau, supp = tau_of(x)
         print(f"N={N}: support size mean {supp.float().mean():.1f}, median {supp.float().median():.0f}, max {supp.max()}")
         npad = (-N) % 64
@@ -61,11 +66,7 @@ def main():
 
 def widths():
     for N in (4096, 16384):
-        q, k, v = attention_inputs("rand", 1, 2, N, 128, dtype=torch.float64, device="cpu")
-        rows = torch.arange(N - 512, N)
-        z = (q[0, :, rows] @ k[0].transpose(-1, -2)) / math.sqrt(128)
-        z = z.masked_fill(torch.arange(N)[None, None, :] > rows[None, :, None], float("-inf"))
-        x = ((z - z.amax(-1, keepdim=True)) * 0.5).reshape(-1, N)
+        x = scaled_scores(N, 512)
         _, supp = tau_of(x)
         for W, kk in ((64, 4), (64, 3), (128, 2), (128, 3), (32, 8), (128, 4)):
             srt = x.reshape(x.shape[0], -1, W).topk(kk + 2, dim=1).values  # (rows, kk + 2, W)
