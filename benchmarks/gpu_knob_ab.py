@@ -1,5 +1,6 @@
 """H200 A/B of forward settings (``attention`` module knobs) through the public op, inference and
-forward+backward, do_bench medians (ms), bf16 B=2 H=16 D=128 causal α = 1.5 (session 12). Each
+forward+backward, do_bench medians (ms), bf16 B=2 H=16 D=128 causal α = 1.5 (session 12; ``--alpha``:
+another float, or ``head`` for a per-head α tensor from 1.3 to 2.0, session 22). Each
 variant's output and gradients are also compared with the first variant's: bitwise equal, or the
 largest difference; ``--err-rows R`` adds the output's max error against float64 on the last R
 query rows.
@@ -28,33 +29,36 @@ def main():
     ap.add_argument("--points", default="4096:local,32768:rand")
     ap.add_argument("--variants", required=True, help="';'-separated, each 'NAME=int,...' ('' = the defaults)")
     ap.add_argument("--err-rows", type=int, default=0)
+    ap.add_argument("--alpha", default="1.5", help="a float, or 'head': one α per head, 1.3 to 2.0")
     a = ap.parse_args()
     defaults = {}
     for point in a.points.split(","):
         n, kind = point.split(":")
         q, k, v, do = _inputs(kind, 2, 16, int(n), 128)
+        alpha = (torch.linspace(1.3, 2.0, 16, device=q.device) if a.alpha == "head" else float(a.alpha))
         leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
 
         def step():
-            torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=1.5), leaves, do)
+            torch.autograd.grad(entmax_attention(*leaves, is_causal=True, alpha=alpha), leaves, do)
 
         first = oracle = None
         if a.err_rows:
             last = slice(int(n) - a.err_rows, None)
             keep = torch.ones(a.err_rows, int(n), dtype=torch.bool, device=q.device).tril(int(n) - a.err_rows)
-            oracle = reference.entmax_attention(q[:, :, last].double(), k.double(), v.double(), attn_mask=keep, alpha=1.5)
+            oracle = reference.entmax_attention(q[:, :, last].double(), k.double(), v.double(), attn_mask=keep,
+                                                  alpha=alpha if isinstance(alpha, float) else alpha.double())
         for variant in a.variants.split(";"):
             knobs = dict((kv.split("=")[0], int(kv.split("=")[1])) for kv in variant.split(",") if kv)
             for name, val in knobs.items():
                 defaults.setdefault(name, getattr(attention, name))
                 setattr(attention, name, val)
             try:
-                fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=1.5))
+                fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha))
                 fb = bench(step)
-                out = entmax_attention(*leaves, is_causal=True, alpha=1.5)
+                out = entmax_attention(*leaves, is_causal=True, alpha=alpha)
                 got = (out.detach(), *torch.autograd.grad(out, leaves, do))
                 if oracle is not None:  # the inference forward's output
-                    o = entmax_attention(q, k, v, is_causal=True, alpha=1.5)[:, :, last].double()
+                    o = entmax_attention(q, k, v, is_causal=True, alpha=alpha)[:, :, last].double()
                     err = f"  max err {(o - oracle).abs().max().item():.2e}"
                 else:
                     err = ""

@@ -7,10 +7,16 @@ error after one exact quadratic step over the full row from there (one probe of 
 
     python scripts/sim_attention_subset.py        # ~1 min; results: benchmarks/results/sim-attention-subset-cpu.md
     python scripts/sim_attention_subset.py --widths   # session 21: tile width x top-k certification
+    python scripts/sim_attention_subset.py --solve    # session 22: the τ solve's passes, warm start
 
 ``--widths`` instead checks the kernel's certificate (no evicted key above the candidates' root;
 with EVICT2 the row's largest evicted joins them and only the second largest must lie below) for
 key tiles of 32-128 keys and top-2..8 per position, on the last 512 rows of 2 heads.
+
+``--solve`` runs the kernel's τ solve on the 64-key top-4 candidates of 64-row programs (the same
+rows): SUBSET_WARM Newton steps on the top candidate per position alone, then exact-or-Newton steps
+on all of them until every row of the program is exact. It counts the passes and the candidate
+work (ops per candidate: ~9 for a full step's four row sums, ~4 for a warm step's two).
 """
 import torch, math, sys
 sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), ".."))
@@ -82,5 +88,45 @@ def widths():
                   f"(support mean {supp.double().mean():.1f})", flush=True)
 
 
+def solve_passes(C, t, warm, steps=12, tol=1e-6):
+    """The kernel's solve at α = 1.5 on one program's candidates C (rows, 4, 64) from t = m − 1:
+    (τ, full steps, candidate work). Float64."""
+    work = 0
+    for _ in range(warm):  # Newton on the top candidate per position alone
+        y = (C[:, 0] - t[:, None]).clamp_min(0)
+        t = t + ((y * y).sum(-1) - 1) / (2 * y.sum(-1)).clamp_min(1e-30)
+        work += 4 * C.shape[-1]
+    solved = torch.zeros(C.shape[0], dtype=torch.bool)
+    full = 0
+    while not solved.all() and full < steps:
+        y = (C - t[:, None, None]).clamp_min(0)
+        n, s1, s2 = (y > 0).sum((1, 2)).double(), y.sum((1, 2)), (y * y).sum((1, 2))
+        mn = torch.where(y > 0, C, torch.full_like(C, math.inf)).amin((1, 2))
+        root = t + (s2 - 1) / (s1 + (s1 * s1 - n * (s2 - 1)).clamp_min(0).sqrt()).clamp_min(1e-30)
+        exact = ~solved & (n > 0) & (mn >= root - tol * root.abs().clamp_min(1))
+        t = torch.where(solved, t, torch.where(exact, root, t + (s2 - 1) / (2 * s1).clamp_min(1e-30)))
+        solved |= exact
+        full += 1
+        work += 9 * C.shape[1] * C.shape[2]
+    return t, full, work
+
+
+def solve():
+    for N in (4096, 16384):
+        x = scaled_scores(N, 512)
+        cand = x.reshape(x.shape[0], -1, 64).topk(4, dim=1).values  # (rows, 4, 64)
+        progs = cand.reshape(-1, 64, 4, 64)
+        t0 = x.amax(-1).reshape(-1, 64) - 1
+        ref = [solve_passes(c, t, 0)[0] for c, t in zip(progs, t0)]
+        for warm in range(6):
+            runs = [solve_passes(c, t, warm) for c, t in zip(progs, t0)]
+            assert all(torch.allclose(r[0], tr, atol=1e-9) for r, tr in zip(runs, ref)), "the roots moved"
+            full = sum(r[1] for r in runs) / len(runs)
+            work = sum(r[2] for r in runs) / len(runs)
+            work0 = sum(solve_passes(c, t, 0)[2] for c, t in zip(progs, t0)) / len(runs)
+            print(f"N={N} SUBSET_WARM={warm}: full steps per program {full:.2f}, candidate work "
+                  f"{100 * work / work0:.0f}% of no warm start (same roots)", flush=True)
+
+
 if __name__ == "__main__":
-    widths() if "--widths" in sys.argv else main()
+    widths() if "--widths" in sys.argv else solve() if "--solve" in sys.argv else main()

@@ -80,6 +80,14 @@ SUBSET_TOPK = 4
 # 32k rand 43.6 / 41.1, 16k local 3.65 / 3.46. Off; it pays only with a fix-up whose latency
 # scales with the rows it gets.
 SUBSET_EVICT2 = False
+# "subset": Newton steps on the first candidate tile alone (the top x per score position) before
+# the solve on all of them (general α: on the ℓ_γ norm, for α ≤ 2). f restricted to a subset lies below f, so steps from
+# below on it stay under the candidates' root, and the full steps (four row sums each, over every
+# candidate) start closer. The solve ran ~6.7 full steps per 64-row program at 4k 'rand' (Nsight
+# Compute, H200 session 22 call A: 15% of the forward kernel's samples); the float64 simulation
+# (``scripts/sim_attention_subset.py --solve``) puts 4 warm steps at half its candidate work,
+# with the same roots. 0: off.
+SUBSET_WARM = 4
 # "subset": skip the insertion in tiles where no row has a key within 1 of its max (costs one
 # reduction across the program per tile; saves the insertion on far tiles of local attention)
 SUBSET_NEAR_SKIP = True
@@ -339,7 +347,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     # goes through render.load every time, which writes the source out
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
-           dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2,
+           dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
@@ -364,6 +372,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         HIST_MODE=hist,
         TOPK=SUBSET_TOPK if hist == "subset" else 0,
         EVICT2=SUBSET_EVICT2 if hist == "subset" else False,
+        SUBSET_WARM=SUBSET_WARM if hist == "subset" else 0,
         NEAR_SKIP=SUBSET_NEAR_SKIP if hist == "subset" else False,
         NEAR_PATIENCE=SUBSET_NEAR_PATIENCE if hist == "subset" else 0,
         LEAN_DENSE=SUBSET_LEAN_DENSE if hist == "subset" else False,
@@ -773,7 +782,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_NEAR_SKIP,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

@@ -432,6 +432,22 @@ def _check_tau(q, k, v, alpha, *, atol, name):
     assert_close(tau[fin], tau_ref[fin], atol=atol, name=name)
 
 
+@pytest.mark.parametrize("warm", [0, 4])
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25, "per-head"])
+def test_subset_warm_start_keeps_tau_exact(device, monkeypatch, alpha, warm):
+    """The candidates' solve with and without its warm start (SUBSET_WARM Newton steps on the top
+    candidate per position, which must stay below the root): τ to fp32's limit either way, also
+    for general α (on the ℓ_γ norm; α > 2 heads skip it). 70 keys in 16-key tiles, so the top
+    candidates are a strict subset of each long row's."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_WARM", warm)
+    a = torch.tensor([1.3, 2.5], device=device) if alpha == "per-head" else alpha
+    for seed in (330, 7):
+        torch.manual_seed(seed)
+        q, k, v = _inputs(device, Lq=70, Lk=70, D=16)
+        _check_tau(q, k * (1 + seed % 3), v, a, atol=4e-6, name=f"tau (seed {seed})")
+
+
 def test_per_head_alpha_threshold_is_fp32_exact(device):
     """A per-head α renders five refinement sweeps, and each program makes the ones its head's α
     needs: two for α ≤ 2, all five above. τ to fp32's limit on heads either side of 2."""
