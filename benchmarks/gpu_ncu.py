@@ -21,34 +21,18 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from benchmarks.gpu_timeline import _knob_module, _parse, _step  # noqa: E402
-from benchmarks.inputs import attention_inputs  # noqa: E402
+from benchmarks.gpu_timeline import warmed_step  # noqa: E402
 
 
 def profile_case(case: str) -> None:
-    mode, kind, N, knobs = _parse(case)
-    if mode == "decode":
+    if case.split(":")[0] == "decode":
         raise ValueError("gpu_ncu: modes infer and train only")
-    saved = {name: getattr(_knob_module(name), name) for name in knobs}
-    for name, val in knobs.items():
-        setattr(_knob_module(name), name, val)
-    try:
-        g = torch.Generator(device="cuda").manual_seed(0)
-        q, k, v = attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16, device="cuda", generator=g)
-        do = torch.randn(q.shape, device="cuda", dtype=torch.bfloat16, generator=g)
-        leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
-        step = _step(mode, q, k, v, do, leaves)
-        for _ in range(3):
-            step()
-        torch.cuda.synchronize()
+    with warmed_step(case) as (_, _, _, step):
         print(f"[ncu] {case}: profiled step", flush=True)
         torch.cuda.cudart().cudaProfilerStart()
         step()
         torch.cuda.synchronize()
         torch.cuda.cudart().cudaProfilerStop()
-    finally:
-        for name, val in saved.items():
-            setattr(_knob_module(name), name, val)
 
 
 def main():

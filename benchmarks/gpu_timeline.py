@@ -16,6 +16,7 @@ Writes DIR/timeline.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -62,25 +63,37 @@ def _enqueue_us(step, n=20):
     return per_call_us(step, n=n, warm=0, before=lambda: _busy(10.0))
 
 
-def timeline(case):
+@contextlib.contextmanager
+def warmed_step(case, device="cuda"):
+    """The case's step (``_step``) on fresh seeded inputs, its knobs set, after three runs (compiles,
+    caches); the knobs are restored on exit. Yields (mode, kind, N, step)."""
     mode, kind, N, knobs = _parse(case)
     saved = {name: getattr(_knob_module(name), name) for name in knobs}
     for name, val in knobs.items():
         setattr(_knob_module(name), name, val)
     try:
-        g = torch.Generator(device="cuda").manual_seed(0)
+        g = torch.Generator(device=device).manual_seed(0)
         if mode == "decode":
             B, H, Hk, Lq = (int(x) for x in kind.split("x"))
-            q, k, v = (torch.randn(B, h, L, 128, device="cuda", generator=g).bfloat16()
+            q, k, v = (torch.randn(B, h, L, 128, device=device, generator=g).bfloat16()
                        for h, L in ((H, Lq), (Hk, N), (Hk, N)))
         else:
-            q, k, v = attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16, device="cuda", generator=g)
-        do = torch.randn(q.shape, device="cuda", dtype=torch.bfloat16, generator=g)
+            q, k, v = attention_inputs(kind, 2, 16, N, 128, dtype=torch.bfloat16, device=device, generator=g)
+        do = torch.randn(q.shape, device=device, dtype=torch.bfloat16, generator=g)
         leaves = [t.detach().clone().requires_grad_() for t in (q, k, v)]
         step = _step(mode, q, k, v, do, leaves)
         for _ in range(3):
             step()
-        torch.cuda.synchronize()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        yield mode, kind, N, step
+    finally:
+        for name, val in saved.items():
+            setattr(_knob_module(name), name, val)
+
+
+def timeline(case):
+    with warmed_step(case) as (mode, kind, N, step):
         enqueue = _enqueue_us(step)
         from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -115,9 +128,6 @@ def timeline(case):
         if PROFILE_PY:
             print(python_profile(step, 10, "cumtime", 30), flush=True)
         return dict(case=case, span_us=span, kernels_us=busy, enqueue_us=enqueue, kernels=rows, host_ops=host)
-    finally:
-        for name, val in saved.items():
-            setattr(_knob_module(name), name, val)
 
 
 def main():
