@@ -81,9 +81,9 @@ SUBSET_TOPK = 4
 # scales with the rows it gets.
 SUBSET_EVICT2 = False
 # "subset": Newton steps on the first candidate tile alone (the top x per score position) before
-# the solve on all of them (general α: on the ℓ_γ norm, for α ≤ 2). f restricted to a subset lies below f, so steps from
-# below on it stay under the candidates' root, and the full steps (four row sums each, over every
-# candidate) start closer. The solve ran ~6.7 full steps per 64-row program at 4k 'rand' (Nsight
+# the solve on all of them (general α: on the ℓ_γ norm, for α ≤ 2). f restricted to a subset lies
+# below f, so steps from below on it stay under the candidates' root, and the full steps (four row
+# sums each, over every candidate) start closer. The solve ran ~6.7 full steps per 64-row program at 4k 'rand' (Nsight
 # Compute, H200 session 22 call A: 15% of the forward kernel's samples); the float64 simulation
 # (``scripts/sim_attention_subset.py --solve``) puts 4 warm steps at half its candidate work,
 # with the same roots. 0: off.
