@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from adasplash_compile.kernels import attention, render  # noqa: E402
 
 BASE = dict(ALPHA_KIND="15", ALPHA=1.5, PER_HEAD_ALPHA=False, MASK_MODE="causal", MASK_BOOL=False,
-            NB=attention.NB, FLUSH_EVERY=attention.FLUSH_EVERY, HIST_MODE="subset", TOPK=attention.SUBSET_TOPK, EVICT2=attention.SUBSET_EVICT2, SUBSET_WARM=attention.SUBSET_WARM, NEAR_SKIP=True, NEAR_PATIENCE=attention.SUBSET_NEAR_PATIENCE, LEAN_DENSE=attention.SUBSET_LEAN_DENSE, TILE_FLAGS=False, FIXUP=False, GATHER=False, GATHER_CAP=attention.GATHER_CAP, GATHER_UNROLL=attention.GATHER_UNROLL, GATHER_KEY_LOADS=attention.GATHER_KEY_LOADS, GATHER_DENSE_FRAC=attention.GATHER_DENSE_FRAC, ACT_BLOCK_M=64, NREF=attention.NREF, NREF_EARLY=attention.NREF, NITER=1,
+            NB=attention.NB, FLUSH_EVERY=attention.FLUSH_EVERY, HIST_MODE="subset", TOPK=attention.SUBSET_TOPK, EVICT2=attention.SUBSET_EVICT2, SUBSET_WARM=attention.SUBSET_WARM, NEAR_SKIP=True, NEAR_PATIENCE=attention.SUBSET_NEAR_PATIENCE, LEAN_DENSE=attention.SUBSET_LEAN_DENSE, TILE_FLAGS=False, FIXUP=False, GATHER=False, GATHER_CAP=attention.GATHER_CAP, GATHER_UNROLL=attention.GATHER_UNROLL, GATHER_KEY_LOADS=attention.GATHER_KEY_LOADS, GATHER_SCRATCH=attention.GATHER_SCRATCH, GATHER_DENSE_FRAC=attention.GATHER_DENSE_FRAC, ACT_BLOCK_M=64, NREF=attention.NREF, NREF_EARLY=attention.NREF, NITER=1,
             SAVE_AUX=False, IEEE_DOT=False, HEAD_DIM_ROUNDED=128, V_DIM_ROUNDED=128, BLOCK_M=64, BLOCK_N=64,
             STOP_AFTER="", DOT_UPCAST=False, PHASE="all", ROUTE="",
             FIXUP_LISTS=False, FIXUP_MAX_ROWS=attention.FIXUP_MAX_ROWS)

@@ -224,6 +224,10 @@ GATHER_UNROLL = 4
 # the gather launch's steps load their key indices from the lists (else they pick them from the
 # lists held in registers, O(GATHER_CAP) work per key)
 GATHER_KEY_LOADS = True
+# the gather launch keeps its listed keys' x in a fp32 scratch (B·H·Lq·cap, the lists' shape) that
+# its τ solve loads as one tile and its output pass reads back per key, instead of scattering each
+# x into a register tile and picking it out again (O(cap) work per key, each way)
+GATHER_SCRATCH = True
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -348,7 +352,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -382,6 +386,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_CAP=cap,
         GATHER_UNROLL=GATHER_UNROLL,
         GATHER_KEY_LOADS=GATHER_KEY_LOADS,
+        GATHER_SCRATCH=GATHER_SCRATCH,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -598,8 +603,10 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                 bmax=bmax, act=act)
     if gat is not None:  # the listed rows: τ exactly on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
+        # GATHER_SCRATCH: the listed keys' x, in the slot of the tile maxima (unused by this phase)
+        xs = _new_scratch(gat[0].numel(), torch.float32, q.device) if GATHER_SCRATCH else None
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
-                act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
+                bmax=xs, act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
     if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
         torch.cuda.current_stream(q.device).wait_stream(side)
     return gat
@@ -784,7 +791,7 @@ def _knobs() -> tuple:
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
-            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SPLIT, decode.MIN_LK,
+            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
 

@@ -282,8 +282,8 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)  # rows dense after two key tiles: the rest packed
     scratch = []
 
-    def poisoned(n, dtype, device):
-        scratch.append(torch.full((n,), -1, dtype=dtype, device=device))
+    def poisoned(n, dtype, device):  # the lists (-1), and GATHER_SCRATCH's x (NaN) after them
+        scratch.append(torch.full((n,), float("nan") if dtype.is_floating_point else -1, dtype=dtype, device=device))
         return scratch[-1]
 
     monkeypatch.setattr(fwd, "_new_scratch", poisoned)
@@ -313,7 +313,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         scratch.clear()
         routes.clear()
         _, tau, _ = _run_and_check(q_in, k_in, v, mask=mask, causal=causal, alpha=alpha)
-        assert len(scratch) == 2, "the forward took no gather launch"
+        assert len(scratch) == 2 + fwd.GATHER_SCRATCH, "the forward took no gather launch"
         want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2}[main]
         assert routes == want_routes, f"launches {routes}"
         lists = scratch[0].view(B * H * Lq, fwd.GATHER_CAP).long()
