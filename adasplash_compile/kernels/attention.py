@@ -228,6 +228,12 @@ GATHER_KEY_LOADS = True
 # its τ solve loads as one tile and its output pass reads back per key, instead of scattering each
 # x into a register tile and picking it out again (O(cap) work per key, each way)
 GATHER_SCRATCH = True
+# bf16 / fp16 inputs: the main launch also stores each listed key's x as its packed candidate holds
+# it (the key tile's bits cleared to their midpoint: off by < |x|·2^(b−24) for a b-bit tile index,
+# 3e-5 of |x| at 16k keys in 64-key tiles, against the 2^-9 a score rounded to bf16 is off by), and
+# the gather launch solves τ on those instead of loading every listed key's k row again for its
+# q·k (its pass A). fp32 inputs keep the exact pass A.
+GATHER_PACKED_X = True
 
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
@@ -345,24 +351,25 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0):
+            cap: int = 0, packed_x: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists)
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
+           packed_x)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -387,6 +394,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_UNROLL=GATHER_UNROLL,
         GATHER_KEY_LOADS=GATHER_KEY_LOADS,
         GATHER_SCRATCH=GATHER_SCRATCH,
+        GATHER_PACKED_X=packed_x,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -481,10 +489,14 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # FIXUP_LISTS concerns the kernels that list rows (GATHER's) and the fix-up
     fixup_lists = fixup_lists and gat is not None and act is not None and (
         (gather and phase == "all") or phase == "fixup")
+    # GATHER_PACKED_X: the listing launches store the listed keys' x, the gather launch reads them
+    packed_x = gather and gat[4] is not None and GATHER_PACKED_X and q.dtype != torch.float32
+    if gather and gat[4] is not None:
+        bmax = gat[4]  # the tile maxima's slot: "subset" never reads it, the gather phase has none
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
-                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP)
+                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x)
     grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
@@ -536,8 +548,8 @@ def training_lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Te
 
 
 def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
-    """GATHER's key lists (``cap`` per row), counts, index mask and cap for a "subset" launch, or
-    None."""
+    """GATHER's key lists (``cap`` per row), counts, index mask, cap and the listed keys' x
+    (GATHER_SCRATCH / GATHER_PACKED_X, else None) for a "subset" launch, or None."""
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if (not SUBSET_GATHER or stop_after or SUBSET_EVICT2 or _hist_mode(cfg, kind) != "subset" or kind not in ("15", "2")
             or not (SUBSET_NEAR_SKIP and SUBSET_NEAR_PATIENCE > 0) or n_blocks > GATHER_MAX_TILES
@@ -546,7 +558,8 @@ def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
     B, H, Lq = q.shape[:3]
     lists = _new_scratch(B * H * Lq * cap, list_dtype(Lk), q.device)
     counts = torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device)
-    return lists, counts, _next_pow2(n_blocks) - 1, cap
+    xs = _new_scratch(B * H * Lq * cap, torch.float32, q.device) if GATHER_SCRATCH or GATHER_PACKED_X else None
+    return lists, counts, _next_pow2(n_blocks) - 1, cap, xs
 
 
 def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
@@ -603,10 +616,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                 bmax=bmax, act=act)
     if gat is not None:  # the listed rows: τ exactly on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
-        # GATHER_SCRATCH: the listed keys' x, in the slot of the tile maxima (unused by this phase)
-        xs = _new_scratch(gat[0].numel(), torch.float32, q.device) if GATHER_SCRATCH else None
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
-                bmax=xs, act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
+                act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
     if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
         torch.cuda.current_stream(q.device).wait_stream(side)
     return gat
@@ -791,7 +802,7 @@ def _knobs() -> tuple:
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
-            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_SPLIT, decode.MIN_LK,
+            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
 

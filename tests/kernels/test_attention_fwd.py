@@ -282,7 +282,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)  # rows dense after two key tiles: the rest packed
     scratch = []
 
-    def poisoned(n, dtype, device):  # the lists (-1), and GATHER_SCRATCH's x (NaN) after them
+    def poisoned(n, dtype, device):  # the lists (-1), and the listed keys' x (NaN) after them
         scratch.append(torch.full((n,), float("nan") if dtype.is_floating_point else -1, dtype=dtype, device=device))
         return scratch[-1]
 
@@ -313,11 +313,21 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         scratch.clear()
         routes.clear()
         _, tau, _ = _run_and_check(q_in, k_in, v, mask=mask, causal=causal, alpha=alpha)
-        assert len(scratch) == 2 + fwd.GATHER_SCRATCH, "the forward took no gather launch"
+        assert len(scratch) == 2 + (fwd.GATHER_SCRATCH or fwd.GATHER_PACKED_X), "the forward took no gather launch"
         want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2}[main]
         assert routes == want_routes, f"launches {routes}"
         lists = scratch[0].view(B * H * Lq, fwd.GATHER_CAP).long()
-        counts = scratch[1][1]  # GCNT: keys listed per row, 0 for rows not listed
+        counts = scratch[-1][1]  # GCNT: keys listed per row, 0 for rows not listed
+        # the listed keys' x: GATHER_PACKED_X (bf16 here), the main launch's packed candidates,
+        # their low bits the key's tile, which the gather launch reads at the bits' midpoint;
+        # else the gather launch's own fp32 x
+        idx_mask = scratch[-1][2]
+        xs = scratch[-1][4].view(B * H * Lq, fwd.GATHER_CAP)
+        if fwd.GATHER_PACKED_X:
+            bits = xs.view(torch.int32)
+            tiles = bits & idx_mask
+            xs = ((bits & ~idx_mask) | ((idx_mask + 1) >> 1)).view(torch.float32)
+        eps_unit = (idx_mask + 1) * 2.0 ** -23
         assert bool(((counts >= 0) & (counts <= fwd.GATHER_CAP)).all()), f"counts {counts.unique().tolist()}"
         if q_in is q_mix:  # the local heads' second program lists nothing, the random ones' does
             per_head = (counts > 0).view(B, H, Lq)[:, :, 32:].any(-1).any(0)
@@ -336,6 +346,13 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
             keys = set(keys.tolist())
             want = set(support[r].nonzero().flatten().tolist())
             assert want <= keys, f"row {r}: support keys {sorted(want - keys)} not listed"
+            n = int(counts[r])
+            x_want = x.reshape(B * H * Lq, Lk)[r, lists[r, :n]]
+            if fwd.GATHER_PACKED_X:
+                assert torch.equal(tiles[r, :n].long(), lists[r, :n] // 16), f"row {r}: packed tiles off"  # 16-key tiles
+            x_err = (xs[r, :n].double() - x_want).abs()
+            assert bool((x_err <= 0.5 * eps_unit * x_want.abs() + 2e-6).all()), (
+                f"row {r}: listed x off by up to {x_err.max().item():.3g}")
     assert missed > 0, "every row was gathered: the fallback went untested"
     # the training forward's tile map (the gather launch marks its keys' tiles): every block with
     # a weight above zero is marked, bytes only 0 or 1
