@@ -166,6 +166,11 @@ FIXUP_MIN_LK = 16384
 # 11.20 / 42.44, 32 programs 10.23 / 39.07; the fix-up kernel alone 0.78 against 0.82 with the
 # earlier grid of one program per 16 rows of the head (its mostly empty programs cost little).
 FIXUP_PROGRAMS = 8
+# ... and at least one per FIXUP_ROWS_PER_PROGRAM query rows (0: FIXUP_PROGRAMS alone). Once the
+# gather launch beside it lost its pass A (GATHER_PACKED_X), the fix-up was as long as it; H200
+# session 24 call E (ms, forward / forward+backward) 8, 16, 32 programs: 16k rand 6.80 / 12.71,
+# 6.83 / 12.71, 6.87 / 12.72; 32k rand 24.07 / 36.76, 23.82 / 36.74, 23.47 / 36.69.
+FIXUP_ROWS_PER_PROGRAM = 1024
 
 
 # "subset" from GATHER_MIN_LK keys: programs whose rows prove dense keep each candidate's key tile
@@ -497,7 +502,8 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
                    fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x)
-    grid = (min(n_mblocks, FIXUP_PROGRAMS) if phase == "fixup" else n_mblocks, B * H)
+    n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
+    grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
         # never reads the pointer)
@@ -802,7 +808,7 @@ def _knobs() -> tuple:
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
-            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, decode.MIN_LK,
+            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
 
