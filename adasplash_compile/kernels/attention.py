@@ -175,7 +175,8 @@ FIXUP_ROWS_PER_PROGRAM = 1024
 
 # "subset" from GATHER_MIN_LK keys: programs whose rows prove dense keep each candidate's key tile
 # in its low mantissa bits, certified rows list their support from the candidates (at most
-# GATHER_CAP keys) and a second launch solves τ exactly on each list and gathers just those keys'
+# GATHER_CAP keys) and a second launch solves τ on each list (exactly, or for bf16 / fp16 on the
+# candidates' packed x: GATHER_PACKED_X) and gathers just those keys'
 # k and v by row, instead of a second dense sweep over every key tile. Float64 simulation, iid
 # N(0, 1) scores at α = 1.5: the support holds 23 keys per row on average at 4k (99th percentile
 # 41), 27 at 16k (48), 31 at 32k (53); rows with more take the fix-up or the dense sweep. The lists
@@ -231,13 +232,19 @@ GATHER_UNROLL = 4
 GATHER_KEY_LOADS = True
 # the gather launch keeps its listed keys' x in a fp32 scratch (B·H·Lq·cap, the lists' shape) that
 # its τ solve loads as one tile and its output pass reads back per key, instead of scattering each
-# x into a register tile and picking it out again (O(cap) work per key, each way)
+# x into a register tile and picking it out again (O(cap) work per key, each way). H200 session 24
+# call A (do_bench ms, off / on, bitwise equal): forward 16k rand 7.48 / 7.25, 32k rand 25.18 /
+# 24.66; training 13.16 / 13.01 and 38.61 / 38.27; 'local' unchanged.
 GATHER_SCRATCH = True
 # bf16 / fp16 inputs: the main launch also stores each listed key's x as its packed candidate holds
 # it (the key tile's bits cleared to their midpoint: off by < |x|·2^(b−24) for a b-bit tile index,
 # 3e-5 of |x| at 16k keys in 64-key tiles, against the 2^-9 a score rounded to bf16 is off by), and
 # the gather launch solves τ on those instead of loading every listed key's k row again for its
-# q·k (its pass A). fp32 inputs keep the exact pass A.
+# q·k (its pass A). fp32 inputs keep the exact pass A. H200 session 24 call D (do_bench ms, off /
+# on): forward 16k rand 7.35 / 6.79, 32k rand 24.98 / 24.13; training 12.87 / 12.68 and 37.17 /
+# 36.74; 'local' unchanged. The gather kernel 2.18 → 1.27 ms at 16k, the main launch's dense
+# route 5.04 → 5.31 (its extra store: ptxas spills 188 → 316 bytes; 536 with 64-bit addresses
+# per slot, call C: 32k rand 1.1 ms slower then).
 GATHER_PACKED_X = True
 
 
@@ -620,7 +627,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
                 bmax=bmax, act=act)
-    if gat is not None:  # the listed rows: τ exactly on their lists, and their output
+    if gat is not None:  # the listed rows: τ on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
                 act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
