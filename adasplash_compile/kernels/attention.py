@@ -69,7 +69,9 @@ FLUSH_EVERY = 127
 # for 64 keys, top-4), but the same simulation (``--widths``: the last 512 rows of 2 heads)
 # leaves 11.2% / 20.5% of rows uncertified at 4k / 16k (4.2% at 16k with EVICT2) against 0.39% /
 # 1.46% now; 128-key tiles with top-3 (1.56% at 16k) hold 384 candidates per row, 192 registers per
-# thread at 4 warps.
+# thread at 4 warps. On the H200 (session 24 call B, do_bench ms, 4 / 3): 16k rand 7.23 / 11.63,
+# 32k rand 24.66 / 52.50 (43.64 with 32 fix-up programs per head): the fix-up's rows outweigh the
+# min/max saved.
 SUBSET_TOPK = 4
 # "subset": the row's largest evicted x joins the candidates and the certificate needs only the
 # second largest under τ. It certifies 10x more rows (H200 session 6 call A, 16k 'rand', B=1 H=2:
