@@ -3,7 +3,8 @@ forward+backward, do_bench medians (ms), bf16 B=2 H=16 D=128 causal α = 1.5 (se
 another float, or ``head`` for a per-head α tensor from 1.3 to 2.0, session 22). Each
 variant's output and gradients are also compared with the first variant's: bitwise equal, or the
 largest difference; ``--err-rows R`` adds the output's max error against float64 on the last R
-query rows.
+query rows. ``--idle``: also each step's median started on an idle stream (as the suite's clock
+reads it: the host's time before the first kernel counts), session 25.
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_knob_ab.py \\
         --points 4096:local,32768:rand --variants "SUBSET_NEAR_PATIENCE=4,FIXUP_WARPS=4;SUBSET_NEAR_PATIENCE=2"
@@ -24,12 +25,31 @@ from adasplash_compile.kernels import attention  # noqa: E402
 from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
 
 
+def idle_bench(fn, reps=40):
+    """Median ms of ``fn`` from an event recorded on an idle stream (L2 flushed before, as
+    do_bench does) to the end of its last kernel: the suite's clock (benchmarks/conftest.py)."""
+    flush = torch.empty(256 * 1024 * 1024 // 4, dtype=torch.int32, device="cuda")
+    times = []
+    for i in range(reps + 3):
+        flush.zero_()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        if i >= 3:
+            times.append(start.elapsed_time(end))
+    return sorted(times)[len(times) // 2]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", default="4096:local,32768:rand")
     ap.add_argument("--variants", required=True, help="';'-separated, each 'NAME=int,...' ('' = the defaults)")
     ap.add_argument("--err-rows", type=int, default=0)
     ap.add_argument("--alpha", default="1.5", help="a float, or 'head': one α per head, 1.3 to 2.0")
+    ap.add_argument("--idle", action="store_true", help="also the idle-stream medians (host time included)")
     a = ap.parse_args()
     defaults = {}
     for point in a.points.split(","):
@@ -55,6 +75,8 @@ def main():
             try:
                 fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha))
                 fb = bench(step)
+                idle = (f"  idle fwd {idle_bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha)):8.3f}"
+                        f"  fwd+bwd {idle_bench(step):8.3f}") if a.idle else ""
                 out = entmax_attention(*leaves, is_causal=True, alpha=alpha)
                 got = (out.detach(), *torch.autograd.grad(out, leaves, do))
                 if oracle is not None:  # the inference forward's output
@@ -71,7 +93,7 @@ def main():
                 diffs = [(g.float() - f.float()).abs().max().item() for g, f in zip(got, first)]
                 same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
                     "max diff o/dq/dk/dv " + " ".join(f"{d:.2e}" for d in diffs))
-            print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{err}  {same}",
+            print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{idle}{err}  {same}",
                   flush=True)
 
 

@@ -34,7 +34,7 @@ import dataclasses
 import json
 import os
 import threading
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -592,14 +592,17 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
+    launches = None  # a multi-launch forward's (Bound, args), when it is recorded
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
-        fix = (torch.zeros((B * H,), dtype=torch.int32, device=q.device),
-               torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device))
+        fix = _fix_buffers(B * H, Lq, q.device)
+        # multi-launch forwards keep a plan too (_MultiPlan) when every launch can be replayed
+        launches = [] if record is not None and gat is not None else None
         # GATHER_SPLIT: the main launch as two kernels, the sparse programs' and the dense ones'
         for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                    gat=gat, route=route, fixup_lists=not gather_flags)
+                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches)
+        n_main = len(launches) if launches is not None else 0
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N,
                                     FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS, cfg.num_stages, "subset")
         # The fix-up's rows and the gather launch's are disjoint (uncertified or overflowing rows
@@ -617,13 +620,13 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         with torch.cuda.stream(side) if side is not None else contextlib.nullcontext():
             _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                     fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
-                    act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags)
+                    act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags, record=launches)
     elif not cfg.split or stop_after or subset:
-        launches = [] if record is not None and gat is None else None
+        one = [] if record is not None and gat is None else None
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after,
-                       act=act, gat=gat, record=launches)
-        if launches:
-            record.extend((launches[0], bmax if bmax is not tau else None))
+                       act=act, gat=gat, record=one)
+        if one:
+            record.extend((one[0], bmax if bmax is not tau else None))
     else:
         stats_args = kernel_args[:6] + (False,) + kernel_args[7:]  # O₂ is the output kernel's business
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
@@ -632,9 +635,13 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     if gat is not None:  # the listed rows: τ on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
-                act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M)
+                act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M,
+                record=launches)
     if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
         torch.cuda.current_stream(q.device).wait_stream(side)
+    if launches is not None and len(launches) == n_main + 2:
+        record.append(_Recorded(tuple(launches[:n_main]), launches[n_main], launches[n_main + 1], gat, fix,
+                                g_gat[1] if g_gat[1] is not gat[1] else None, side is not None))
     return gat
 
 
@@ -705,6 +712,12 @@ def _new_buffer(shape, dtype, device) -> Tensor:
 def _new_scratch(n: int, dtype, device) -> Tensor:
     """GATHER's key lists (tests replace it to read them back)."""
     return torch.empty((n,), dtype=dtype, device=device)
+
+
+def _fix_buffers(n_heads: int, Lq: int, device) -> tuple[Tensor, Tensor]:
+    """The fix-up's per-head row counters (zeroed) and its row lists (B·H·Lq, written before read)."""
+    return (torch.zeros((n_heads,), dtype=torch.int32, device=device),
+            torch.empty((n_heads * Lq,), dtype=torch.int32, device=device))
 
 
 def _new_flags(n: int, device) -> Tensor:
@@ -782,16 +795,20 @@ def _forward(
     if return_tiles:
         act = _new_flags(max(1, B * H * triton_cdiv(Lq, cfg.BLOCK_M) * triton_cdiv(Lk, cfg.BLOCK_N)), q.device)
     spec = training_lists_spec(q, k, alpha, alpha_t, save_aux) if return_lists else None
-    record = [] if plan_key is not None and spec is None else None
+    record = [] if plan_key is not None else None
     gat = _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act,
                gather_flags=spec is None, cap=spec[0][-1] if spec is not None else GATHER_CAP, record=record)
-    if record:
-        replay = launch.Replay.of([record[0]], (q, k, v, mask, out, tau, o2, act, alpha_buf if per_head else None),
-                                  () if record[1] is None else (record[1],))
+    named = (q, k, v, mask, out, tau, o2, act, alpha_buf if per_head else None)
+    n_act = act.numel() if act is not None else 0
+    plan = None
+    if record and isinstance(record[0], _Recorded):
+        plan = _MultiPlan.of(record[0], named, cfg, alpha, save_aux, n_act, return_lists, spec)
+    elif record and spec is None:
+        replay = launch.Replay.of([record[0]], named, () if record[1] is None else (record[1],))
         if replay is not None:
-            launch.bounded_put(_plans, plan_key, _Plan(replay, cfg, alpha, save_aux,
-                                                       act.numel() if act is not None else 0, return_lists),
-                               MAX_PLANS)
+            plan = _Plan(replay, cfg, alpha, save_aux, n_act, return_lists)
+    if plan is not None:
+        launch.bounded_put(_plans, plan_key, plan, MAX_PLANS)
     if return_tiles:
         result = result + (_active_tiles(act, cfg, B, H, Lq, Lk),)
     if not return_lists:
@@ -848,6 +865,84 @@ class _Plan:
         if self.lists:
             result = result + no_lists(q, k, self.alpha, alpha_t, self.save_aux)
         return result
+
+
+class _Recorded(NamedTuple):
+    """What ``_run`` records of a forward with a fix-up and a gather launch: the main launches
+    (sparse and dense routes), the fix-up's, the gather's (each ``(launch.Bound, args)``), the
+    buffers they share (GATHER's lists, counts, index mask, cap and x scratch; the fix-up's
+    counters and rows), the counts' copy the gather launch reads in training (or None), and
+    whether the fix-up ran on the side stream."""
+
+    main: tuple
+    fixup: tuple
+    gather: tuple
+    gat: tuple
+    fix: tuple
+    g_counts: Optional[Tensor]
+    beside: bool
+
+
+class _MultiPlan:
+    """A recorded forward of several launches (from FIXUP_MIN_LK / GATHER_MIN_LK keys: the main
+    launch's two routes, the fix-up beside the gather launch): allocates the outputs and the
+    launches' buffers as ``_run`` does, replays the launches in the same order and on the same
+    streams, and returns what ``_forward`` returns for its key. At 16k keys the full host path put
+    ~0.35-0.4 ms between a call's start and its first kernel (H200 session 24's timeline)."""
+
+    __slots__ = ("main", "fixup", "gather", "cfg", "alpha", "save_aux", "n_act", "lists", "spec", "cap", "list_t",
+                 "xs", "clone", "beside")
+
+    @classmethod
+    def of(cls, rec: "_Recorded", named: tuple, cfg, alpha, save_aux, n_act, lists, spec):
+        lists_buf, counts, _, cap, xs = rec.gat
+        roles = (*named, lists_buf, counts, xs, *rec.fix, rec.g_counts)
+        steps = [launch.Replay.of(part, roles) for part in (rec.main, (rec.fixup,), (rec.gather,))]
+        if any(r is None for r in steps):
+            return None
+        self = cls.__new__(cls)
+        self.main, self.fixup, self.gather = steps
+        self.cfg, self.alpha, self.save_aux, self.n_act, self.lists, self.spec = cfg, alpha, save_aux, n_act, lists, spec
+        self.cap, self.list_t, self.xs = cap, lists_buf.dtype, xs is not None
+        self.clone, self.beside = rec.g_counts is not None, rec.beside
+        return self
+
+    def __call__(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor], alpha_t: Optional[Tensor]):
+        B, H, Lq, _ = q.shape
+        Lk, Dv = k.shape[2], v.shape[-1]
+        dev = q.device
+        out = _new_buffer((B, H, Lq, Dv), q.dtype, dev)
+        tau = _new_buffer((B, H, Lq), torch.float32, dev)
+        o2 = _new_buffer((B, H, Lq, Dv), q.dtype, dev) if self.save_aux else None
+        act = _new_flags(self.n_act, dev) if self.n_act else None
+        mask = None if attn_mask is None else _mask_layout(attn_mask, False, B, H, Lq, Lk)[2]
+        n_rows = B * H * Lq
+        lists = _new_scratch(n_rows * self.cap, self.list_t, dev)
+        counts = torch.empty((n_rows,), dtype=torch.int32, device=dev)
+        xs = _new_scratch(n_rows * self.cap, torch.float32, dev) if self.xs else None
+        roles = [q, k, v, mask, out, tau, o2, act, None if alpha_t is None else launch.alpha_buffer(alpha_t, dev),
+                 lists, counts, xs, *_fix_buffers(B * H, Lq, dev), None]
+        self.main(roles)
+        if self.clone:
+            roles[-1] = counts.clone()
+        side = launch.side_stream(dev) if self.beside else None
+        if side is not None:
+            side.wait_stream(torch.cuda.current_stream(dev))
+            with torch.cuda.stream(side):
+                self.fixup(roles)
+        else:
+            self.fixup(roles)
+        self.gather(roles)
+        if side is not None:
+            torch.cuda.current_stream(dev).wait_stream(side)
+        result = (out, tau, o2)
+        if act is not None:
+            result = result + (_active_tiles(act, self.cfg, B, H, Lq, Lk),)
+        if not self.lists:
+            return result
+        if self.spec is None:
+            return result + no_lists(q, k, self.alpha, alpha_t, self.save_aux)
+        return result + (lists.view(self.spec[0]), counts.view(self.spec[0][:3]))
 
 
 def no_lists(q, k, alpha, alpha_t, save_aux, fake: bool = False):

@@ -750,6 +750,69 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
     assert len(fwd._plans) == 1
 
 
+@pytest.mark.parametrize("dtype,training,mask_kind", [
+    pytest.param(torch.bfloat16, False, None, id="bf16-packed-x"),
+    pytest.param(torch.float32, False, "keypad", id="fp32-keypad"),
+    pytest.param(torch.bfloat16, True, None, id="bf16-training-lists"),
+])
+def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mask_kind):
+    """From FIXUP_MIN_LK / GATHER_MIN_LK keys the forward is four launches (the main launch's two
+    routes, the fix-up beside the gather launch) and their buffers; a later call of the same key
+    replays them (``_MultiPlan``) with fresh buffers. On fresh inputs, with poisoned outputs and
+    scratch, every result (out, τ, O₂, tile map, lists, counts) is bitwise the full path's, rows
+    were listed and rows went to the fix-up (two candidates per position: some rows miss)."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "_plans", {})
+    monkeypatch.setattr(fwd, "_new_scratch", lambda n, dt, dev: torch.full(
+        (n,), float("nan") if dt.is_floating_point else -1, dtype=dt, device=dev))
+    fixup_rows = []
+    real_fix = fwd._fix_buffers
+
+    def fix_buffers(n_heads, Lq, dev):  # the fix-up's row counters, read back after the call
+        fixup_rows.append(real_fix(n_heads, Lq, dev)[0])
+        return fixup_rows[-1], torch.full((n_heads * Lq,), -1, dtype=torch.int32, device=dev)
+
+    monkeypatch.setattr(fwd, "_fix_buffers", fix_buffers)
+    full_runs = []
+    real_run = fwd._run
+    monkeypatch.setattr(fwd, "_run", lambda *a, **kw: full_runs.append(fwd.REPLAY) or real_run(*a, **kw))
+    B, H, Hk, Lq, Lk, D = 1, 4, 2, 40, 160, 16
+    extra = dict(return_tiles=True, return_lists=True) if training else {}
+    for trial in range(2):  # the first call records, the second replays (fresh tensors)
+        q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
+        mask = None
+        if mask_kind == "keypad":
+            mask = torch.ones(B, 1, 1, Lk, dtype=torch.bool, device=device)
+            mask[..., 130:] = False
+        fixup_rows.clear()
+        got = fwd.forward(q, k, v, mask, False, D ** -0.5, 1.5, None, training, **extra)
+        assert len(fixup_rows) == 1 and int(fixup_rows[0].sum()) > 0, "the fix-up launch got no rows"
+        monkeypatch.setattr(fwd, "REPLAY", False)
+        want = fwd.forward(q, k, v, mask, False, D ** -0.5, 1.5, None, training, **extra)
+        monkeypatch.setattr(fwd, "REPLAY", True)
+        assert len(got) == len(want) == (6 if training else 3)
+        for name, g, w in zip(("out", "tau", "o2", "tiles", "lists", "counts"), got, want):
+            if w is not None:
+                assert g.shape == w.shape and g.dtype == w.dtype, name
+                if name == "lists":  # (slots past a row's count are never written)
+                    live = torch.arange(w.shape[-1], device=device) < want[5][..., None]
+                    g, w = g[live], w[live]
+                assert torch.equal(g.nan_to_num(7.0), w.nan_to_num(7.0)), \
+                    f"trial {trial}: {name} differs between the replay and the full path"
+        if training:
+            assert int((got[5] > 0).sum()) > 0, "no row was listed"
+        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), mask, scale=D ** -0.5,
+                                            enable_gqa=True, alpha=1.5)
+        base = reference.entmax_attention(q, k, v, mask, scale=D ** -0.5, enable_gqa=True, alpha=1.5)
+        assert_fa_rule(got[0], oracle, base, factor=3.0, floor=FP32_ATOL if dtype == torch.float32 else 1e-3,
+                       name="out")
+    assert full_runs.count(True) == 1, f"the later call took the full host path ({full_runs})"
+    assert [type(p).__name__ for p in fwd._plans.values()] == ["_MultiPlan"]
+
+
 def test_replay_needs_the_same_key(device, monkeypatch):
     """Another length, layout, scale or α (a float, or per head), or a knob changed since, takes the
     full path (and makes its own plan)."""
