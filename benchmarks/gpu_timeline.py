@@ -127,6 +127,7 @@ def timeline(case):
             print(f"[timeline]   host +{r['start_us']:8.1f} dur {r['dur_us']:7.1f}  {r['name']}", flush=True)
         if PROFILE_PY:
             print(python_profile(step, 10, "cumtime", 30), flush=True)
+            print(python_profile(step, 10, "tottime", 25), flush=True)
         return dict(case=case, span_us=span, kernels_us=busy, enqueue_us=enqueue, kernels=rows, host_ops=host)
 
 

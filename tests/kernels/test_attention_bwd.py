@@ -312,11 +312,16 @@ def test_replayed_backward_is_the_full_path(bwd, device, poisoned_buffers, monke
     assert full.count(True) == 1, f"the later backwards took the full host path ({full})"
 
 
-@pytest.mark.parametrize("causal", [True, False])
-@pytest.mark.parametrize("config,dtype", [(None, torch.float32), ((32, 128, 128, 32, 4, 1), torch.float32),
-                                          ((64, 64, 64, 64, 4, 1), torch.bfloat16),
-                                          ((64, 128, 64, 64, 8, 2, 4, 2), torch.bfloat16)],
-                         ids=["default", "wide-keys", "64x64-bf16", "h200-default-bf16"])
+_MAP_CONFIGS = [("default", None, torch.float32), ("wide-keys", (32, 128, 128, 32, 4, 1), torch.float32),
+                ("64x64-bf16", (64, 64, 64, 64, 4, 1), torch.bfloat16),
+                ("h200-default-bf16", (64, 128, 64, 64, 8, 2, 4, 2), torch.bfloat16)]
+
+
+# (the two extra configs' non-causal cases on request, for CI time)
+@pytest.mark.parametrize("config,dtype,causal", [
+    pytest.param(config, dtype, causal, id=f"{name}-{causal}",
+                 marks=[pytest.mark.slow] if name in ("wide-keys", "64x64-bf16") and not causal else [])
+    for name, config, dtype in _MAP_CONFIGS for causal in (True, False)])
 def test_forward_tile_map_skips_blocks_and_changes_nothing(bwd, device, causal, config, dtype, monkeypatch,
                                                            deterministic):
     """The forward's active-tile map (64x64 blocks, read by the dK/dV pass for its own tiles) limits
