@@ -72,7 +72,9 @@ def small(dev="cuda", all_configs: bool = True, only_fixup: bool = False) -> boo
             setattr(attention, key, knobs.get(cfg, {}).get(key, val))
         if isinstance(cfg, configs.FwdConfig):
             attention.configs.fwd_default = lambda dtype, dr, cfg=cfg: cfg
-        for c in cases:
+        # each case twice, on fresh inputs: the second call replays the first one's recorded plan
+        # (attention.REPLAY: one launch, or the multi-launch forward of the fix-up / gather variants)
+        for c in [c for c in cases for _ in range(2)]:
             q = torch.randn(c["B"], c["H"], c["Lq"], c["D"], device=dev, dtype=torch.bfloat16, requires_grad=True)
             k = torch.randn(c["B"], c["Hk"], c["Lk"], c["D"], device=dev, dtype=torch.bfloat16, requires_grad=True)
             v = torch.randn(c["B"], c["Hk"], c["Lk"], c["D"], device=dev, dtype=torch.bfloat16, requires_grad=True)
