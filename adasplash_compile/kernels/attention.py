@@ -197,7 +197,11 @@ TRAIN_GATHER_CAP = 128
 # Only programs whose NEAR_PATIENCE probe tiles each had a near key in at least GATHER_DENSE_FRAC
 # of their rows (those below Lq: a decode step's one row counts alone) pack their candidates (they
 # redo the tiles seen so far: NEAR_PATIENCE plus the diagonal ones), which pays on long rows only:
-# at 4k (session 8 call B, one main kernel) the gather forward took 1.41 ms against 0.86.
+# at 4k (session 8 call B, one main kernel) the gather forward took 1.41 ms against 0.86. At 8k
+# (session 24 call G, do_bench ms, with GATHER_MIN_LK and FIXUP_MIN_LK at 8k) 'rand' gains (forward
+# 2.70 → 2.34, training 7.23 → 4.99) and 'local' loses (0.96 → 1.04, 1.44 → 2.00); session 25 call
+# C's timeline of that 'local' training step: the forward kernels +0.13 ms, the backward's listed
+# path (pack, sort, its two kernels, the host's wait for the pairs' count) +0.2 ms, host gaps +0.1.
 GATHER_MIN_LK = 16384
 GATHER_DENSE_FRAC = 0.5
 # "subset" for general α too (float or per-head): sweep 1 keeps the same candidates, τ comes from
@@ -822,7 +826,11 @@ def _forward(
 
 # A call whose forward is one launch (no fix-up or gather launch, no decode path) keeps a plan: the
 # launch with its config, kernel and arguments (``launch.Replay``), keyed on everything they follow
-# from. A later call of the same key allocates its outputs and launches, nothing more.
+# from. A later call of the same key allocates its outputs and launches, nothing more. From 16k keys
+# (the main launch's two routes, the fix-up beside the gather launch) ``_MultiPlan`` does the same
+# for the four launches, their buffers and the side stream. H200 session 25 call E (idle-stream
+# medians, host time included, ms, off / on, three runs each): forward 16k rand 7.20 / 7.03, 32k
+# rand 23.95 / 23.81; training 16k rand 13.05 / 12.98, 16k local 4.98 / 4.88.
 # False: every call takes the full host path (A/B host-time measurements).
 REPLAY = True
 MAX_PLANS = 256  # a run of ever-new keys (fresh lengths each call) then starts over
