@@ -29,21 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from adasplash_compile import entmax_attention, reference  # noqa: E402
 from adasplash_compile.kernels import decode  # noqa: E402
 from benchmarks.gpu_concurrency import capture  # noqa: E402
+from benchmarks.gpu_host_profile import idle_ms  # noqa: E402
 from benchmarks.gpu_timeline import _knob_module  # noqa: E402
-
-
-def idle_ms(fn, reps: int) -> float:
-    """Median ms of one call timed from an idle stream (the host's time to the first kernel counts)."""
-    times = []
-    for _ in range(reps):
-        torch.cuda.synchronize()
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times)
 
 
 def growing_ms(fn, q, k, v, steps: int = 16) -> tuple[float, float]:

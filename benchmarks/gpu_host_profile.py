@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -52,6 +53,25 @@ def python_profile(fn, n: int, sort: str, lines: int) -> str:
     buf = io.StringIO()
     pstats.Stats(pr, stream=buf).sort_stats(sort).print_stats(lines)
     return buf.getvalue()
+
+
+def idle_ms(fn, reps: int, *, flush: "torch.Tensor | None" = None, warmup: int = 0) -> float:
+    """Median ms of one call timed from an idle stream (the host's time to the first kernel counts,
+    as the suite's clock reads it). ``flush``: a buffer zeroed before each call (L2, as do_bench
+    does); ``warmup``: calls made first and not timed."""
+    times = []
+    for i in range(warmup + reps):
+        if flush is not None:
+            flush.zero_()
+        torch.cuda.synchronize()
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        if i >= warmup:
+            times.append(a.elapsed_time(b))
+    return statistics.median(times)
 
 
 def _busy(ms: float) -> None:

@@ -22,25 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention, reference  # noqa: E402
 from adasplash_compile.kernels import attention  # noqa: E402
+from benchmarks.gpu_host_profile import idle_ms  # noqa: E402
 from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
-
-
-def idle_bench(fn, reps=40):
-    """Median ms of ``fn`` from an event recorded on an idle stream (L2 flushed before, as
-    do_bench does) to the end of its last kernel: the suite's clock (benchmarks/conftest.py)."""
-    flush = torch.empty(256 * 1024 * 1024 // 4, dtype=torch.int32, device="cuda")
-    times = []
-    for i in range(reps + 3):
-        flush.zero_()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize()
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        if i >= 3:
-            times.append(start.elapsed_time(end))
-    return sorted(times)[len(times) // 2]
 
 
 def main():
@@ -52,6 +35,8 @@ def main():
     ap.add_argument("--idle", action="store_true", help="also the idle-stream medians (host time included)")
     a = ap.parse_args()
     defaults = {}
+    # (--idle: zeroed before each timed call, as do_bench flushes the L2)
+    flush = torch.empty(256 * 1024 * 1024 // 4, dtype=torch.int32, device="cuda") if a.idle else None
     for point in a.points.split(","):
         n, kind = point.split(":")
         q, k, v, do = _inputs(kind, 2, 16, int(n), 128)
@@ -75,8 +60,12 @@ def main():
             try:
                 fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha))
                 fb = bench(step)
-                idle = (f"  idle fwd {idle_bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha)):8.3f}"
-                        f"  fwd+bwd {idle_bench(step):8.3f}") if a.idle else ""
+                if a.idle:
+                    idle_f = idle_ms(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha), 40, flush=flush,
+                                     warmup=3)
+                    idle = f"  idle fwd {idle_f:8.3f}  fwd+bwd {idle_ms(step, 40, flush=flush, warmup=3):8.3f}"
+                else:
+                    idle = ""
                 out = entmax_attention(*leaves, is_causal=True, alpha=alpha)
                 got = (out.detach(), *torch.autograd.grad(out, leaves, do))
                 if oracle is not None:  # the inference forward's output

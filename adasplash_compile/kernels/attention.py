@@ -575,10 +575,24 @@ def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
             or Lk < GATHER_MIN_LK):
         return None
     B, H, Lq = q.shape[:3]
-    lists = _new_scratch(B * H * Lq * cap, list_dtype(Lk), q.device)
-    counts = torch.empty((B * H * Lq,), dtype=torch.int32, device=q.device)
-    xs = _new_scratch(B * H * Lq * cap, torch.float32, q.device) if GATHER_SCRATCH or GATHER_PACKED_X else None
+    lists, counts, xs = _gather_alloc(B * H * Lq, cap, list_dtype(Lk), GATHER_SCRATCH or GATHER_PACKED_X, q.device)
     return lists, counts, _next_pow2(n_blocks) - 1, cap, xs
+
+
+def _gather_alloc(n_rows: int, cap: int, list_t: torch.dtype, with_xs: bool, device):
+    """GATHER's buffers: the key lists, the counts and (``with_xs``) the listed keys' x."""
+    lists = _new_scratch(n_rows * cap, list_t, device)
+    counts = torch.empty((n_rows,), dtype=torch.int32, device=device)
+    return lists, counts, (_new_scratch(n_rows * cap, torch.float32, device) if with_xs else None)
+
+
+def _forked(side, device):
+    """A context whose launches go to the ``side`` stream after everything queued so far on the
+    current one (a null context for None); the caller joins with ``current.wait_stream(side)``."""
+    if side is None:
+        return contextlib.nullcontext()
+    side.wait_stream(torch.cuda.current_stream(device))
+    return torch.cuda.stream(side)
 
 
 def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
@@ -619,9 +633,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         if gat is not None and not gather_flags:
             g_gat = (gat[0], gat[1].clone(), *gat[2:])
         side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT else None
-        if side is not None:
-            side.wait_stream(torch.cuda.current_stream(q.device))
-        with torch.cuda.stream(side) if side is not None else contextlib.nullcontext():
+        with _forked(side, q.device):
             _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                     fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
                     act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags, record=launches)
@@ -866,13 +878,20 @@ class _Plan:
         o2 = _new_buffer((B, H, Lq, Dv), q.dtype, q.device) if self.save_aux else None
         act = _new_flags(self.n_act, q.device) if self.n_act else None
         mask = None if attn_mask is None else _mask_layout(attn_mask, False, B, H, Lq, Lk)[2]
-        self.replay((q, k, v, mask, out, tau, o2, act, None if alpha_t is None else launch.alpha_buffer(alpha_t, q.device)))
+        listed = self._launch([q, k, v, mask, out, tau, o2, act,
+                               None if alpha_t is None else launch.alpha_buffer(alpha_t, q.device)])
         result = (out, tau, o2)
         if act is not None:
             result = result + (_active_tiles(act, self.cfg, B, H, Lq, Lk),)
         if self.lists:
-            result = result + no_lists(q, k, self.alpha, alpha_t, self.save_aux)
+            result = result + (listed or no_lists(q, k, self.alpha, alpha_t, self.save_aux))
         return result
+
+    def _launch(self, named: list) -> Optional[tuple]:
+        """Launch on the call's tensors (``named``: the roles ``_forward`` recorded them in);
+        returns the (lists, counts) the launches wrote, or None."""
+        self.replay(named)
+        return None
 
 
 class _Recorded(NamedTuple):
@@ -891,15 +910,14 @@ class _Recorded(NamedTuple):
     beside: bool
 
 
-class _MultiPlan:
+class _MultiPlan(_Plan):
     """A recorded forward of several launches (from FIXUP_MIN_LK / GATHER_MIN_LK keys: the main
-    launch's two routes, the fix-up beside the gather launch): allocates the outputs and the
-    launches' buffers as ``_run`` does, replays the launches in the same order and on the same
-    streams, and returns what ``_forward`` returns for its key. At 16k keys the full host path put
-    ~0.35-0.4 ms between a call's start and its first kernel (H200 session 24's timeline)."""
+    launch's two routes, the fix-up beside the gather launch): besides what :class:`_Plan` does,
+    allocates the launches' buffers as ``_run`` does and replays the launches in the same order
+    and on the same streams. At 16k keys the full host path put ~0.35-0.4 ms between a call's
+    start and its first kernel (H200 session 24's timeline)."""
 
-    __slots__ = ("main", "fixup", "gather", "cfg", "alpha", "save_aux", "n_act", "lists", "spec", "cap", "list_t",
-                 "xs", "clone", "beside")
+    __slots__ = ("fixup", "gather", "spec", "cap", "list_t", "xs", "clone", "beside")
 
     @classmethod
     def of(cls, rec: "_Recorded", named: tuple, cfg, alpha, save_aux, n_act, lists, spec):
@@ -908,49 +926,28 @@ class _MultiPlan:
         steps = [launch.Replay.of(part, roles) for part in (rec.main, (rec.fixup,), (rec.gather,))]
         if any(r is None for r in steps):
             return None
-        self = cls.__new__(cls)
-        self.main, self.fixup, self.gather = steps
-        self.cfg, self.alpha, self.save_aux, self.n_act, self.lists, self.spec = cfg, alpha, save_aux, n_act, lists, spec
+        self = cls(steps[0], cfg, alpha, save_aux, n_act, lists)
+        self.fixup, self.gather, self.spec = steps[1], steps[2], spec
         self.cap, self.list_t, self.xs = cap, lists_buf.dtype, xs is not None
         self.clone, self.beside = rec.g_counts is not None, rec.beside
         return self
 
-    def __call__(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor], alpha_t: Optional[Tensor]):
+    def _launch(self, named: list) -> Optional[tuple]:
+        q = named[0]
         B, H, Lq, _ = q.shape
-        Lk, Dv = k.shape[2], v.shape[-1]
         dev = q.device
-        out = _new_buffer((B, H, Lq, Dv), q.dtype, dev)
-        tau = _new_buffer((B, H, Lq), torch.float32, dev)
-        o2 = _new_buffer((B, H, Lq, Dv), q.dtype, dev) if self.save_aux else None
-        act = _new_flags(self.n_act, dev) if self.n_act else None
-        mask = None if attn_mask is None else _mask_layout(attn_mask, False, B, H, Lq, Lk)[2]
-        n_rows = B * H * Lq
-        lists = _new_scratch(n_rows * self.cap, self.list_t, dev)
-        counts = torch.empty((n_rows,), dtype=torch.int32, device=dev)
-        xs = _new_scratch(n_rows * self.cap, torch.float32, dev) if self.xs else None
-        roles = [q, k, v, mask, out, tau, o2, act, None if alpha_t is None else launch.alpha_buffer(alpha_t, dev),
-                 lists, counts, xs, *_fix_buffers(B * H, Lq, dev), None]
-        self.main(roles)
+        lists, counts, xs = _gather_alloc(B * H * Lq, self.cap, self.list_t, self.xs, dev)
+        roles = [*named, lists, counts, xs, *_fix_buffers(B * H, Lq, dev), None]
+        self.replay(roles)  # the main launch's routes
         if self.clone:
             roles[-1] = counts.clone()
         side = launch.side_stream(dev) if self.beside else None
-        if side is not None:
-            side.wait_stream(torch.cuda.current_stream(dev))
-            with torch.cuda.stream(side):
-                self.fixup(roles)
-        else:
+        with _forked(side, dev):
             self.fixup(roles)
         self.gather(roles)
         if side is not None:
             torch.cuda.current_stream(dev).wait_stream(side)
-        result = (out, tau, o2)
-        if act is not None:
-            result = result + (_active_tiles(act, self.cfg, B, H, Lq, Lk),)
-        if not self.lists:
-            return result
-        if self.spec is None:
-            return result + no_lists(q, k, self.alpha, alpha_t, self.save_aux)
-        return result + (lists.view(self.spec[0]), counts.view(self.spec[0][:3]))
+        return None if self.spec is None else (lists.view(self.spec[0]), counts.view(self.spec[0][:3]))
 
 
 def no_lists(q, k, alpha, alpha_t, save_aux, fake: bool = False):
