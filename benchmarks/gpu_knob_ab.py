@@ -8,6 +8,8 @@ reads it: the host's time before the first kernel counts), session 25.
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_knob_ab.py \\
         --points 4096:local,32768:rand --variants "SUBSET_NEAR_PATIENCE=4,FIXUP_WARPS=4;SUBSET_NEAR_PATIENCE=2"
+
+``FWD_CFG=BLOCK_MxBLOCK_NxWARPSxSTAGES`` replaces the table's forward config ("subset") for the variant.
 """
 
 from __future__ import annotations
@@ -53,8 +55,13 @@ def main():
             oracle = reference.entmax_attention(q[:, :, last].double(), k.double(), v.double(), attn_mask=keep,
                                                   alpha=alpha if isinstance(alpha, float) else alpha.double())
         for variant in a.variants.split(";"):
-            knobs = dict((kv.split("=")[0], int(kv.split("=")[1])) for kv in variant.split(",") if kv)
+            knobs = dict((kv.split("=")[0], _value(kv.split("=")[1])) for kv in variant.split(",") if kv)
             for name, val in knobs.items():
+                if name == "FWD_CFG":  # the forward's table config, BLOCK_MxBLOCK_NxWARPSxSTAGES ("subset")
+                    name, val = "fwd_default", _table(val)
+                    defaults.setdefault(name, attention.configs.fwd_default)
+                    setattr(attention.configs, name, val)
+                    continue
                 defaults.setdefault(name, getattr(attention, name))
                 setattr(attention, name, val)
             try:
@@ -75,7 +82,10 @@ def main():
                     err = ""
             finally:
                 for name in knobs:
-                    setattr(attention, name, defaults[name])
+                    if name == "FWD_CFG":
+                        attention.configs.fwd_default = defaults["fwd_default"]
+                    else:
+                        setattr(attention, name, defaults[name])
             if first is None:
                 first, same = got, "first"
             else:
@@ -84,6 +94,17 @@ def main():
                     "max diff o/dq/dk/dv " + " ".join(f"{d:.2e}" for d in diffs))
             print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{idle}{err}  {same}",
                   flush=True)
+
+
+def _value(text: str):
+    return text if "x" in text else int(text)
+
+
+def _table(spec: str):
+    """``FWD_CFG=64x128x8x2``: every (dtype, head dim) takes that "subset" config."""
+    bm, bn, warps, stages = (int(x) for x in spec.split("x"))
+    cfg = attention.configs.FwdConfig(bm, bn, warps, stages, hist="subset")
+    return lambda dtype, head_dim_rounded: cfg
 
 
 if __name__ == "__main__":

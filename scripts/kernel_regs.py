@@ -74,8 +74,13 @@ def registers(overrides: dict, num_warps: int, num_stages: int) -> tuple[int, in
                     attrs=attrs)
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 128),
                             options={"num_warps": num_warps, "num_stages": num_stages})
+    return ptxas_usage(kernel.asm["ptx"])
+
+
+def ptxas_usage(ptx: str) -> tuple[int, int]:
+    """(registers, spill-store bytes) ptxas reports for a kernel's PTX, for sm_90a."""
     with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as f:
-        f.write(kernel.asm["ptx"])
+        f.write(ptx)
     res = subprocess.run([_ptxas(), "-v", "--gpu-name", "sm_90a", f.name, "-o", os.devnull],
                          capture_output=True, text=True)
     os.unlink(f.name)

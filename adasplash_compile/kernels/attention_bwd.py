@@ -155,6 +155,10 @@ _CONFIGS: dict[tuple[torch.dtype, int], Config] = {
 # 32x128 / 64x64 tiles: 216 / 0 / 0 (the two-kernel pass: 80 at 64x128). H200 session 19, 4k rand
 # backward ms: α = 1.5 (call A) 1.152 / 1.401 / 1.845, three kernels 1.257; α = 1.25 (call B)
 # 1.391 / 1.668, three kernels 1.663.
+# Session 26 call A (run-2026-12-02-s26-callA, backward alone, 4k rand): 64x128/8 warps with 2 /
+# 3 / 1 stages 1.151 (1.148 again at the end) / 1.183 / 1.245, 128x64 (BLOCK_M2 128) 1.916,
+# 32x128/3 stages 1.304. ptxas (scripts/bwd_regs.py, Triton 3.6) spills 192 / 296 / 308 / 832 / 0
+# bytes for them: the spill-free tiles are slower, and this entry stays.
 FUSED_CONFIGS: dict[tuple[torch.dtype, int], Config] = {
     (torch.bfloat16, 128): (64, 128, 64, 64, 8, 2),
     (torch.float16, 128): (64, 128, 64, 64, 8, 2),

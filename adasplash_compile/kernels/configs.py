@@ -45,7 +45,10 @@ FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
     # candidates ("subset") at 64x64/4 warps against the histogram ("elem") at D=128, causal, α=1.5:
     # rand 0.89 / 11.5 / 47.2 ms against 1.28 / 16.8 / 64.0 at 4k / 16k / 32k, local 0.38 / 3.51 /
     # 12.7 against 0.41 / 3.87 / 14.2; 8 warps at 64 rows ran 2x slower, 128x64/8 warps 10-15% slower
-    # on rand. Smaller head dims take the same tile (a 128-row tile would hold 256 candidate
+    # on rand. Session 26 call C (run-2026-12-02-s26-callC, do_bench ms, the table's 64x64/4/3
+    # top-4 against 64x128/8 warps with top-3 per score position, 6 min/max per score against 8):
+    # 16k rand forward 6.83 against 9.01 (3 stages) / 9.50 (2), 4k rand 0.785 against 1.33, 16k
+    # local 3.28 against 4.77, 4k local 0.318 against 0.50 (top-4 at 64x128/8: 10.67 at 16k rand). Smaller head dims take the same tile (a 128-row tile would hold 256 candidate
     # registers per thread at 4 warps).
     ("lowp", 16): FwdConfig(64, 64, 4, 3, hist="subset"),
     ("lowp", 32): FwdConfig(64, 64, 4, 3, hist="subset"),

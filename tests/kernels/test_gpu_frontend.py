@@ -160,10 +160,12 @@ def _lower_to_ttir(fn, args, kwargs):
     return src.make_ir(options, *extra)
 
 
-def _compile_to_ptx(fn, args, kwargs):
+def _compile_to_ptx(fn, args, kwargs, unit_constants=False):
     """Compile (TTIR → TTGIR → LLVM → PTX) for sm_90 with a GPU launch's specialisation. ptxas
     (PTX → cubin, a third of the time) is left out where the backend lets the stages be cut: the
-    crashes this guards against were in Triton's own passes, and the GPU runs ptxas anyway."""
+    crashes this guards against were in Triton's own passes, and the GPU runs ptxas anyway.
+    ``unit_constants``: integer arguments equal to 1 become constants, as a launch makes them
+    (``scripts/bwd_regs.py``, which reads the registers off the result)."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -174,11 +176,13 @@ def _compile_to_ptx(fn, args, kwargs):
     attrs = {}
     for i, p in enumerate(fn.params):
         v = values.get(p.name)
-        if sig.get(p.name, "").startswith("*") or (sig.get(p.name) == "i32" and isinstance(v, int) and v % 16 == 0):
+        if unit_constants and sig.get(p.name) == "i32" and v == 1:
+            sig[p.name], constexprs[(i,)] = "constexpr", 1
+        elif sig.get(p.name, "").startswith("*") or (sig.get(p.name) == "i32" and isinstance(v, int) and v % 16 == 0):
             attrs[(i,)] = [["tt.divisibility", 16]]
     options = {k: kwargs[k] for k in ("num_warps", "num_stages", "maxnreg") if k in kwargs}
-    triton.compile(ASTSource(fn=fn, signature=sig, constexprs=constexprs, attrs=attrs),
-                   target=GPUTarget("cuda", 90, 32), options=options)
+    return triton.compile(ASTSource(fn=fn, signature=sig, constexprs=constexprs, attrs=attrs),
+                          target=GPUTarget("cuda", 90, 32), options=options)
 
 
 def _skip_ptxas() -> None:
