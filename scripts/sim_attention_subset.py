@@ -8,6 +8,7 @@ error after one exact quadratic step over the full row from there (one probe of 
     python scripts/sim_attention_subset.py        # ~1 min; results: benchmarks/results/sim-attention-subset-cpu.md
     python scripts/sim_attention_subset.py --widths   # session 21: tile width x top-k certification
     python scripts/sim_attention_subset.py --solve    # session 22: the τ solve's passes, warm start
+    python scripts/sim_attention_subset.py --pairs    # session 26: adjacent score pairs sorted first
 
 ``--widths`` instead checks the kernel's certificate (no evicted key above the candidates' root;
 with EVICT2 the row's largest evicted joins them and only the second largest must lie below) for
@@ -88,6 +89,28 @@ def widths():
                   f"(support mean {supp.double().mean():.1f})", flush=True)
 
 
+def pairs():
+    """Session 26: each score pair of adjacent columns (one thread holds both in the dot's
+    layout) sorted first (max, min: 2 min/max), the max inserted into a sorted top-K_hi per pair
+    position (32 per 64-key tile), the min into a top-K_lo, and the row's largest evicted of
+    both kept: 2 + K_hi + K_lo min/max per score (now: 8 + 1), K_hi + K_lo candidates per pair
+    position. Certified: every evicted value under the candidates' root."""
+    for N in (4096, 16384):
+        x = scaled_scores(N, 512)
+        rows = x.shape[0]
+        pr = x.reshape(rows, -1, 32, 2)  # (rows, tiles, pair position, 2)
+        hi, lo = pr.amax(-1), pr.amin(-1)  # (rows, tiles, 32)
+        for k_hi, k_lo in ((4, 2), (4, 1), (3, 1), (3, 2), (5, 2)):
+            sh = hi.topk(k_hi + 1, dim=1).values  # (rows, k_hi + 1, 32)
+            sl = lo.topk(k_lo + 1, dim=1).values
+            top = torch.cat([sh[:, :k_hi], sl[:, :k_lo]], 1).reshape(rows, -1)
+            ev = torch.maximum(sh[:, k_hi].amax(-1), sl[:, k_lo].amax(-1))
+            cert = ev <= solve_subset(top)
+            print(f"N={N} pairs, top-{k_hi} of the max and top-{k_lo} of the min per pair position: "
+                  f"{32 * (k_hi + k_lo)} candidates, {2 + k_hi + k_lo} min/max per score with the evicted (now 9); uncertified "
+                  f"{100 * (1 - cert.double().mean()):.2f}%", flush=True)
+
+
 def solve_passes(C, t, warm, steps=12, tol=1e-6):
     """The kernel's solve at α = 1.5 on one program's candidates C (rows, 4, 64) from t = m − 1:
     (τ, full steps, candidate work). Float64."""
@@ -129,4 +152,4 @@ def solve():
 
 
 if __name__ == "__main__":
-    widths() if "--widths" in sys.argv else solve() if "--solve" in sys.argv else main()
+    widths() if "--widths" in sys.argv else solve() if "--solve" in sys.argv else pairs() if "--pairs" in sys.argv else main()
