@@ -9,6 +9,7 @@ error after one exact quadratic step over the full row from there (one probe of 
     python scripts/sim_attention_subset.py --widths   # session 21: tile width x top-k certification
     python scripts/sim_attention_subset.py --solve    # session 22: the τ solve's passes, warm start
     python scripts/sim_attention_subset.py --pairs    # session 26: adjacent score pairs sorted first
+    python scripts/sim_attention_subset.py --fixup-lists  # session 26: keys above the root, uncertified rows
 
 ``--widths`` instead checks the kernel's certificate (no evicted key above the candidates' root;
 with EVICT2 the row's largest evicted joins them and only the second largest must lie below) for
@@ -111,6 +112,27 @@ def pairs():
                   f"{100 * (1 - cert.double().mean()):.2f}%", flush=True)
 
 
+def fixup_lists():
+    """Session 26, for a fix-up launch that sweeps each uncertified row once: it would keep the
+    keys above the candidates' root (a lower bound of τ) in a list and solve τ on the list. How
+    long would those lists be? 64-key tiles, top-4 per position (the kernel's), the last 512 rows
+    of 2 'rand' heads."""
+    for N in (4096, 16384, 32768):
+        x = scaled_scores(N, 512)
+        tau, supp = tau_of(x)
+        srt = x.reshape(x.shape[0], -1, 64).topk(5, dim=1).values
+        ts = solve_subset(srt[:, :4].reshape(x.shape[0], -1))
+        bad = srt[:, 4].amax(-1) > ts
+        above = (x > ts[:, None]).sum(-1)[bad].double()
+        if not bad.any():
+            print(f"N={N}: every row certified")
+            continue
+        print(f"N={N}: {int(bad.sum())} of {x.shape[0]} rows uncertified; keys above the candidates' root "
+              f"per such row: mean {above.mean():.1f}, max {int(above.max())}, ≤ 64 in "
+              f"{100 * (above <= 64).double().mean():.0f}%; their support: mean {supp[bad].double().mean():.1f}, "
+              f"max {int(supp[bad].max())}; τ − root: max {(tau - ts)[bad].max():.2e}", flush=True)
+
+
 def solve_passes(C, t, warm, steps=12, tol=1e-6):
     """The kernel's solve at α = 1.5 on one program's candidates C (rows, 4, 64) from t = m − 1:
     (τ, full steps, candidate work). Float64."""
@@ -152,4 +174,5 @@ def solve():
 
 
 if __name__ == "__main__":
-    widths() if "--widths" in sys.argv else solve() if "--solve" in sys.argv else pairs() if "--pairs" in sys.argv else main()
+    widths() if "--widths" in sys.argv else solve() if "--solve" in sys.argv else pairs() if "--pairs" in sys.argv \
+        else fixup_lists() if "--fixup-lists" in sys.argv else main()
