@@ -36,7 +36,6 @@ def main():
     ap.add_argument("--alpha", default="1.5", help="a float, or 'head': one α per head, 1.3 to 2.0")
     ap.add_argument("--idle", action="store_true", help="also the idle-stream medians (host time included)")
     a = ap.parse_args()
-    defaults = {}
     # (--idle: zeroed before each timed call, as do_bench flushes the L2)
     flush = torch.empty(256 * 1024 * 1024 // 4, dtype=torch.int32, device="cuda") if a.idle else None
     for point in a.points.split(","):
@@ -55,15 +54,14 @@ def main():
             oracle = reference.entmax_attention(q[:, :, last].double(), k.double(), v.double(), attn_mask=keep,
                                                   alpha=alpha if isinstance(alpha, float) else alpha.double())
         for variant in a.variants.split(";"):
-            knobs = dict((kv.split("=")[0], _value(kv.split("=")[1])) for kv in variant.split(",") if kv)
-            for name, val in knobs.items():
-                if name == "FWD_CFG":  # the forward's table config, BLOCK_MxBLOCK_NxWARPSxSTAGES ("subset")
-                    name, val = "fwd_default", _table(val)
-                    defaults.setdefault(name, attention.configs.fwd_default)
-                    setattr(attention.configs, name, val)
-                    continue
-                defaults.setdefault(name, getattr(attention, name))
-                setattr(attention, name, val)
+            saved = []
+            for kv in filter(None, variant.split(",")):
+                name, val = kv.split("=")
+                # FWD_CFG: the forward's table config, BLOCK_MxBLOCK_NxWARPSxSTAGES ("subset")
+                owner, attr, val = ((attention.configs, "fwd_default", _table(val)) if name == "FWD_CFG"
+                                    else (attention, name, int(val)))
+                saved.append((owner, attr, getattr(owner, attr)))
+                setattr(owner, attr, val)
             try:
                 fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha))
                 fb = bench(step)
@@ -81,11 +79,8 @@ def main():
                 else:
                     err = ""
             finally:
-                for name in knobs:
-                    if name == "FWD_CFG":
-                        attention.configs.fwd_default = defaults["fwd_default"]
-                    else:
-                        setattr(attention, name, defaults[name])
+                for owner, attr, val in reversed(saved):
+                    setattr(owner, attr, val)
             if first is None:
                 first, same = got, "first"
             else:
@@ -94,10 +89,6 @@ def main():
                     "max diff o/dq/dk/dv " + " ".join(f"{d:.2e}" for d in diffs))
             print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{idle}{err}  {same}",
                   flush=True)
-
-
-def _value(text: str):
-    return text if "x" in text else int(text)
 
 
 def _table(spec: str):
