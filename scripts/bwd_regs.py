@@ -31,28 +31,20 @@ from tests.kernels import test_gpu_frontend as fe  # noqa: E402
 
 def _captured(cfg: tuple, fused: bool, D: int) -> list:
     """The backward's launches for ``cfg`` (not run)."""
-    sink = []
-    real = attention_bwd.render.load
-
-    def load(template, **params):
-        params["DOT_UPCAST"] = False  # what a GPU launch renders
-        return fe._Module(real(template, **params), sink, template, params)
-
-    saved = attention_bwd.render.load, attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK
-    attention_bwd.render.load, attention_bwd._modules, attention_bwd._plans = load, {}, {}
+    saved = attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK
     attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK = fused, 2**31
     try:
-        L = 256
-        q, k, v = (torch.randn(1, 2, L, D).to(torch.bfloat16) for _ in range(3))
-        out = torch.randn_like(q)
-        tau = torch.randn(q.shape[:3])
-        tiles = torch.ones((1, 2, L // attention.TILE, L // attention.TILE), dtype=torch.uint8)
-        attention_bwd.backward(torch.randn_like(out), q, k, v, None, out, tau, out.clone(), True, D ** -0.5, 1.5,
-                               None, False, tiles=tiles, config=cfg)
+        with fe.captured_launches() as sink:
+            L = 256
+            q, k, v = (torch.randn(1, 2, L, D).to(torch.bfloat16) for _ in range(3))
+            out = torch.randn_like(q)
+            tau = torch.randn(q.shape[:3])
+            tiles = torch.ones((1, 2, L // attention.TILE, L // attention.TILE), dtype=torch.uint8)
+            attention_bwd.backward(torch.randn_like(out), q, k, v, None, out, tau, out.clone(), True, D ** -0.5,
+                                   1.5, None, False, tiles=tiles, config=cfg)
     finally:
-        attention_bwd.render.load, attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK = saved
-        attention_bwd._modules, attention_bwd._plans = {}, {}
-    return list(sink)
+        attention_bwd.FUSED_DQ, attention_bwd.FUSED_MAX_LK = saved
+    return sink
 
 
 def _regs(fn, args, kwargs) -> tuple[int, int]:
@@ -72,7 +64,7 @@ def main(argv: list[str]) -> None:
         cfg = tuple(int(x) for x in spec.split(","))
         for template, params, name, args, kwargs in _captured(cfg, not a.passes, a.d):
             if name in ("_bwd_dkdv", "_bwd_dq"):
-                fn = getattr(render.load(template, **params), name)
+                fn = getattr(render.load(template, **dict(params, DOT_UPCAST=False)), name)  # as a GPU renders
                 regs, spill = _regs(fn, args, kwargs)
                 print(f"{spec} {name}: {regs} registers, {spill} bytes spilled", flush=True)
 

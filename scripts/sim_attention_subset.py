@@ -174,5 +174,5 @@ def solve():
 
 
 if __name__ == "__main__":
-    widths() if "--widths" in sys.argv else solve() if "--solve" in sys.argv else pairs() if "--pairs" in sys.argv \
-        else fixup_lists() if "--fixup-lists" in sys.argv else main()
+    modes = {"--widths": widths, "--solve": solve, "--pairs": pairs, "--fixup-lists": fixup_lists}
+    next((run for flag, run in modes.items() if flag in sys.argv), main)()

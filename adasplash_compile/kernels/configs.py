@@ -51,8 +51,9 @@ FWD_DEFAULTS: dict[tuple[str, object], FwdConfig] = {
     # local 3.28 against 4.77, 4k local 0.318 against 0.50 (top-4 at 64x128/8: 10.67 at 16k rand).
     # Call D, the neighbours ptxas spills less in (4k single launch: 16 / 0 / 148 bytes against
     # 248), 64x64/4/2, 64x32/4/3, 32x64/4/3: 4k rand 0.804 / 1.085 / 1.757 against 0.787, 16k rand
-    # 7.18 / 11.20 / 10.02 against 6.81, 16k local 4.03 / 4.60 / 7.88 against 3.28. Smaller head dims take the same tile (a 128-row tile would hold 256 candidate
-    # registers per thread at 4 warps).
+    # 7.18 / 11.20 / 10.02 against 6.81, 16k local 4.03 / 4.60 / 7.88 against 3.28.
+    # Smaller head dims take the same tile (a 128-row tile would hold 256 candidate registers per
+    # thread at 4 warps).
     ("lowp", 16): FwdConfig(64, 64, 4, 3, hist="subset"),
     ("lowp", 32): FwdConfig(64, 64, 4, 3, hist="subset"),
     ("lowp", 64): FwdConfig(64, 64, 4, 3, hist="subset"),

@@ -16,6 +16,7 @@ When ``ADASPLASH_COMPAT_TRITON_PYTHON`` names a Python whose ``triton`` is that 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import json
@@ -60,6 +61,18 @@ class _Module:
 
 @pytest.fixture
 def launches(monkeypatch):
+    return _capture(monkeypatch)
+
+
+@contextlib.contextmanager
+def captured_launches():
+    """:func:`launches` outside pytest (``scripts/bwd_regs.py``): the launches made inside."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield _capture(mp)
+
+
+def _capture(monkeypatch):
+    """Every kernel launch from here on is recorded in the returned list instead of run."""
     sink = []
     real_load = render.load
 
