@@ -80,6 +80,47 @@ def _insert(c0, c1, c2, c3, out_, TOPK: tl.constexpr, PACK: tl.constexpr):
     return c0, c1, c2, c3, out_
 
 
+# GATE: the insertion of one score behind a warp-uniform branch. Each thread tests its score
+# against the smallest candidate of its position (floored at the row's gate, GATE=2), the warp
+# votes, and only a warp with a lane to insert runs the 8 min/max (ptxas if-converts a plain
+# per-thread branch into predicated min/max, which issue anyway: only the vote keeps the branch).
+# Outputs c0..c3 and what left the top (x itself when skipped: it lies under c3), tied to the inputs.
+_GATED_INSERT = tl.constexpr("""{
+.reg .pred p, q;
+.reg .f32 t;
+setp.gt.f32 p, $4, $3;
+vote.sync.any.pred q, p, 0xffffffff;
+@!q bra.uni DONE;
+max.f32 t, $0, $4; min.f32 $4, $0, $4; mov.f32 $0, t;
+max.f32 t, $1, $4; min.f32 $4, $1, $4; mov.f32 $1, t;
+max.f32 t, $2, $4; min.f32 $4, $2, $4; mov.f32 $2, t;
+max.f32 t, $3, $4; min.f32 $4, $3, $4; mov.f32 $3, t;
+DONE:
+}""")
+
+
+@triton.jit
+def _insert_gated(c0, c1, c2, c3, x):
+    return tl.inline_asm_elementwise(_GATED_INSERT, "=f,=f,=f,=f,=f,0,1,2,3,4", [c0, c1, c2, c3, x],
+                                     dtype=(tl.float32, tl.float32, tl.float32, tl.float32, tl.float32),
+                                     is_pure=True, pack=1)
+
+
+@triton.jit
+def _gate_refresh(c0, c1, c2, c3, thr, STEPS: tl.constexpr):
+    """GATE=2: the row's gate, a lower bound on τ (α = 1.5): Newton steps from below on the top
+    candidate per position (a subset of the row: its root lies under τ), from max(gate, m − 1);
+    every candidate is floored at it (a candidate under τ's lower bound never counts)."""
+    m = tl.max(c0, 1)
+    t = tl.maximum(thr, m - 1.0)
+    for _ in tl.static_range(STEPS):
+        y = tl.maximum(c0 - t[:, None], 0.0)
+        t = t + (tl.sum(y * y, 1) - 1.0) / tl.maximum(2.0 * tl.sum(y, 1), 1e-30)
+    thr = t - 1e-4 * (1.0 + tl.abs(t))
+    f = thr[:, None]
+    return tl.maximum(c0, f), tl.maximum(c1, f), tl.maximum(c2, f), tl.maximum(c3, f), thr
+
+
 @triton.jit
 def _candidate_sum(c0, c1, c2, c3, m_i, TOPK: tl.constexpr):
     """A row sum of the candidates within 1 of the row max, so that no candidate is dropped."""
@@ -99,7 +140,7 @@ def _candidate_sum(c0, c1, c2, c3, m_i, TOPK: tl.constexpr):
 def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
            stride_qh, stride_qm, stride_kh, stride_kn,
            D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOPK: tl.constexpr,
-           NEAR: tl.constexpr, PACK: tl.constexpr, SKEW: tl.constexpr):
+           NEAR: tl.constexpr, PACK: tl.constexpr, SKEW: tl.constexpr, GATE: tl.constexpr):
     pid_m = tl.num_programs(0) - 1 - tl.program_id(0)
     bh = tl.program_id(1)
     offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -118,6 +159,7 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
     c3 = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
     evp = tl.full([BLOCK_M, BLOCK_N], float("-inf"), CT)
     ref = tl.zeros([BLOCK_M], tl.float32)
+    thr = tl.full([BLOCK_M], float("-inf"), tl.float32)
     if SKEW:  # the first tile's product before the loop
         offs_n = (hi - 1) * BLOCK_N + tl.arange(0, BLOCK_N)
         s = tl.dot(q, tl.trans(tl.load(k_base + offs_n[:, None] * stride_kn + offs_d[None, :])))
@@ -138,7 +180,13 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
         if PACK:
             if i == 0:  # the diagonal tile's row max: the packed candidates are x − ref in fp16
                 ref = tl.max(x, 1)
-        if NEAR >= 1 or not PACK:
+        if GATE == 2:
+            # the gate at tiles 2, 4, 8, ... and every 32nd
+            if i >= 2 and ((i & (i - 1)) == 0 or i % 32 == 0):
+                c0, c1, c2, c3, thr = _gate_refresh(c0, c1, c2, c3, thr, 3)
+        if GATE:
+            row_max = m_i  # (m comes from c0 at the end, as the product's lean dense tiles do)
+        elif NEAR >= 1 or not PACK:
             row_max = tl.max(x, 1)
         else:
             row_max = m_i
@@ -156,7 +204,10 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
                 out_ = (x - ref[:, None]).to(tl.float16)
             else:
                 out_ = x
-            c0, c1, c2, c3, out_ = _insert(c0, c1, c2, c3, out_, TOPK, PACK)
+            if GATE:
+                c0, c1, c2, c3, out_ = _insert_gated(c0, c1, c2, c3, out_)
+            else:
+                c0, c1, c2, c3, out_ = _insert(c0, c1, c2, c3, out_, TOPK, PACK)
             if PACK:
                 evp = _cmax(evp, out_, PACK)
             elif TOPK >= 1:
@@ -168,6 +219,8 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
     if PACK:
         ev = tl.max(evp.to(tl.float32), 1) + ref
         m_i = tl.maximum(m_i, tl.max(c0.to(tl.float32), 1) + ref)
+    if GATE:
+        m_i = tl.maximum(m_i, tl.max(c0, 1))
     chk = ev + (j_first + j_last).to(tl.float32) + _candidate_sum(c0, c1, c2, c3, m_i, TOPK)
     tl.store(M_OUT + bh.to(tl.int64) * N + offs_m, m_i)
     tl.store(C_OUT + bh.to(tl.int64) * N + offs_m, chk)
@@ -183,7 +236,7 @@ PIECES = [(0, 0, 0), (0, 1, 0), (0, 2, 0), (2, 2, 0), (4, 0, 0), (4, 2, 0), (4, 
           (0, 0, 0, 1), (4, 0, 0, 1), (4, 2, 0, 1)]
 
 
-def probe_fn(q, k, tile, topk, near, pack=0, skew=0):
+def probe_fn(q, k, tile, topk, near, pack=0, skew=0, gate=0):
     B, H, N, D = q.shape
     bm, bn, w, s = tile
     qf, kf = q.reshape(B * H, N, D), k.reshape(B * H, N, D)
@@ -194,7 +247,7 @@ def probe_fn(q, k, tile, topk, near, pack=0, skew=0):
 
     def f():
         _probe[grid](qf, kf, m, c, H, N, c_qk, qf.stride(0), qf.stride(1), kf.stride(0), kf.stride(1),
-                     D=D, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, NEAR=near, PACK=pack, SKEW=skew, num_warps=w, num_stages=s)
+                     D=D, BLOCK_M=bm, BLOCK_N=bn, TOPK=topk, NEAR=near, PACK=pack, SKEW=skew, GATE=gate, num_warps=w, num_stages=s)
         return m
 
     return f
@@ -297,7 +350,7 @@ def main():
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--budget", type=float, default=240.0)
     ap.add_argument("--tiles", default="", help="BMxBNxWARPSxSTAGES,... (default: TILES)")
-    ap.add_argument("--pieces", default="", help="TOPK:NEAR:PACK[:SKEW],... (default: PIECES)")
+    ap.add_argument("--pieces", default="", help="TOPK:NEAR:PACK[:SKEW[:GATE]],... (default: PIECES)")
     ap.add_argument("--no-product", action="store_true", help="skip the product's own sweep 1")
     ap.add_argument("--ws", action="store_true", help="the descriptor / warp-specialized probes instead")
     ap.add_argument("--compile-check", action="store_true", help="compile the --ws probes for sm_90a and stop")
@@ -323,13 +376,14 @@ def main():
                 systems.append(("product sweep 1 (64x64/4w, top-4, near skip)",
                                 fwd.profile_variant(q, k, v, True, stop_after="sweep1")))
             for tile in [] if a.ws else tiles:
-                for topk, near, pack, *skew in pieces:
-                    skew = skew[0] if skew else 0
+                for topk, near, pack, *extra in pieces:
+                    skew, gate = (list(extra) + [0, 0])[:2]
                     if tile[0] * tile[1] // (32 * tile[2]) * topk // (2 if pack else 1) > 160:
                         continue  # candidate registers alone past the budget
                     name = (f"probe {tile[0]}x{tile[1]}/{tile[2]}w/{tile[3]}s top-{topk} near-{near}"
-                            + (" fp16x2" if pack else "") + (" skew" if skew else ""))
-                    systems.append((name, probe_fn(q, k, tile, topk, near, pack, skew)))
+                            + (" fp16x2" if pack else "") + (" skew" if skew else "")
+                            + (f" gate-{gate}" if gate else ""))
+                    systems.append((name, probe_fn(q, k, tile, topk, near, pack, skew, gate)))
             ref_m = None
             for name, fn in systems:
                 if time.time() - t0 > a.budget:
