@@ -185,7 +185,7 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
             if i >= 2 and ((i & (i - 1)) == 0 or i % 32 == 0):
                 c0, c1, c2, c3, thr = _gate_refresh(c0, c1, c2, c3, thr, 3)
         if GATE:
-            row_max = m_i  # (m comes from c0 at the end, as the product's lean dense tiles do)
+            row_max = m_i  # (m comes from c0 at the end, as the product's lean dense tiles do; GATE=3: only that)
         elif NEAR >= 1 or not PACK:
             row_max = tl.max(x, 1)
         else:
@@ -204,7 +204,7 @@ def _probe(Q, K, M_OUT, C_OUT, H, N, c_qk,
                 out_ = (x - ref[:, None]).to(tl.float16)
             else:
                 out_ = x
-            if GATE:
+            if GATE == 1 or GATE == 2:
                 c0, c1, c2, c3, out_ = _insert_gated(c0, c1, c2, c3, out_)
             else:
                 c0, c1, c2, c3, out_ = _insert(c0, c1, c2, c3, out_, TOPK, PACK)
