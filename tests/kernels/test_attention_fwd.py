@@ -375,6 +375,70 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     assert bool((tiles.bool() | ~live).all()), "the tile map leaves out a block with non-zero weights"
 
 
+@pytest.mark.parametrize("cap", [64, 8], ids=["lists-fit", "lists-overflow"])
+@pytest.mark.parametrize("dtype,alpha", [(torch.bfloat16, 1.5), (torch.float32, 2.0)], ids=["bf16-1.5", "fp32-2.0"])
+def test_fixup_one_sweep_lists_the_support(device, monkeypatch, dtype, alpha, cap):
+    """FIXUP_ONE_SWEEP: the inference fix-up lists each of its rows' keys above the main launch's τ
+    in GATHER's slots of that row (GIDX, x in the scratch), solves τ on the list and gathers the
+    output from it. With one candidate per score position, many rows reach the fix-up; each one's
+    list (read back from the NaN / −1 poisoned scratch; one not full) must hold its whole float64
+    support, with x exact to fp32. With GATHER_CAP at 8 most supports overflow their list: their groups take
+    the refinement and the dense sweep instead. Output and τ against float64 either way."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 1)
+    monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
+    monkeypatch.setattr(fwd, "_new_scratch", lambda n, dtype, device: torch.full(
+        (n,), float("nan") if dtype.is_floating_point else -1, dtype=dtype, device=device))
+    seen = []
+    real_launch = fwd._launch
+
+    def spy(*args, **kwargs):
+        out = real_launch(*args, **kwargs)
+        if kwargs.get("phase") == "fixup":
+            seen.append((kwargs["fix"], kwargs["gat"]))
+        return out
+
+    monkeypatch.setattr(fwd, "_launch", spy)
+    one = []
+    real_kernel = fwd._kernel
+    monkeypatch.setattr(fwd, "_kernel", lambda *a, **kw: one.append(kw.get("fixup_one", False)) or real_kernel(*a, **kw))
+    B, H, Lq, Lk, D = 1, 2, 40, 160, 16
+    q, k, v = _inputs(device, B=B, H=H, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
+    n_fixed = n_over = 0
+    for k_in, causal in ((k, False), (k * 0.3, True)):
+        seen.clear()
+        _run_and_check(q, k_in, v, causal=causal, alpha=alpha)
+        assert len(seen) == 1 and seen[0][1] is not None, "no fix-up launch with GATHER's buffers"
+        (fix_cnt, fix_rows), (lists, counts, _, _, xs) = seen[0]
+        x = (alpha - 1) * reference.attention_scores(q.double(), k_in.double(), None, causal, D ** -0.5)
+        tau64, _ = reference.entmax_attention_stats(q.double(), k_in.double(), v.double(), None, causal, alpha=alpha)
+        lists, xs = lists.view(B * H, Lq, cap).long(), xs.view(B * H, Lq, cap)
+        for bh in range(B * H):
+            for r in fix_rows.view(B * H, Lq)[bh, : int(fix_cnt[bh])].tolist():
+                assert int(counts.view(B * H, Lq)[bh, r]) == 0, "a fix-up row was listed for the gather launch"
+                support = (x.view(B * H, Lq, Lk)[bh, r] > tau64.view(B * H, Lq)[bh, r]).nonzero().flatten()
+                n_fixed += 1
+                if len(support) > cap:
+                    n_over += 1
+                    continue
+                listed = lists[bh, r]
+                n = int((listed >= 0).sum())
+                assert bool((listed[:n] >= 0).all()), f"row {r}: list {listed.tolist()}"
+                if n == cap:  # full: its keys above the lower bound may have overflowed it
+                    continue
+                assert n >= len(support), f"row {r}: list {listed.tolist()}"
+                assert set(support.tolist()) <= set(listed[:n].tolist()), f"row {r}: support not listed"
+                x_err = (xs[bh, r, :n].double() - x.view(B * H, Lq, Lk)[bh, r, listed[:n]]).abs()
+                assert bool((x_err <= 1e-5 * x.abs().max() + 1e-6).all()), f"row {r}: listed x off by {x_err.max()}"
+    assert True in one, "the fix-up never rendered FIXUP_ONE"
+    assert n_fixed > 10, f"only {n_fixed} rows reached the fix-up"
+    if cap == 8:
+        assert n_over > 0, "no support overflowed its list: the fallback went untested"
+
+
 @pytest.mark.parametrize("Lq", [1, 3])
 def test_gather_decode_rows(device, monkeypatch, Lq):
     """GATHER's probe counts the share of a program's rows below Lq: a decode step's one row (or
