@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 27, call B: the inference fix-up in one sweep (attention.FIXUP_ONE_SWEEP, template
+# Session 27, call B (run at commit 1debf0d; the code was removed after it, see attention.py under
+# FIXUP_ROWS_PER_PROGRAM): the inference fix-up in one sweep (attention.FIXUP_ONE_SWEEP, template
 # FIXUP_ONE). 1) the forward's fix-up / gather tests on the GPU; 2) the kernel timeline of one
 # 16k 'rand' inference step with it on and off (the fix-up beside the gather launch); 3) do_bench
 # A/B, defaults first and last, against FIXUP_ONE_SWEEP=0 and top-3 candidates with the one-sweep

@@ -135,6 +135,15 @@ SUBSET_LEAN_DENSE = True
 #   per clock per SM against 116 for FMA (call D, benchmarks/gpu_alu_rate.py): 2.0-2.2 ms on 132
 #   SMs at 1.98 GHz. Sweep 1 is bound by the min/max issue rate, which no overlap with the tensor
 #   cores removes (a 64x64 tile's Q·Kᵀ takes ~0.07 clocks per score, its min/max ~0.14).
+# - the insertion behind a warp-uniform branch (session 27 call A, gpu_sweep1_floor.py's GATE,
+#   inline PTX: x against its position's smallest candidate, vote.any, bra.uni over the 8 min/max;
+#   ptxas turns a plain per-thread branch into predicated min/max, which issue anyway). GATE=2 also
+#   floors the candidates at a per-row lower bound of τ (Newton steps on the top candidate per
+#   position at tiles 2, 4, 8, ... and every 32nd), so that only scores above it insert: a float64
+#   simulation left 12-30% of the warp instructions inserting. 16k rand 5.91 ms (GATE=1) / 5.97
+#   (GATE=2) against 4.47 for the plain insertion (both without the per-tile row max, 4.90 with
+#   it), 'local' 4.35 / 5.27 against 4.46, 4k rand 0.460 / 0.498 against 0.326: a compare, a
+#   vote and a branch per score, each waiting on the last, cost more than the min/max they skip.
 # "subset": rows whose candidates missed a support key go to a per-head list and a second launch
 # redoes them (16-row tiles of listed rows), instead of refinement sweeps over the whole 64-row
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
@@ -173,13 +182,14 @@ FIXUP_PROGRAMS = 8
 # session 24 call E (ms, forward / forward+backward) 8, 16, 32 programs: 16k rand 6.80 / 12.71,
 # 6.83 / 12.71, 6.87 / 12.72; 32k rand 24.07 / 36.76, 23.82 / 36.74, 23.47 / 36.69.
 FIXUP_ROWS_PER_PROGRAM = 1024
-# The inference fix-up (α = 1.5 / 2, beside a gather launch) in one sweep (template FIXUP_ONE): each
-# row's keys above the main launch's τ (a lower bound) go to a list in GATHER's slots of that row,
-# τ is solved on the list and the output gathered from it, instead of refinement sweeps over the
-# whole row and a dense output sweep. Float64 simulation (``scripts/sim_attention_subset.py
-# --fixup-lists``, 'rand', uncertified rows): 28 / 38 / 42 keys per list on average at 4k / 16k /
-# 32k, at most 35 / 56 / 58, within GATHER_CAP; a group with a longer list takes the old path.
-FIXUP_ONE_SWEEP = True
+# Tried and dropped (session 27, commit 1debf0d, call B): the inference fix-up in one sweep, each
+# row's keys above the main launch's τ appended to a list in GATHER's slots of the row (a per-tile
+# cumsum over the 64 keys for each key's slot), τ solved on the list and the output gathered from
+# it, instead of refinement sweeps and a dense output sweep. Outputs bitwise equal, but the
+# appends cost more than the sweeps they saved: the fix-up kernel 2.01 ms against 1.25 at 16k
+# rand, 5.44 against 2.75 at 32k (forward 7.45 / 6.83 ms, 24.67 / 23.67). The old fix-up already
+# ends before the gather launch beside it at 16k (1.25 against 1.29-1.35 ms), so even a free
+# fix-up gains nothing there, and ~0.3 ms at 32k.
 
 
 # "subset" from GATHER_MIN_LK keys: programs whose rows prove dense keep each candidate's key tile
@@ -376,7 +386,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0, packed_x: bool = False, fixup_one: bool = False):
+            cap: int = 0, packed_x: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
@@ -384,18 +394,17 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, fixup_one)
+           packed_x)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap, packed_x, fixup_one)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x,
-                   fixup_one):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -425,7 +434,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
-        FIXUP_ONE=fixup_one,
         FIXUP_MAX_ROWS=min(FIXUP_MAX_ROWS, cfg.BLOCK_M),
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
@@ -518,16 +526,12 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
         (gather and phase == "all") or phase == "fixup")
     # GATHER_PACKED_X: the listing launches store the listed keys' x, the gather launch reads them
     packed_x = gather and gat[4] is not None and GATHER_PACKED_X and q.dtype != torch.float32
-    # FIXUP_ONE_SWEEP: the inference fix-up lists its rows' keys in GATHER's slots (x in the scratch)
-    fixup_one = (FIXUP_ONE_SWEEP and phase == "fixup" and not fixup_lists and gat is not None
-                 and gat[4] is not None and kind in ("15", "2"))
-    if (gather or fixup_one) and gat[4] is not None:
+    if gather and gat[4] is not None:
         bmax = gat[4]  # the tile maxima's slot: "subset" never reads it, the gather phase has none
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
-                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
-                   fixup_one=fixup_one)
+                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x)
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
@@ -541,8 +545,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     mask_arg = mask if mask is not None else q
     act_arg = act if act is not None else bmax
     fix_args = fix if fix is not None else (tau, tau)
-    gidx, gcnt, idx_mask = (gat[:3] if gather or route or fixup_lists else (gat[0], tau, 0) if fixup_one
-                            else (tau, tau, 0))
+    gidx, gcnt, idx_mask = gat[:3] if gather or route or fixup_lists else (tau, tau, 0)
     strides = (*q.stride(), *k.stride(), *v.stride(), *mask_strides, *out.stride(), *o2_buf.stride())
     ptrs = (q, k, v, mask_arg, alpha_buf, out, tau, o2_buf, bmax, act_arg, *fix_args, gidx, gcnt)
     # what decides the compiled kernel's specialisation besides the kernel itself (launch.py):
@@ -649,7 +652,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT else None
         with _forked(side, q.device):
             _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
-                    fix=fix, act=None if gather_flags else act, gat=gat,
+                    fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
                     act_block_m=cfg.BLOCK_M, fixup_lists=not gather_flags, record=launches)
     elif not cfg.split or stop_after or subset:
         one = [] if record is not None and gat is None else None
@@ -868,8 +871,9 @@ def _knobs() -> tuple:
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
-            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM, FIXUP_ONE_SWEEP,
-            decode.MIN_LK,
+            GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
+            FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
+            GATHER_WARPS, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
 
