@@ -248,6 +248,12 @@ GATHER_MAX_TILES = 4096
 # ms): 16k rand 8.486 / 8.421, local 3.611 / 3.583; 32k rand 28.49 / 28.49, local 12.72 / 12.43.
 GATHER_BLOCK_M = 16
 GATHER_WARPS = 4
+# ... and in a training forward (O₂'s sums too, and the tile map): session 27 call C (do_bench ms,
+# forward / forward+backward, GATHER_WARPS 4 / 8 for both): 16k rand 6.79-6.84 / 6.89 and
+# 12.59-12.68 / 12.30; 32k rand 23.45 / 23.61 and 36.65 / 35.79; 16k local unchanged (3.27-3.29,
+# 4.67-4.69). 32 query rows per program (GATHER_BLOCK_M), 2 warps or 8 keys per step (GATHER_UNROLL)
+# were slower in both.
+GATHER_WARPS_TRAIN = 8
 GATHER_STAGES = 2
 GATHER_UNROLL = 4
 # the gather launch's steps load their key indices from the lists (else they pick them from the
@@ -666,7 +672,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
                 bmax=bmax, act=act)
     if gat is not None:  # the listed rows: τ on their lists, and their output
-        g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N, GATHER_WARPS, GATHER_STAGES, "subset")
+        g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N,
+                                  GATHER_WARPS_TRAIN if kernel_args[6] else GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
                 act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M,
                 record=launches)
@@ -873,7 +880,7 @@ def _knobs() -> tuple:
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
-            GATHER_WARPS, GATHER_STAGES, decode.MIN_LK,
+            GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
 
