@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 27, call D: 1) the gather / listed / refinement tests of the forward and backward on the
+# Session 27, call D (run at commit 4571c7e; REFINE_ROWS was removed after it, see attention.py under
+# FIXUP_MIN_LK): 1) the gather / listed / refinement tests of the forward and backward on the
 # GPU (the training gather launch now at 8 warps, GATHER_WARPS_TRAIN; the narrow in-tile
 # refinement, REFINE_ROWS); 2) below 16k keys (no fix-up launch), what the in-tile refinement of
 # uncertified rows costs, with REFINE_ROWS 16 and 0 (benchmarks/gpu_general_phases.py, α = 1.5 /

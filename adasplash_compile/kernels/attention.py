@@ -168,14 +168,16 @@ FIXUP_MAX_ROWS = 4
 # it was the output (no output sweep). The accumulator, live across the refinement loop, cost
 # more than the sweep it saved (ptxas: 444 bytes of spills against 24): 4k rand α = 1.25 1.81 →
 # 2.16 ms (2.37 when speculating earlier), 16k 25.3 → 31.1.
-# Below FIXUP_MIN_LK, α = 1.5 / 2: a tile with at most REFINE_ROWS uncertified rows refines only
-# those, packed into a REFINE_ROWS-row tile, instead of sweeping with all its rows (template
-# refine_narrow; 0: off). Tiles of at most REFINE_ROWS rows keep the whole-tile refinement.
-REFINE_ROWS = 16
 # The fix-up launch is latency-bound (each of its programs walks whole rows, and they are few),
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
+# Below it the refinement in the tile costs the 4k 'rand' forward 0.114 ms of 0.786 (session 27
+# call D, benchmarks/gpu_general_phases.py: 0.19% of the rows, in 11% of the 64-row tiles, ~1
+# sweep each; 8k: 0.47 of 2.71 ms, 18% of the tiles): more than those tiles' share of the work,
+# as they finish last. Tried and dropped (commit 4571c7e): a tile with at most 16 such rows
+# refined only those, packed into a 16-row tile (their q reloaded): slower, 4k rand 0.810 against
+# 0.786 ms, 8k 2.79 against 2.71 (a sweep's key tiles are walked one after another either way).
 # Programs per head of the fix-up launch; each takes the head's listed rows 16 at a time. H200
 # session 7 (run-2026-11-29-s7-callD, 16k / 32k 'rand', ms): 8 programs 10.09 / 39.39, 2 programs
 # 11.20 / 42.44, 32 programs 10.23 / 39.07; the fix-up kernel alone 0.78 against 0.82 with the
@@ -403,7 +405,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, REFINE_ROWS, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
            packed_x)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
@@ -444,7 +446,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
-        REFINE_ROWS=REFINE_ROWS if cfg.BLOCK_M > REFINE_ROWS else 0,
         FIXUP_MAX_ROWS=min(FIXUP_MAX_ROWS, cfg.BLOCK_M),
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
@@ -881,7 +882,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP, REFINE_ROWS,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,

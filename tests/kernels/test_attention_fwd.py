@@ -240,30 +240,6 @@ def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
         assert listed == [0, 0], f"rows went to the fix-up launch: {listed}"
 
 
-@pytest.mark.parametrize("dtype,alpha", [(torch.bfloat16, 1.5), (torch.float32, 2.0)], ids=["bf16-1.5", "fp32-2.0"])
-def test_narrow_refinement(device, monkeypatch, dtype, alpha):
-    """REFINE_ROWS: a 64-row tile with a few uncertified rows refines only those, packed into a
-    16-row tile (their q reloaded, their own causal ends and mask rows), and hands their τ back
-    to their rows. Three candidates per score position over ten key tiles leave ~5-10 such rows
-    per tile; a full float mask (per-row mask loads), a bool key-padding mask, causal and GQA.
-    τ to fp32's limit against float64 (the refinement's job), with REFINE_ROWS on and off."""
-    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(64, 16, 4, 2, hist="subset"))
-    monkeypatch.setattr(fwd, "SUBSET_TOPK", 3)
-    q, k, v = _inputs(device, H=4, Hk=2, Lq=128, Lk=160, D=16, dtype=dtype)
-    full = 0.5 * torch.randn(1, 4, 128, 160, device=device)
-    pad = torch.ones(1, 1, 1, 160, dtype=torch.bool, device=device)
-    pad[..., 130:] = False
-    for rows in (16, 0):
-        monkeypatch.setattr(fwd, "REFINE_ROWS", rows)
-        for mask, causal in ((None, True), (full, False), (pad, False)):
-            _, tau, _ = _run_and_check(q, k, v, mask=mask, causal=causal, alpha=alpha)
-            tau64, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), mask, causal,
-                                                        alpha=alpha)
-            fin = torch.isfinite(tau64)
-            err = ((tau.double() - tau64).abs() / tau64.abs().clamp_min(1.0))[fin]
-            assert err.max().item() <= 2e-6, f"REFINE_ROWS={rows} mask={mask is not None}: τ off by {err.max():.2e}"
-
-
 @pytest.mark.parametrize("patience", [1, 2, 0])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_near_patience(device, monkeypatch, patience, alpha):
