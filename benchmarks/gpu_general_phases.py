@@ -3,6 +3,9 @@
 - ``sweep1``: sweep 1 and τ on the candidates (no output);
 - ``norefine``: plus the output sweep, with no refinement of the rows the candidates missed (τ
   may be wrong there);
+- ``skiprefine`` (session 27): the shipped kernel's code, but no row takes the refinement, so that
+  ``full − skiprefine`` is the refinement's own time and ``skiprefine − norefine`` what its code
+  costs the rest of the kernel;
 - ``full``: the shipped kernel (in-tile refinement sweeps; from ``attention.FIXUP_MIN_LK`` keys
   the fix-up launch).
 
@@ -58,7 +61,7 @@ def main():
                     for name, val in defaults.items():
                         setattr(attention, name, var.get(name, val))
                     ms, taus, outs = {}, {}, {}
-                    for stop in ("sweep1", "norefine", ""):
+                    for stop in ("sweep1", "norefine", "skiprefine", ""):
                         out = torch.full((*q.shape[:3], v.shape[-1]), float("nan"), dtype=q.dtype, device=q.device)
                         tau = torch.full(q.shape[:3], float("nan"), dtype=torch.float32, device=q.device)
                         fn = attention.profile_variant(q, k, v, True, stop_after=stop, alpha=alpha, outputs=(out, tau))
@@ -78,7 +81,7 @@ def main():
                                vs_first=same)
                     rows.append(row)
                     print(f"[phases] N={n} {kind:5s} α={alpha:<5} {var or ''} sweep1 {ms['sweep1']:7.3f}  +output "
-                          f"{ms['norefine']:7.3f}  full {ms['full']:7.3f}  rows refined {row['rows_refined']:.4f}  "
+                          f"{ms['norefine']:7.3f}  skiprefine {ms['skiprefine']:7.3f}  full {ms['full']:7.3f}  rows refined {row['rows_refined']:.4f}  "
                           f"tiles {row['tiles_refined']:.3f}  ~sweeps {row['est_sweeps']:.2f}  ({same})", flush=True)
                 for name, val in defaults.items():
                     setattr(attention, name, val)

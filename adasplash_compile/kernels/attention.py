@@ -999,7 +999,8 @@ def profile_variant(q: Tensor, k: Tensor, v: Tensor, is_causal: bool, *, niter: 
                     outputs: Optional[tuple] = None):
     """Benchmark helper: a closure running the kernel with ``niter`` refinement sweeps, or only
     sweep 1 (``stop_after="sweep1"``: τ = the histogram bracket's lower end or the candidates'
-    root, no output; "norefine": no refinement of the rows the candidates missed), so the cost of
+    root, no output; "norefine": no refinement of the rows the candidates missed; "skiprefine":
+    its code kept, but no row takes it), so the cost of
     each sweep can be read off by differences. A float ``alpha`` (other than 1.5 / 2: the general
     kernel), no mask; a ``stop_after`` variant launches no fix-up or gather. ``outputs``: (out, τ)
     buffers to write."""
