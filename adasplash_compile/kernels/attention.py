@@ -172,6 +172,11 @@ FIXUP_MAX_ROWS = 4
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
+# Below it (refinement in the tile), α = 1.5 / 2: an uncertified row first scans the score
+# positions that can hide a missed key (all candidates above their root), one key per tile there,
+# and solves again with the keys it finds (template refine_targeted); the rows where that is not
+# conclusive take the refinement sweeps.
+SUBSET_TARGETED = True
 # Below it the refinement in the tile costs the 4k 'rand' forward 0.114 ms of 0.786 (session 27
 # call D, benchmarks/gpu_general_phases.py: 0.19% of the rows, in 11% of the 64-row tiles, ~1
 # sweep each; 8k: 0.47 of 2.71 ms, 18% of the tiles): more than those tiles' share of the work,
@@ -405,7 +410,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
            packed_x)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
@@ -446,6 +451,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
+        SUBSET_TARGETED=SUBSET_TARGETED,
         FIXUP_MAX_ROWS=min(FIXUP_MAX_ROWS, cfg.BLOCK_M),
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
@@ -882,7 +888,7 @@ _plans: dict = {}
 def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
-    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP,
+    return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP, SUBSET_TARGETED,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,

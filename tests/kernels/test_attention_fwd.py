@@ -240,6 +240,35 @@ def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
         assert listed == [0, 0], f"rows went to the fix-up launch: {listed}"
 
 
+@pytest.mark.parametrize("dtype,alpha", [(torch.bfloat16, 1.5), (torch.float32, 2.0)], ids=["bf16-1.5", "fp32-2.0"])
+def test_targeted_refinement(device, monkeypatch, dtype, alpha):
+    """SUBSET_TARGETED: an uncertified row scans the score positions that can hide a missed key
+    (all candidates above their root), one key per tile there, and solves again with the keys it
+    finds, before any refinement sweep. Three candidates per position over ten 16-key tiles leave
+    ~5-10 such rows per 64-row tile: causal, a full float mask (the scan's per-row mask loads), a
+    bool key-padding mask, GQA. Last, keys repeated in four tiles at one position (their x tie
+    exactly, above the rest): the copy evicted at the smallest candidate's value can only be told
+    apart by count. τ to fp32's limit against float64, with the scan on and off."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(64, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 3)
+    q, k, v = _inputs(device, H=4, Hk=2, Lq=128, Lk=160, D=16, dtype=dtype)
+    full = 0.5 * torch.randn(1, 4, 128, 160, device=device)
+    pad = torch.ones(1, 1, 1, 160, dtype=torch.bool, device=device)
+    pad[..., 130:] = False
+    k_tie = k.clone()
+    k_tie[:, :, 5:160:16] = k_tie[:, :, 5:6] * 1.5  # position 5 of every tile: one key, ten copies
+    cases = ((k, None, True), (k, full, False), (k, pad, False), (k_tie, None, False))
+    for on in (True, False):
+        monkeypatch.setattr(fwd, "SUBSET_TARGETED", on)
+        for k_in, mask, causal in cases:
+            _, tau, _ = _run_and_check(q, k_in, v, mask=mask, causal=causal, alpha=alpha)
+            tau64, _ = reference.entmax_attention_stats(q.double(), k_in.double(), v.double(), mask, causal,
+                                                        alpha=alpha)
+            fin = torch.isfinite(tau64)
+            err = ((tau.double() - tau64).abs() / tau64.abs().clamp_min(1.0))[fin]
+            assert err.max().item() <= 2e-6, f"SUBSET_TARGETED={on} mask={mask is not None}: τ off by {err.max():.2e}"
+
+
 @pytest.mark.parametrize("patience", [1, 2, 0])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_near_patience(device, monkeypatch, patience, alpha):
