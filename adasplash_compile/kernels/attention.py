@@ -175,7 +175,12 @@ FIXUP_MIN_LK = 16384
 # Below it (refinement in the tile), α = 1.5 / 2: an uncertified row first scans the score
 # positions that can hide a missed key (all candidates above their root), one key per tile there,
 # and solves again with the keys it finds (template refine_targeted); the rows where that is not
-# conclusive take the refinement sweeps.
+# conclusive take the refinement sweeps. H200 session 27 call G (do_bench ms, on / off, each
+# twice): forward 4k rand 0.763, 0.767 / 0.779, 0.779; 8k rand 2.574, 2.583 / 2.680, 2.679;
+# 4k local 0.321 / 0.318-0.319; 8k local 0.957 / 0.954; forward+backward 4k rand 2.07 / 2.09,
+# 8k rand 7.10 / 7.22, 4k local 0.580 / 0.573. Its sweeps then cost 0.02 ms at 4k rand (0.08
+# without it), but its code costs the rest of the kernel 0.04 ms more (ptxas: 440 bytes of spills
+# against 248).
 SUBSET_TARGETED = True
 # Below it the refinement in the tile costs the 4k 'rand' forward 0.114 ms of 0.786 (session 27
 # call D, benchmarks/gpu_general_phases.py: 0.19% of the rows, in 11% of the 64-row tiles, ~1
