@@ -4,9 +4,11 @@ The kernel (``templates/attention_fwd.py.jinja``) sweeps the key blocks of one q
 computes the scores once; in the "subset" mode (bf16/fp16 up to head dim 128, any α) it keeps the
 TOPK largest x = (α−1)·z per score position and τ is solved on those candidates (exactly for
 α = 1.5 and 2, by safeguarded Newton / bisection steps for general α: SUBSET_GENERAL), with a
-certificate; only tiles with an uncertified row make refinement sweeps; from 16k keys, for α = 1.5
-and 2, programs with dense rows list each certified row's support from the candidates and a gather
-launch computes those rows from their lists instead of a dense output sweep (SUBSET_GATHER). The
+certificate; an uncertified row first scans the score positions that can hide a missed key
+(α = 1.5 and 2, SUBSET_TARGETED), and only tiles with a row still in doubt make refinement
+sweeps; from 16k keys, for α = 1.5 and 2, programs with dense rows list each certified row's
+support from the candidates and a gather launch computes those rows from their lists instead of a
+dense output sweep (SUBSET_GATHER). The
 histogram modes ("elem", "tile"; fp32, head dim 256) build a histogram in sweep 1 for a safe
 bracket and find τ at a few probes in a second sweep. The last sweep is the output Σ p·v / Σ p
 over only the key tiles that can hold support.
@@ -172,22 +174,21 @@ FIXUP_MAX_ROWS = 4
 # so it pays only on long rows. H200 call G, 'rand' / 'local' (ms), fix-up vs in the tile: 4k
 # 1.00 / 0.385 vs 0.886 / 0.378; 16k 10.48 / 3.46 vs 11.52 / 3.51; 32k 40.1 / 12.4 vs 46.8 / 12.7.
 FIXUP_MIN_LK = 16384
-# Below it (refinement in the tile), α = 1.5 / 2: an uncertified row first scans the score
-# positions that can hide a missed key (all candidates above their root), one key per tile there,
-# and solves again with the keys it finds (template refine_targeted); the rows where that is not
-# conclusive take the refinement sweeps. H200 session 27 call G (do_bench ms, on / off, each
-# twice): forward 4k rand 0.763, 0.767 / 0.779, 0.779; 8k rand 2.574, 2.583 / 2.680, 2.679;
-# 4k local 0.321 / 0.318-0.319; 8k local 0.957 / 0.954; forward+backward 4k rand 2.07 / 2.09,
-# 8k rand 7.10 / 7.22, 4k local 0.580 / 0.573. Its sweeps then cost 0.02 ms at 4k rand (0.08
-# without it), but its code costs the rest of the kernel 0.04 ms more (ptxas: 440 bytes of spills
-# against 248).
+# Below it the refinement in the tile cost the 4k 'rand' forward 0.11 ms of 0.78 (session 27
+# calls D, F, benchmarks/gpu_general_phases.py: 0.19% of the rows, in 11% of the 64-row tiles; its
+# sweeps 0.07, its code's effect on the rest of the kernel 0.04; 8k: 0.33 and 0.12 of 2.72 ms).
+# Tried and dropped (commit 4571c7e): a tile with at most 16 such rows refined only those, packed
+# into a 16-row tile (their q reloaded): slower, 4k rand 0.810 against 0.786 ms, 8k 2.79 against
+# 2.71 (a sweep's key tiles are walked one after another either way). Kept instead, α = 1.5 / 2:
+# an uncertified row first scans the score positions that can hide a missed key (all candidates
+# above their root), one key per tile there, and solves again with the keys it finds (template
+# refine_targeted); the rows where that is not conclusive take the refinement sweeps. H200 session
+# 27 call G (do_bench ms, on / off, each twice): forward 4k rand 0.763, 0.767 / 0.779, 0.779; 8k
+# rand 2.574, 2.583 / 2.680, 2.679; 4k local 0.321 / 0.318-0.319; 8k local 0.957 / 0.954;
+# forward+backward 4k rand 2.07 / 2.09, 8k rand 7.10 / 7.22, 4k local 0.580 / 0.573. Its sweeps
+# then cost 0.02 ms at 4k rand (0.08 without it), but its code costs the rest of the kernel 0.04 ms
+# more (ptxas: 440 bytes of spills against 248).
 SUBSET_TARGETED = True
-# Below it the refinement in the tile costs the 4k 'rand' forward 0.114 ms of 0.786 (session 27
-# call D, benchmarks/gpu_general_phases.py: 0.19% of the rows, in 11% of the 64-row tiles, ~1
-# sweep each; 8k: 0.47 of 2.71 ms, 18% of the tiles): more than those tiles' share of the work,
-# as they finish last. Tried and dropped (commit 4571c7e): a tile with at most 16 such rows
-# refined only those, packed into a 16-row tile (their q reloaded): slower, 4k rand 0.810 against
-# 0.786 ms, 8k 2.79 against 2.71 (a sweep's key tiles are walked one after another either way).
 # Programs per head of the fix-up launch; each takes the head's listed rows 16 at a time. H200
 # session 7 (run-2026-11-29-s7-callD, 16k / 32k 'rand', ms): 8 programs 10.09 / 39.39, 2 programs
 # 11.20 / 42.44, 32 programs 10.23 / 39.07; the fix-up kernel alone 0.78 against 0.82 with the
