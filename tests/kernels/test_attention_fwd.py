@@ -246,9 +246,9 @@ def test_targeted_refinement(device, monkeypatch, dtype, alpha):
     (all candidates above their root), one key per tile there, and solves again with the keys it
     finds, before any refinement sweep. Three candidates per position over ten 16-key tiles leave
     ~5-10 such rows per 64-row tile: causal, a full float mask (the scan's per-row mask loads), a
-    bool key-padding mask, GQA. Last, keys repeated in four tiles at one position (their x tie
-    exactly, above the rest): the copy evicted at the smallest candidate's value can only be told
-    apart by count. τ to fp32's limit against float64, with the scan on and off."""
+    bool key-padding mask, GQA. Last, one key repeated at one position of every tile (ten copies:
+    their x tie exactly, above the rest): a copy evicted at the smallest candidate's value can only
+    be told apart by count. τ to fp32's limit against float64, with the scan on and off."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(64, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 3)
     q, k, v = _inputs(device, H=4, Hk=2, Lq=128, Lk=160, D=16, dtype=dtype)
