@@ -1,6 +1,7 @@
 """Registers and spills of the attention forward kernel for sm_90, compiled on the CPU (no GPU).
 
     python scripts/kernel_regs.py '[{}, 4, 3]' '[{"PHASE": "stats", "HIST_MODE": "tile"}, 8, 3]'
+    python scripts/kernel_regs.py --where '[{"FIXUP": true}, 4, 3]'   # + where the spills are
 
 Each argument is JSON ``[template overrides, num_warps, num_stages]``; the overrides replace
 entries of BASE (the bf16, D=128, α=1.5, causal forward at 64x64 as it runs at 4k keys: "subset",
@@ -37,7 +38,7 @@ BASE = dict(ALPHA_KIND="15", ALPHA=1.5, PER_HEAD_ALPHA=False, MASK_MODE="causal"
             NB=attention.NB, FLUSH_EVERY=attention.FLUSH_EVERY, HIST_MODE="subset", TOPK=attention.SUBSET_TOPK, EVICT2=attention.SUBSET_EVICT2, SUBSET_WARM=attention.SUBSET_WARM, NEAR_SKIP=True, NEAR_PATIENCE=attention.SUBSET_NEAR_PATIENCE, LEAN_DENSE=attention.SUBSET_LEAN_DENSE, TILE_FLAGS=False, FIXUP=False, GATHER=False, GATHER_CAP=attention.GATHER_CAP, GATHER_UNROLL=attention.GATHER_UNROLL, GATHER_KEY_LOADS=attention.GATHER_KEY_LOADS, GATHER_SCRATCH=attention.GATHER_SCRATCH, GATHER_PACKED_X=False, GATHER_DENSE_FRAC=attention.GATHER_DENSE_FRAC, ACT_BLOCK_M=64, NREF=attention.NREF, NREF_EARLY=attention.NREF, NITER=1,
             SAVE_AUX=False, IEEE_DOT=False, HEAD_DIM_ROUNDED=128, V_DIM_ROUNDED=128, BLOCK_M=64, BLOCK_N=64,
             STOP_AFTER="", DOT_UPCAST=False, PHASE="all", ROUTE="",
-            FIXUP_LISTS=False, FIXUP_MAX_ROWS=attention.FIXUP_MAX_ROWS, SUBSET_TARGETED=attention.SUBSET_TARGETED)
+            FIXUP_LISTS=False, FIXUP_MAX_ROWS=attention.FIXUP_MAX_ROWS, SUBSET_TARGETED=attention.SUBSET_TARGETED, TARGETED_SCAN=attention.TARGETED_SCAN)
 
 
 def _ptxas() -> str:
@@ -49,7 +50,7 @@ def _ptxas() -> str:
     raise SystemExit(f"no ptxas under {bindir}")
 
 
-def registers(overrides: dict, num_warps: int, num_stages: int) -> tuple[int, int]:
+def registers(overrides: dict, num_warps: int, num_stages: int, where: bool = False) -> tuple[int, int]:
     params = dict(BASE, **overrides)
     fn = render.load(attention.TEMPLATE, **params).attention_fwd_kernel
     sig = {n: "i32" for n in fn.arg_names}
@@ -74,27 +75,54 @@ def registers(overrides: dict, num_warps: int, num_stages: int) -> tuple[int, in
                     attrs=attrs)
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 128),
                             options={"num_warps": num_warps, "num_stages": num_stages})
-    return ptxas_usage(kernel.asm["ptx"])
+    return ptxas_usage(kernel.asm["ptx"], where)
 
 
-def ptxas_usage(ptx: str) -> tuple[int, int]:
-    """(registers, spill-store bytes) ptxas reports for a kernel's PTX, for sm_90a."""
-    with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as f:
-        f.write(ptx)
-    res = subprocess.run([_ptxas(), "-v", "--gpu-name", "sm_90a", f.name, "-o", os.devnull],
-                         capture_output=True, text=True)
-    os.unlink(f.name)
-    regs = re.search(r"Used (\d+) registers", res.stderr)
-    spill = re.search(r"(\d+) bytes spill stores", res.stderr)
-    if regs is None:
-        raise SystemExit(res.stderr[-2000:])
+def ptxas_usage(ptx: str, where: bool = False) -> tuple[int, int]:
+    """(registers, spill-store bytes) ptxas reports for a kernel's PTX, for sm_90a. ``where``: also
+    print the kernel source lines whose SASS holds the local-memory traffic (STL / LDL), so a
+    spill in a hot loop is told from one in rarely-run code (nvdisasm's line info)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ptx_path, cubin = os.path.join(tmp, "k.ptx"), os.path.join(tmp, "k.cubin")
+        with open(ptx_path, "w") as f:
+            f.write(ptx)
+        res = subprocess.run([_ptxas(), "-v", "-lineinfo", "--gpu-name", "sm_90a", ptx_path, "-o", cubin],
+                             capture_output=True, text=True)
+        regs = re.search(r"Used (\d+) registers", res.stderr)
+        spill = re.search(r"(\d+) bytes spill stores", res.stderr)
+        if regs is None:
+            raise SystemExit(res.stderr[-2000:])
+        if where:
+            _spill_sites(cubin)
     return int(regs.group(1)), int(spill.group(1)) if spill else 0
 
 
+def _spill_sites(cubin: str) -> None:
+    """Count STL / LDL instructions per kernel source line and print them with the line's text."""
+    nvdisasm = os.path.join(os.path.dirname(_ptxas()), "nvdisasm")
+    sass = subprocess.run([nvdisasm, "-g", "-c", cubin], capture_output=True, text=True, check=True).stdout
+    here, counts = None, {}
+    for line in sass.splitlines():
+        loc = re.search(r'//## File "([^"]+)", line (\d+)', line)
+        if loc:
+            here = (loc.group(1), int(loc.group(2)))
+        elif re.search(r"\b(STL|LDL)(\.\w+)*\s", line) and here is not None:
+            st, ld = counts.get(here, (0, 0))
+            counts[here] = (st + 1, ld) if "STL" in line else (st, ld + 1)
+    for (path, lineno), (st, ld) in sorted(counts.items(), key=lambda kv: kv[0][1]):
+        try:
+            with open(path) as f:
+                text = f.readlines()[lineno - 1].strip()
+        except OSError:
+            text = "?"
+        print(f"    line {lineno:5d}: {st:3d} STL {ld:3d} LDL  {text[:100]}")
+
+
 def main(argv: list[str]) -> None:
-    for arg in argv or ['[{}, 4, 3]']:
+    where = "--where" in argv
+    for arg in [a for a in argv if a != "--where"] or ['[{}, 4, 3]']:
         overrides, warps, stages = json.loads(arg)
-        regs, spill = registers(overrides, warps, stages)
+        regs, spill = registers(overrides, warps, stages, where)
         print(f"{json.dumps(overrides)} warps={warps} stages={stages}: {regs} registers, {spill} bytes spilled",
               flush=True)
 

@@ -189,6 +189,21 @@ FIXUP_MIN_LK = 16384
 # then cost 0.02 ms at 4k rand (0.08 without it), but its code costs the rest of the kernel 0.04 ms
 # more (ptxas: 440 bytes of spills against 248).
 SUBSET_TARGETED = True
+# Key tiles per step of refine_targeted's scan of a score position: its [TSCAN, D] fp32 product is
+# live across the step, and at 64 that pressure pushed spills into sweep 1's loops. ptxas (Triton
+# 3.6, sm_90a; scripts/kernel_regs.py --where: spill bytes, then static STL / LDL instructions in
+# the kernel's first 380 source lines, sweep 1), the 4k forward at 64x64, 4 warps, 3 stages:
+#   inference, α = 1.5   TSCAN 64: 440 B, 64 / 70   32: 248 B, 16 / 8   16: 108 B, 14 / 5   8: same as 16
+#   training (SAVE_AUX)            440 B, 64 / 65       248 B, 16 / 8       116 B, 16 / 8
+#   α = 2                          436 B, 64 / 63       248 B, 15 / 7       108 B, 12 / 3
+#   D = 64                          88 B,  6 / 2         84 B,  5 / 1        84 B,  5 / 1
+# (without the scan, SUBSET_TARGETED off: 248 B, 14 / 1; training 236 B). A position's scan at 4k
+# keys takes 4 steps at 16 instead of 1, in the few rows that scan at all. 16 is the default on
+# these counts alone: NOT yet timed on the H200 (scripts/gpu_call_s28a.sh does).
+# Also compiled and dropped: the scan before the fix-up launch (FIXUP) instead of before the
+# refinement sweeps, which leaves the main kernel only the scan's code: 104 B at TSCAN 16 against
+# 108 in the tile, so no register relief to pay for a fix-up launch below 16k (FIXUP_MIN_LK).
+TARGETED_SCAN = 16
 # Programs per head of the fix-up launch; each takes the head's listed rows 16 at a time. H200
 # session 7 (run-2026-11-29-s7-callD, 16k / 32k 'rand', ms): 8 programs 10.09 / 39.39, 2 programs
 # 11.20 / 42.44, 32 programs 10.23 / 39.07; the fix-up kernel alone 0.78 against 0.82 with the
@@ -416,7 +431,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     cap = cap or GATHER_CAP  # the list length GATHER's kernels are rendered for (0: inference's)
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
-           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
+           SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
            packed_x)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
@@ -458,6 +473,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         ROUTE=route,
         FIXUP_LISTS=fixup_lists,
         SUBSET_TARGETED=SUBSET_TARGETED,
+        TARGETED_SCAN=TARGETED_SCAN,
         FIXUP_MAX_ROWS=min(FIXUP_MAX_ROWS, cfg.BLOCK_M),
         NREF=NREF if kind != "general" else NREF_GENERAL,
         NREF_EARLY=NREF if kind != "general" else (NREF_GENERAL if ieee else NREF_GENERAL_LOWP),
@@ -895,6 +911,7 @@ def _knobs() -> tuple:
     """The module settings and replaceable functions a forward's launches follow from (tests and
     probes change them), so a plan made under other settings is never replayed."""
     return (NB, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM, SUBSET_NEAR_SKIP, SUBSET_TARGETED,
+            TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,

@@ -248,7 +248,8 @@ def test_targeted_refinement(device, monkeypatch, dtype, alpha):
     ~5-10 such rows per 64-row tile: causal, a full float mask (the scan's per-row mask loads), a
     bool key-padding mask, GQA. Last, one key repeated at one position of every tile (ten copies:
     their x tie exactly, above the rest): a copy evicted at the smallest candidate's value can only
-    be told apart by count. τ to fp32's limit against float64, with the scan on and off."""
+    be told apart by count. τ to fp32's limit against float64, with the scan on and off; on, a
+    position's ten keys in one step of TARGETED_SCAN tiles, and in three (4, 4 and a partial 2)."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(64, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 3)
     q, k, v = _inputs(device, H=4, Hk=2, Lq=128, Lk=160, D=16, dtype=dtype)
@@ -258,15 +259,16 @@ def test_targeted_refinement(device, monkeypatch, dtype, alpha):
     k_tie = k.clone()
     k_tie[:, :, 5:160:16] = k_tie[:, :, 5:6] * 1.5  # position 5 of every tile: one key, ten copies
     cases = ((k, None, True), (k, full, False), (k, pad, False), (k_tie, None, False))
-    for on in (True, False):
+    for on, scan in ((True, 16), (True, 4), (False, 16)):
         monkeypatch.setattr(fwd, "SUBSET_TARGETED", on)
+        monkeypatch.setattr(fwd, "TARGETED_SCAN", scan)
         for k_in, mask, causal in cases:
             _, tau, _ = _run_and_check(q, k_in, v, mask=mask, causal=causal, alpha=alpha)
             tau64, _ = reference.entmax_attention_stats(q.double(), k_in.double(), v.double(), mask, causal,
                                                         alpha=alpha)
             fin = torch.isfinite(tau64)
             err = ((tau.double() - tau64).abs() / tau64.abs().clamp_min(1.0))[fin]
-            assert err.max().item() <= 2e-6, f"SUBSET_TARGETED={on} mask={mask is not None}: τ off by {err.max():.2e}"
+            assert err.max().item() <= 2e-6, f"SUBSET_TARGETED={on} TARGETED_SCAN={scan} mask={mask is not None}: τ off by {err.max():.2e}"
 
 
 @pytest.mark.parametrize("patience", [1, 2, 0])
