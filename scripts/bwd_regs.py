@@ -1,6 +1,7 @@
 """Registers and spills of the backward's kernels for sm_90, per config, compiled on the CPU.
 
     .venv-triton36/bin/python scripts/bwd_regs.py 64,128,64,64,8,2 128,64,128,64,8,2
+    .venv-triton36/bin/python scripts/bwd_regs.py --where 64,128,64,64,8,2   # + where the spills are
 
 Each argument is a backward config (``attention_bwd.Config``: BLOCK_M1, BLOCK_N1, BLOCK_M2,
 BLOCK_N2, warps, stages). The launcher runs on CPU tensors (bf16, D=128, α = 1.5, causal, with
@@ -47,10 +48,10 @@ def _captured(cfg: tuple, fused: bool, D: int) -> list:
     return sink
 
 
-def _regs(fn, args, kwargs) -> tuple[int, int]:
+def _regs(fn, args, kwargs, where: bool = False) -> tuple[int, int]:
     kernel = fe._compile_to_ptx(fn, [fe._describe(a) for a in args], {k: fe._describe(v) for k, v in kwargs.items()},
                                 unit_constants=True)
-    return ptxas_usage(kernel.asm["ptx"])
+    return ptxas_usage(kernel.asm["ptx"], where)
 
 
 def main(argv: list[str]) -> None:
@@ -58,6 +59,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("configs", nargs="+", help="BLOCK_M1,BLOCK_N1,BLOCK_M2,BLOCK_N2,warps,stages")
     ap.add_argument("--passes", action="store_true", help="the three-kernel backward (no fused dQ)")
     ap.add_argument("--d", type=int, default=128)
+    ap.add_argument("--where", action="store_true", help="also the source lines with spill traffic (STL / LDL)")
     a = ap.parse_args(argv)
     print(f"triton {triton.__version__}", flush=True)
     for spec in a.configs:
@@ -65,7 +67,7 @@ def main(argv: list[str]) -> None:
         for template, params, name, args, kwargs in _captured(cfg, not a.passes, a.d):
             if name in ("_bwd_dkdv", "_bwd_dq"):
                 fn = getattr(render.load(template, **dict(params, DOT_UPCAST=False)), name)  # as a GPU renders
-                regs, spill = _regs(fn, args, kwargs)
+                regs, spill = _regs(fn, args, kwargs, a.where)
                 print(f"{spec} {name}: {regs} registers, {spill} bytes spilled", flush=True)
 
 

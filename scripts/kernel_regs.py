@@ -115,7 +115,7 @@ def _spill_sites(cubin: str) -> None:
                 text = f.readlines()[lineno - 1].strip()
         except OSError:
             text = "?"
-        print(f"    line {lineno:5d}: {st:3d} STL {ld:3d} LDL  {text[:100]}")
+        print(f"    {os.path.basename(path)[:24]:24s} line {lineno:5d}: {st:3d} STL {ld:3d} LDL  {text[:100]}")
 
 
 def main(argv: list[str]) -> None:
