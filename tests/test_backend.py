@@ -3,6 +3,7 @@ shapes without recompiles, fullgraph, and the compile-time overhead of the pass.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -55,23 +56,18 @@ class TimedInductor:
     def __init__(self):
         self.passes = self.inductor = 0.0
         self.fused = 0
-        self._patches = []
+        self._caches_off = contextlib.ExitStack()
 
     def __enter__(self):
         import torch._functorch.config as functorch_config
         import torch._inductor.config as inductor_config
 
-        self._patches = [
-            inductor_config.patch(fx_graph_cache=False, fx_graph_remote_cache=False),
-            functorch_config.patch(enable_autograd_cache=False),
-        ]
-        for p in self._patches:
-            p.__enter__()
+        self._caches_off.enter_context(inductor_config.patch(fx_graph_cache=False, fx_graph_remote_cache=False))
+        self._caches_off.enter_context(functorch_config.patch(enable_autograd_cache=False))
         return self
 
     def __exit__(self, *exc):
-        for p in reversed(self._patches):
-            p.__exit__(*exc)
+        return self._caches_off.__exit__(*exc)
 
     def __call__(self, gm, example_inputs):
         from torch._inductor.compile_fx import compile_fx

@@ -193,10 +193,10 @@ SUBSET_TARGETED = True
 # live across the step, and at 64 that pressure pushed spills into sweep 1's loops. ptxas (Triton
 # 3.6, sm_90a; scripts/kernel_regs.py --where: spill bytes, then static STL / LDL instructions in
 # the kernel's first 380 source lines, sweep 1), the 4k forward at 64x64, 4 warps, 3 stages:
-#   inference, α = 1.5   TSCAN 64: 440 B, 64 / 70   32: 248 B, 16 / 8   16: 108 B, 14 / 5   8: same as 16
-#   training (SAVE_AUX)            440 B, 64 / 65       248 B, 16 / 8       116 B, 16 / 8
-#   α = 2                          436 B, 64 / 63       248 B, 15 / 7       108 B, 12 / 3
-#   D = 64                          88 B,  6 / 2         84 B,  5 / 1        84 B,  5 / 1
+#   inference, α = 1.5   TSCAN 64: 440 B, 64 / 70   32: 248 B, 16 / 8   16: 108 B, 14 / 5   8: 108 B, 13 / 5
+#   training (SAVE_AUX)            440 B, 64 / 65       248 B, 16 / 8       116 B, 16 / 8      116 B, 16 / 8
+#   α = 2                          436 B, 64 / 63       248 B, 15 / 7       108 B, 12 / 3      108 B, 13 / 3
+#   D = 64                          88 B,  6 / 2         84 B,  5 / 1        84 B,  5 / 1       76 B,  5 / 0
 # (without the scan, SUBSET_TARGETED off: 248 B, 14 / 1; training 236 B). A position's scan at 4k
 # keys takes 4 steps at 16 instead of 1, in the few rows that scan at all. 16 is the default on
 # these counts alone: NOT yet timed on the H200 (scripts/gpu_call_s28a.sh does).
