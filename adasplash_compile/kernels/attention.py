@@ -198,8 +198,13 @@ SUBSET_TARGETED = True
 #   α = 2                          436 B, 64 / 63       248 B, 15 / 7       108 B, 12 / 3      108 B, 13 / 3
 #   D = 64                          88 B,  6 / 2         84 B,  5 / 1        84 B,  5 / 1       76 B,  5 / 0
 # (without the scan, SUBSET_TARGETED off: 248 B, 14 / 1; training 236 B). A position's scan at 4k
-# keys takes 4 steps at 16 instead of 1, in the few rows that scan at all. 16 is the default on
-# these counts alone: NOT yet timed on the H200 (scripts/gpu_call_s28a.sh does).
+# keys takes 4 steps at 16 instead of 1, in the few rows that scan at all. Timed on the H200
+# (do_bench ms, forward; forward+backward did not move): session 29 (gpu_call_s28a.sh) 16 against
+# 64: 4k rand 0.746-0.749 / 0.766-0.770, 8k rand 2.52-2.54 / 2.58, 4k local 0.314-0.317 / 0.322,
+# 8k local 0.937 / 0.956. Session 30 (gpu_call_s30a.sh), 16 against 32 alternated three times each:
+# 4k rand 0.746-0.753 / 0.736-0.743, 8k rand 2.523-2.524 / 2.475-2.478, but 4k local 0.315-0.316 /
+# 0.320-0.321, 8k local 0.940-0.942 / 0.953-0.954 (32's extra spills slow sweep 1 where nothing
+# scans). A level trade; 16 stays, as sparse ('local') attention is the common case.
 # Also compiled and dropped: the scan before the fix-up launch (FIXUP) instead of before the
 # refinement sweeps, which leaves the main kernel only the scan's code: 104 B at TSCAN 16 against
 # 108 in the tile, so no register relief to pay for a fix-up launch below 16k (FIXUP_MIN_LK).
