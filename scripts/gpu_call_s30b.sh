@@ -6,9 +6,5 @@
 #
 #   device run, carry [".whl"], timeout_s 580:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s30b.sh
-set -u
-export ADASPLASH_COMPILE_AUTOTUNE=0
-timeout -s INT 550 python3 -m pytest benchmarks/bench_attention.py --bench-grid=core --bench-budget=530 \
-    -k "not noncausal and D128 and (adasplash_compile or adasplash2 or sdpa_cudnn) and N16384" \
-    --benchmark-json="$OUT/core16k.json" -q -p no:cacheprovider -rs 2>&1 | grep -E "^\[bench|passed|failed|error|SKIP"
-echo "suite 16k exit status $?"
+exec bash scripts/gpu_suite_rows.sh core 530 240 core16k \
+    "not noncausal and D128 and (adasplash_compile or adasplash2 or sdpa_cudnn) and N16384"

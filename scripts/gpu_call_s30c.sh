@@ -6,9 +6,5 @@
 #
 #   device run, carry [".whl"], timeout_s 598:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s30c.sh
-set -u
-export ADASPLASH_COMPILE_AUTOTUNE=0
-timeout -s INT 565 python3 -m pytest benchmarks/bench_attention.py --bench-grid=full --bench-budget=545 \
-    -k "not noncausal and D128 and N32768 and (adasplash2 or sdpa_cudnn or (adasplash_compile and a1.5))" \
-    --benchmark-json="$OUT/core32k.json" -q -p no:cacheprovider -rs 2>&1 | grep -E "^\[bench|passed|failed|error|SKIP"
-echo "suite 32k exit status $?"
+exec bash scripts/gpu_suite_rows.sh full 545 240 core32k \
+    "not noncausal and D128 and N32768 and (adasplash2 or sdpa_cudnn or (adasplash_compile and a1.5))"
