@@ -227,6 +227,13 @@ FIXUP_ROWS_PER_PROGRAM = 1024
 # rand, 5.44 against 2.75 at 32k (forward 7.45 / 6.83 ms, 24.67 / 23.67). The old fix-up already
 # ends before the gather launch beside it at 16k (1.25 against 1.29-1.35 ms), so even a free
 # fix-up gains nothing there, and ~0.3 ms at 32k.
+# Measured and not built (session 31 call A, benchmarks/gpu_output_floor.py): the output sweep as
+# its own launch at a wider tile. On 'rand' every causal tile holds support, so the sweep is a
+# dense flash-style loop at sweep 1's 64x64/4-warp tile: 0.336 of the 0.746 ms 4k forward. The
+# stand-alone loop (τ given, no skipping) is 0.280 ms at best at 4k (TMA descriptors 64x64/4w;
+# pointers 64x64/4w 0.293, 128x64/8w 0.283, 128x128/8w 0.287; Triton 3.6's warp specialization
+# does not compile it), so a split saves ≤ 0.056 ms before its second launch, Q's second read
+# and the rows' key ranges handed over, and costs 'local' a launch.
 
 
 # "subset" from GATHER_MIN_LK keys: programs whose rows prove dense keep each candidate's key tile
