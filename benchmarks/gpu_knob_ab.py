@@ -72,7 +72,8 @@ def main():
                 else:
                     idle = ""
                 out = entmax_attention(*leaves, is_causal=True, alpha=alpha)
-                got = (out.detach(), *torch.autograd.grad(out, leaves, do))
+                got = (out.detach(), *torch.autograd.grad(out, leaves, do),
+                       entmax_attention(q, k, v, is_causal=True, alpha=alpha))  # and the inference forward's
                 if oracle is not None:  # the inference forward's output
                     o = entmax_attention(q, k, v, is_causal=True, alpha=alpha)[:, :, last].double()
                     err = f"  max err {(o - oracle).abs().max().item():.2e}"
@@ -86,7 +87,7 @@ def main():
             else:
                 diffs = [(g.float() - f.float()).abs().max().item() for g, f in zip(got, first)]
                 same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
-                    "max diff o/dq/dk/dv " + " ".join(f"{d:.2e}" for d in diffs))
+                    "max diff o/dq/dk/dv/inference o " + " ".join(f"{d:.2e}" for d in diffs))
             print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{idle}{err}  {same}",
                   flush=True)
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Session 31, call C: the forward's (b, h) slices as separate forwards on several streams
-# (benchmarks/gpu_stream_chunks.py), against one call; bf16 B=2 H=16 D=128 causal, 'rand' / 'local'.
+# Session 31, call C: the inference forward's (batch, head) pairs as FWD_CHUNKS launch sequences on
+# FWD_STREAMS streams (attention.FWD_CHUNKS), against one sequence; do_bench and idle-stream medians,
+# outputs compared bitwise (benchmarks/gpu_knob_ab.py); bf16 B=2 H=16 D=128 causal.
 #
-#   device run, carry [".whl"], timeout_s 420:
+#   device run, carry [".whl"], timeout_s 300:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s31c.sh
 export ADASPLASH_COMPILE_AUTOTUNE=0
-python3 benchmarks/gpu_stream_chunks.py --out "$OUT" --ns 16384,4096,32768 --kinds rand,local --budget 330
+timeout 200 python3 benchmarks/gpu_knob_ab.py --idle --points 16384:rand,16384:local,32768:rand \
+    --variants ";FWD_CHUNKS=2;FWD_CHUNKS=4;FWD_CHUNKS=8;"
