@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Session 31, call C: the inference forward's (batch, head) pairs as FWD_CHUNKS launch sequences on
 # FWD_STREAMS streams (attention.FWD_CHUNKS), against one sequence; do_bench and idle-stream medians,
-# outputs compared bitwise (benchmarks/gpu_knob_ab.py); bf16 B=2 H=16 D=128 causal.
+# outputs compared bitwise (benchmarks/gpu_knob_ab.py); bf16 B=2 H=16 D=128 causal. It ran at commit
+# 0b88310; the knob was then dropped (slower at every point: h200-2026-12-03-session31.md).
 #
 #   device run, carry [".whl"], timeout_s 300:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s31c.sh

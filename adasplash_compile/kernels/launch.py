@@ -291,19 +291,6 @@ def side_stream(device: torch.device) -> Optional["torch.cuda.Stream"]:
     return side
 
 
-_chunk_streams: dict = {}
-
-
-def chunk_streams(device: torch.device, n: int) -> list:
-    """``n`` more streams of a CUDA ``device`` (normal priority, kept per device), which a caller
-    forks and joins as :func:`side_stream`'s: launch sequences that share the GPU round-robin."""
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    pool = _chunk_streams.setdefault(index, [])
-    while len(pool) < n:
-        pool.append(torch.cuda.Stream(device=index))
-    return pool[:n]
-
-
 def launcher(fn: Any) -> Launcher:
     """The :class:`Launcher` of a jitted function (one per function object)."""
     lau = _launchers.get(id(fn))

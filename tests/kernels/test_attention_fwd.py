@@ -788,22 +788,17 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
     assert len(fwd._plans) == 1
 
 
-@pytest.mark.parametrize("dtype,training,mask_kind,chunks", [
-    pytest.param(torch.bfloat16, False, None, 1, id="bf16-packed-x"),
-    pytest.param(torch.float32, False, "keypad", 1, id="fp32-keypad", marks=pytest.mark.slow),  # (CI time)
-    pytest.param(torch.bfloat16, True, None, 1, id="bf16-training-lists"),
-    pytest.param(torch.bfloat16, False, None, 3, id="bf16-chunked"),
+@pytest.mark.parametrize("dtype,training,mask_kind", [
+    pytest.param(torch.bfloat16, False, None, id="bf16-packed-x"),
+    pytest.param(torch.float32, False, "keypad", id="fp32-keypad", marks=pytest.mark.slow),  # (CI time)
+    pytest.param(torch.bfloat16, True, None, id="bf16-training-lists"),
 ])
-def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mask_kind, chunks):
+def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mask_kind):
     """From FIXUP_MIN_LK / GATHER_MIN_LK keys the forward is four launches (the main launch's two
     routes, the fix-up beside the gather launch) and their buffers; a later call of the same key
     replays them (``_MultiPlan``) with fresh buffers. On fresh inputs, with poisoned outputs and
     scratch, every result (out, τ, O₂, tile map, lists, counts) is bitwise the full path's, rows
-    were listed and rows went to the fix-up (two candidates per position: some rows miss).
-    ``chunks``: the (batch, head) pairs as that many launch sequences (FWD_CHUNKS, uneven parts of
-    whole GQA groups), which must also be bitwise the one-sequence forward's."""
-    monkeypatch.setattr(fwd, "FWD_CHUNKS", chunks)
-    monkeypatch.setattr(fwd, "FWD_CHUNKS_ON_CPU", True)
+    were listed and rows went to the fix-up (two candidates per position: some rows miss)."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
@@ -822,10 +817,7 @@ def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mas
     full_runs = []
     real_run = fwd._run
     monkeypatch.setattr(fwd, "_run", lambda *a, **kw: full_runs.append(fwd.REPLAY) or real_run(*a, **kw))
-    B, H, Hk, Lq, Lk, D = (2 if chunks > 1 else 1), 4, 2, 40, 160, 16
-    parts = []
-    real_parts = fwd.bh_parts
-    monkeypatch.setattr(fwd, "bh_parts", lambda *a: parts.append(real_parts(*a)) or parts[-1])
+    B, H, Hk, Lq, Lk, D = 1, 4, 2, 40, 160, 16
     extra = dict(return_tiles=True, return_lists=True) if training else {}
     for trial in range(2):  # the first call records, the second replays (fresh tensors)
         q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
@@ -838,13 +830,6 @@ def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mas
         assert len(fixup_rows) == 1 and int(fixup_rows[0].sum()) > 0, "the fix-up launch got no rows"
         monkeypatch.setattr(fwd, "REPLAY", False)
         want = fwd.forward(q, k, v, mask, False, D ** -0.5, 1.5, None, training, **extra)
-        if chunks > 1:
-            assert parts[-1] == [(0, 2), (2, 4), (4, 8)], parts
-            monkeypatch.setattr(fwd, "FWD_CHUNKS", 1)
-            whole = fwd.forward(q, k, v, mask, False, D ** -0.5, 1.5, None, training, **extra)
-            monkeypatch.setattr(fwd, "FWD_CHUNKS", chunks)
-            for name, g, w in zip(("out", "tau"), whole, want):
-                assert torch.equal(g.nan_to_num(7.0), w.nan_to_num(7.0)), f"trial {trial}: {name}: parts differ"
         monkeypatch.setattr(fwd, "REPLAY", True)
         assert len(got) == len(want) == (6 if training else 3)
         for name, g, w in zip(("out", "tau", "o2", "tiles", "lists", "counts"), got, want):
