@@ -327,6 +327,13 @@ GATHER_SCRATCH = True
 # per slot, call C: 32k rand 1.1 ms slower then).
 GATHER_PACKED_X = True
 
+# Inference: the dense route's programs compute the rows they list themselves (template
+# gather_inline: the gather launch's code on their own rows, so bitwise its outputs) instead of a
+# gather launch after the main launch; the gathered loads' latency then hides behind the sweeps
+# of the programs beside them. The fix-up launch runs after the main launch on its stream.
+GATHER_INLINE = False
+# keys per step of the inline gather's loops (its [BLOCK_M, Dv] loads in flight: 64-row programs)
+GATHER_INLINE_UNROLL = 2
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
 
@@ -443,7 +450,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0, packed_x: bool = False):
+            cap: int = 0, packed_x: bool = False, inline: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
@@ -451,17 +458,18 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x)
+           packed_x, inline, GATHER_INLINE_UNROLL)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap, packed_x)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x, inline)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x,
+                   inline=False):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -487,6 +495,8 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_KEY_LOADS=GATHER_KEY_LOADS,
         GATHER_SCRATCH=GATHER_SCRATCH,
         GATHER_PACKED_X=packed_x,
+        GATHER_INLINE=inline,
+        GATHER_INLINE_UNROLL=GATHER_INLINE_UNROLL,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -566,11 +576,12 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
             phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route="", fixup_lists=False,
-            record=None):
+            record=None, inline=False):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax.
-    ``record``: a list that gets the launch's (``launch.Bound``, args)."""
+    ``record``: a list that gets the launch's (``launch.Bound``, args). ``inline``: a listing launch
+    computes its listed rows itself (GATHER_INLINE)."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -590,7 +601,8 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
-                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x)
+                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
+                   inline=inline and gather and phase == "all")
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
@@ -686,6 +698,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
+    # GATHER_INLINE (inference): the main launch computes its listed rows, no gather launch
+    inline = gat is not None and GATHER_INLINE and not kernel_args[6] and act is None and gather_flags
     launches = None  # a multi-launch forward's (Bound, args), when it is recorded
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
@@ -695,7 +709,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         # GATHER_SPLIT: the main launch as two kernels, the sparse programs' and the dense ones'
         for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches)
+                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches, inline=inline)
         n_main = len(launches) if launches is not None else 0
         fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N,
                                     FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS, cfg.num_stages, "subset")
@@ -708,7 +722,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         # up the fix-up's rows, in order or beside.
         if gat is not None and not gather_flags:
             g_gat = (gat[0], gat[1].clone(), *gat[2:])
-        side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT else None
+        side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT and not inline else None
         with _forked(side, q.device):
             _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                     fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
@@ -716,7 +730,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     elif not cfg.split or stop_after or subset:
         one = [] if record is not None and gat is None else None
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after,
-                       act=act, gat=gat, record=one)
+                       act=act, gat=gat, record=one, inline=inline)
         if one:
             record.extend((one[0], bmax if bmax is not tau else None))
     else:
@@ -724,7 +738,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
                 bmax=bmax, act=act)
-    if gat is not None:  # the listed rows: τ on their lists, and their output
+    if gat is not None and not inline:  # the listed rows: τ on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N,
                                   GATHER_WARPS_TRAIN if kernel_args[6] else GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
@@ -732,8 +746,9 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                 record=launches)
     if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
         torch.cuda.current_stream(q.device).wait_stream(side)
-    if launches is not None and len(launches) == n_main + 2:
-        record.append(_Recorded(tuple(launches[:n_main]), launches[n_main], launches[n_main + 1], gat, fix,
+    if launches is not None and len(launches) == n_main + (1 if inline else 2):
+        record.append(_Recorded(tuple(launches[:n_main]), launches[n_main], None if inline else launches[n_main + 1],
+                                gat, fix,
                                 g_gat[1] if g_gat[1] is not gat[1] else None, side is not None))
     return gat
 
@@ -933,6 +948,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
+            GATHER_INLINE, GATHER_INLINE_UNROLL,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
@@ -983,7 +999,7 @@ class _Recorded(NamedTuple):
 
     main: tuple
     fixup: tuple
-    gather: tuple
+    gather: Optional[tuple]  # None: the main launch computed the listed rows (GATHER_INLINE)
     gat: tuple
     fix: tuple
     g_counts: Optional[Tensor]
@@ -1003,8 +1019,9 @@ class _MultiPlan(_Plan):
     def of(cls, rec: "_Recorded", named: tuple, cfg, alpha, save_aux, n_act, lists, spec):
         lists_buf, counts, _, cap, xs = rec.gat
         roles = (*named, lists_buf, counts, xs, *rec.fix, rec.g_counts)
-        steps = [launch.Replay.of(part, roles) for part in (rec.main, (rec.fixup,), (rec.gather,))]
-        if any(r is None for r in steps):
+        parts = (rec.main, (rec.fixup,)) + (((rec.gather,),) if rec.gather is not None else ())
+        steps = [launch.Replay.of(part, roles) for part in parts] + [None] * (3 - len(parts))
+        if any(r is None for r in steps[:len(parts)]):
             return None
         self = cls(steps[0], cfg, alpha, save_aux, n_act, lists)
         self.fixup, self.gather, self.spec = steps[1], steps[2], spec
@@ -1024,7 +1041,8 @@ class _MultiPlan(_Plan):
         side = launch.side_stream(dev) if self.beside else None
         with _forked(side, dev):
             self.fixup(roles)
-        self.gather(roles)
+        if self.gather is not None:
+            self.gather(roles)
         if side is not None:
             torch.cuda.current_stream(dev).wait_stream(side)
         return None if self.spec is None else (lists.view(self.spec[0]), counts.view(self.spec[0][:3]))
