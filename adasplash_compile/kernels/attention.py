@@ -335,7 +335,7 @@ GATHER_INLINE = False
 # keys per step of the inline gather's loops (its [BLOCK_M, Dv] loads in flight: 64-row programs)
 GATHER_INLINE_UNROLL = 2
 # profiling only: the dense route stops after its sweep (1; 4: unpacked loops) or τ (2); 0: off
-DENSE_STOP = 0
+DENSE_STOP = 0  # (3: after the listing, 5: the listing without its stores, 6: no output store, 7: τ + whole-tile stores)
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
 
