@@ -714,7 +714,9 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
                     gat=gat, route=route, fixup_lists=not gather_flags, record=launches, inline=inline)
         n_main = len(launches) if launches is not None else 0
-        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, FIXUP_BLOCK_N or cfg.BLOCK_N,
+        # (FIXUP_BLOCK_N: inference only; the tile map and lists of training share the main tiles)
+        fix_bn = (FIXUP_BLOCK_N if gather_flags and act is None else 0) or cfg.BLOCK_N
+        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, fix_bn,
                                     FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS, cfg.num_stages, "subset")
         # The fix-up's rows and the gather launch's are disjoint (uncertified or overflowing rows
         # against listed ones) and neither reads what the other writes: the fix-up, a few long
