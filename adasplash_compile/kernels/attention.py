@@ -152,6 +152,7 @@ SUBSET_LEAN_DENSE = True
 SUBSET_FIXUP = True
 FIXUP_BLOCK_M = 16
 FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
+FIXUP_STAGES = 0  # 0: the main launch's
 # 2 warps: beside the gather launch (FIXUP_CONCURRENT) the fix-up takes less of the SMs from it.
 # Session 12 call H (with NEAR_PATIENCE 2), 2 / 4 warps, ms: 16k rand 7.991 / 8.045, 32k rand
 # 27.10 / 27.20; 'local' the same within 0.1%. The training forward's fix-up, which also lists
@@ -334,6 +335,9 @@ GATHER_PACKED_X = True
 GATHER_INLINE = False
 # keys per step of the inline gather's loops (its [BLOCK_M, Dv] loads in flight: 64-row programs)
 GATHER_INLINE_UNROLL = 2
+# GATHER's listing: ranks from one scan of each score position's count of candidates above the
+# threshold (they are a prefix of its sorted candidates) instead of one scan per candidate tile
+LIST_PREFIX = False
 # profiling only: the dense route stops after its sweep (1; 4: unpacked loops) or τ (2); 0: off
 DENSE_STOP = 0  # (3: after the listing, 5: the listing without its stores, 6: no output store, 7: τ + whole-tile stores)
 
@@ -460,7 +464,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, inline, GATHER_INLINE_UNROLL, DENSE_STOP)
+           packed_x, inline, GATHER_INLINE_UNROLL, DENSE_STOP, LIST_PREFIX)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -500,6 +504,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_INLINE=inline,
         GATHER_INLINE_UNROLL=GATHER_INLINE_UNROLL,
         DENSE_STOP=DENSE_STOP if route == "dense" else 0,
+        LIST_PREFIX=LIST_PREFIX,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -714,10 +719,12 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
                     gat=gat, route=route, fixup_lists=not gather_flags, record=launches, inline=inline)
         n_main = len(launches) if launches is not None else 0
-        # (FIXUP_BLOCK_N: inference only; the tile map and lists of training share the main tiles)
-        fix_bn = (FIXUP_BLOCK_N if gather_flags and act is None else 0) or cfg.BLOCK_N
-        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, fix_bn,
-                                    FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS, cfg.num_stages, "subset")
+        # (FIXUP_BLOCK_N, FIXUP_STAGES: inference only; training's tile map and lists share the
+        # main launch's tiles)
+        infer = gather_flags and act is None
+        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, (FIXUP_BLOCK_N if infer else 0) or cfg.BLOCK_N,
+                                    FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS,
+                                    (FIXUP_STAGES if infer else 0) or cfg.num_stages, "subset")
         # The fix-up's rows and the gather launch's are disjoint (uncertified or overflowing rows
         # against listed ones) and neither reads what the other writes: the fix-up, a few long
         # latency-bound programs, runs on a side stream beside the gather launch (FIXUP_CONCURRENT;
@@ -953,8 +960,8 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            GATHER_INLINE, GATHER_INLINE_UNROLL, DENSE_STOP,
-            FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
+            GATHER_INLINE, GATHER_INLINE_UNROLL, DENSE_STOP, LIST_PREFIX,
+            FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_STAGES, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
