@@ -151,13 +151,19 @@ SUBSET_LEAN_DENSE = True
 # tile in the main kernel (H200 call B: those cost 2.3 of 11.5 ms at 16k 'rand').
 SUBSET_FIXUP = True
 FIXUP_BLOCK_M = 16
-FIXUP_BLOCK_N = 0  # 0: the main launch's key tile
-FIXUP_STAGES = 0  # 0: the main launch's
+FIXUP_BLOCK_N = 0  # 0: the main launch's key tile (inference only)
 # 2 warps: beside the gather launch (FIXUP_CONCURRENT) the fix-up takes less of the SMs from it.
 # Session 12 call H (with NEAR_PATIENCE 2), 2 / 4 warps, ms: 16k rand 7.991 / 8.045, 32k rand
 # 27.10 / 27.20; 'local' the same within 0.1%. The training forward's fix-up, which also lists
 # its rows (FIXUP_LISTS), keeps 4: call J, forward+backward, 4 / 2 warps: 16k rand 13.40 / 13.56,
 # 32k rand 39.06 / 42.04.
+# Session 32 calls D, E (inference, 16k rand; do_bench ms / the timeline's fix-up and gather kernels,
+# µs): the fix-up alone gets faster with wider tiles or more warps, but the gather launch beside
+# it gets slower by as much (they share the SMs), so the forward does not move: defaults 6.84
+# (fix-up 1248, gather 1418); FIXUP_BLOCK_N=128, 4 warps, 2 stages 6.84 (915 / 1367); 4 warps
+# 6.84 (882 / 1377); FIXUP_BLOCK_N=128, 4 warps, 3 stages 6.89 (956, started 0.48 ms late: its
+# shared memory waited for SMs to drain); 8 warps, 2 stages 7.10; 32k rand likewise 23.5-24.8
+# against 23.5. The gather launch alone takes 0.77 ms (call C).
 FIXUP_WARPS = 2
 FIXUP_LISTS_WARPS = 4
 # General α: a tile with more rows than this that the candidates missed refines them itself (all
@@ -306,6 +312,13 @@ GATHER_WARPS = 4
 # 4.67-4.69). 32 query rows per program (GATHER_BLOCK_M), 2 warps or 8 keys per step (GATHER_UNROLL)
 # were slower in both.
 GATHER_WARPS_TRAIN = 8
+# Tried and dropped (session 32 call A, commit a1424e3): the dense route's programs computed the
+# rows they had listed themselves (the gather phase's code on their own 64 rows, after a barrier)
+# instead of the gather launch, so that its gathered loads would wait beside other programs'
+# sweeps. Outputs bitwise equal, but slower everywhere (do_bench ms, inline / defaults): 16k rand
+# 8.40 / 6.78 (the dense route 7.06 ms against 5.22, for a gather launch of 1.36), 32k rand 26.37
+# / 23.52, 16k local 3.22 / 3.27; at 4k (GATHER_MIN_LK 4096) 1.24-1.33 against 0.75. The gather
+# wants many small programs: in 64-row programs each step waits on the longest of 64 lists.
 GATHER_STAGES = 2
 GATHER_UNROLL = 4
 # the gather launch's steps load their key indices from the lists (else they pick them from the
@@ -328,18 +341,24 @@ GATHER_SCRATCH = True
 # per slot, call C: 32k rand 1.1 ms slower then).
 GATHER_PACKED_X = True
 
-# Inference: the dense route's programs compute the rows they list themselves (template
-# gather_inline: the gather launch's code on their own rows, so bitwise its outputs) instead of a
-# gather launch after the main launch; the gathered loads' latency then hides behind the sweeps
-# of the programs beside them. The fix-up launch runs after the main launch on its stream.
-GATHER_INLINE = False
-# keys per step of the inline gather's loops (its [BLOCK_M, Dv] loads in flight: 64-row programs)
-GATHER_INLINE_UNROLL = 2
-# GATHER's listing: ranks from one scan of each score position's count of candidates above the
-# threshold (they are a prefix of its sorted candidates) instead of one scan per candidate tile
-LIST_PREFIX = False
-# profiling only: the dense route stops after its sweep (1; 4: unpacked loops) or τ (2); 0: off
-DENSE_STOP = 0  # (3: after the listing, 5: the listing without its stores, 6: no output store, 7: τ + whole-tile stores)
+# GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
+# one scan of each score position's count of candidates above the threshold (they are a prefix
+# of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
+# (do_bench ms, on / off): forward 16k rand 6.774 / 6.839-6.846, 32k rand 23.29 / 23.50-23.51,
+# 16k local 3.271 / 3.272-3.280 (timeline: the dense route 5.19 / 5.26 ms at 16k); applied to
+# training's listing as well it cost the 32k rand training step 36.37 against 35.83-35.87.
+LIST_PREFIX = True
+# Profiling only (session 32 calls B-D, benchmarks/gpu_timeline.py): the dense route stops after its
+# sweep (1), after the candidates' τ (2), after the listing (3), or after the listing without its
+# stores (5), storing something of what it computed. The dense route's kernel at 16k / 32k / 4k
+# 'rand' (µs; 4k with GATHER_MIN_LK and FIXUP_MIN_LK at 4k): whole 5268 / 18606 / 592-608, stop 1
+# 4276 / 16231 / 324, stop 2 4344-4374 / 16462 / 359-365, stop 5 4612 / - / 418, stop 3 5020 / - /
+# 535. After the sweep, the listing costs 16k 0.68 ms (0.27 of it its ranks, 0.41 its stores) and
+# what follows it (the fix-up's row list, τ, the zeroed outputs) 0.25; storing the four candidate
+# tiles whole (coalesced) instead of listing cost 0.46. The work at a program's end is slow: every
+# program does it at once with nothing beside it to hide it. (Packing the key tile into the
+# candidates costs nothing measurable: the sweep's loops unpacked, 4307 µs against 4276.)
+DENSE_STOP = 0
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
 
@@ -456,7 +475,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0, packed_x: bool = False, inline: bool = False):
+            cap: int = 0, packed_x: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
@@ -464,18 +483,17 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, inline, GATHER_INLINE_UNROLL, DENSE_STOP, LIST_PREFIX)
+           packed_x, DENSE_STOP, LIST_PREFIX)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap, packed_x, inline)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x,
-                   inline=False):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -501,10 +519,8 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_KEY_LOADS=GATHER_KEY_LOADS,
         GATHER_SCRATCH=GATHER_SCRATCH,
         GATHER_PACKED_X=packed_x,
-        GATHER_INLINE=inline,
-        GATHER_INLINE_UNROLL=GATHER_INLINE_UNROLL,
         DENSE_STOP=DENSE_STOP if route == "dense" else 0,
-        LIST_PREFIX=LIST_PREFIX,
+        LIST_PREFIX=LIST_PREFIX and not fixup_lists,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -584,12 +600,11 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
             phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route="", fixup_lists=False,
-            record=None, inline=False):
+            record=None):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax.
-    ``record``: a list that gets the launch's (``launch.Bound``, args). ``inline``: a listing launch
-    computes its listed rows itself (GATHER_INLINE)."""
+    ``record``: a list that gets the launch's (``launch.Bound``, args)."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -609,8 +624,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
-                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
-                   inline=inline and gather and phase == "all")
+                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x)
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
@@ -706,8 +720,6 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
-    # GATHER_INLINE (inference): the main launch computes its listed rows, no gather launch
-    inline = gat is not None and GATHER_INLINE and not kernel_args[6] and act is None and gather_flags
     launches = None  # a multi-launch forward's (Bound, args), when it is recorded
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
@@ -717,14 +729,12 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         # GATHER_SPLIT: the main launch as two kernels, the sparse programs' and the dense ones'
         for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches, inline=inline)
+                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches)
         n_main = len(launches) if launches is not None else 0
-        # (FIXUP_BLOCK_N, FIXUP_STAGES: inference only; training's tile map and lists share the
-        # main launch's tiles)
-        infer = gather_flags and act is None
-        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, (FIXUP_BLOCK_N if infer else 0) or cfg.BLOCK_N,
-                                    FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS,
-                                    (FIXUP_STAGES if infer else 0) or cfg.num_stages, "subset")
+        # (FIXUP_BLOCK_N: inference only; training's tile map and lists share the main launch's tiles)
+        fix_bn = (FIXUP_BLOCK_N if gather_flags and act is None else 0) or cfg.BLOCK_N
+        fix_cfg = configs.FwdConfig(FIXUP_BLOCK_M, fix_bn, FIXUP_WARPS if gather_flags else FIXUP_LISTS_WARPS,
+                                    cfg.num_stages, "subset")
         # The fix-up's rows and the gather launch's are disjoint (uncertified or overflowing rows
         # against listed ones) and neither reads what the other writes: the fix-up, a few long
         # latency-bound programs, runs on a side stream beside the gather launch (FIXUP_CONCURRENT;
@@ -734,7 +744,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         # up the fix-up's rows, in order or beside.
         if gat is not None and not gather_flags:
             g_gat = (gat[0], gat[1].clone(), *gat[2:])
-        side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT and not inline else None
+        side = launch.side_stream(q.device) if gat is not None and FIXUP_CONCURRENT else None
         with _forked(side, q.device):
             _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
                     fix=fix, act=None if gather_flags else act, gat=None if gather_flags else gat,
@@ -742,7 +752,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     elif not cfg.split or stop_after or subset:
         one = [] if record is not None and gat is None else None
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after,
-                       act=act, gat=gat, record=one, inline=inline)
+                       act=act, gat=gat, record=one)
         if one:
             record.extend((one[0], bmax if bmax is not tau else None))
     else:
@@ -750,7 +760,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
         bmax = _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, stats_args, phase="stats")
         _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="output",
                 bmax=bmax, act=act)
-    if gat is not None and not inline:  # the listed rows: τ on their lists, and their output
+    if gat is not None:  # the listed rows: τ on their lists, and their output
         g_cfg = configs.FwdConfig(min(GATHER_BLOCK_M, cfg.BLOCK_M), cfg.BLOCK_N,
                                   GATHER_WARPS_TRAIN if kernel_args[6] else GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
@@ -758,9 +768,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                 record=launches)
     if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
         torch.cuda.current_stream(q.device).wait_stream(side)
-    if launches is not None and len(launches) == n_main + (1 if inline else 2):
-        record.append(_Recorded(tuple(launches[:n_main]), launches[n_main], None if inline else launches[n_main + 1],
-                                gat, fix,
+    if launches is not None and len(launches) == n_main + 2:
+        record.append(_Recorded(tuple(launches[:n_main]), launches[n_main], launches[n_main + 1], gat, fix,
                                 g_gat[1] if g_gat[1] is not gat[1] else None, side is not None))
     return gat
 
@@ -960,8 +969,8 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            GATHER_INLINE, GATHER_INLINE_UNROLL, DENSE_STOP, LIST_PREFIX,
-            FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_STAGES, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
+            DENSE_STOP, LIST_PREFIX,
+            FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
             launch.ENABLED)
@@ -1011,7 +1020,7 @@ class _Recorded(NamedTuple):
 
     main: tuple
     fixup: tuple
-    gather: Optional[tuple]  # None: the main launch computed the listed rows (GATHER_INLINE)
+    gather: tuple
     gat: tuple
     fix: tuple
     g_counts: Optional[Tensor]
@@ -1031,9 +1040,8 @@ class _MultiPlan(_Plan):
     def of(cls, rec: "_Recorded", named: tuple, cfg, alpha, save_aux, n_act, lists, spec):
         lists_buf, counts, _, cap, xs = rec.gat
         roles = (*named, lists_buf, counts, xs, *rec.fix, rec.g_counts)
-        parts = (rec.main, (rec.fixup,)) + (((rec.gather,),) if rec.gather is not None else ())
-        steps = [launch.Replay.of(part, roles) for part in parts] + [None] * (3 - len(parts))
-        if any(r is None for r in steps[:len(parts)]):
+        steps = [launch.Replay.of(part, roles) for part in (rec.main, (rec.fixup,), (rec.gather,))]
+        if any(r is None for r in steps):
             return None
         self = cls(steps[0], cfg, alpha, save_aux, n_act, lists)
         self.fixup, self.gather, self.spec = steps[1], steps[2], spec
@@ -1053,8 +1061,7 @@ class _MultiPlan(_Plan):
         side = launch.side_stream(dev) if self.beside else None
         with _forked(side, dev):
             self.fixup(roles)
-        if self.gather is not None:
-            self.gather(roles)
+        self.gather(roles)
         if side is not None:
             torch.cuda.current_stream(dev).wait_stream(side)
         return None if self.spec is None else (lists.view(self.spec[0]), counts.view(self.spec[0][:3]))

@@ -442,66 +442,6 @@ def test_gather_cap_overflow(device, monkeypatch, cap):
     _run_and_check(q, k * 3.0, v, causal=False)  # narrow ones: most rows fit
 
 
-@pytest.mark.parametrize("main,alpha,dtype", [
-    ("split", 1.5, torch.bfloat16),
-    ("split", 2.0, torch.bfloat16),
-    ("one-kernel", 1.5, torch.bfloat16),
-    ("one-kernel", 1.5, torch.float32),  # no packed x: the gather phase's pass A, q·k exactly
-])
-def test_gather_inline_is_the_gather_launch(device, monkeypatch, main, alpha, dtype):
-    """GATHER_INLINE: the dense programs compute the rows they list themselves (the gather phase's
-    code on their own rows) and no gather launch runs. Outputs and τ must be bitwise those of the
-    gather launch, on inputs where rows are listed and others are not (the fix-up's, or a tile
-    refining in place), with poisoned outputs and scratch: a float key-padding mask with −inf,
-    a full float mask, GQA, causal; within FlashAttention's rule of float64 too. ``main``: the
-    main launch split in two routes with the fix-up launch after it, or one kernel without it."""
-    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
-    monkeypatch.setattr(fwd, "SUBSET_TOPK", 2 if main == "split" else 4)
-    monkeypatch.setattr(fwd, "SUBSET_FIXUP", main == "split")
-    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
-    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
-    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
-    monkeypatch.setattr(fwd, "_new_scratch", lambda n, dt, dev: torch.full(
-        (n,), float("nan") if dt.is_floating_point else -1, dtype=dt, device=dev))
-    monkeypatch.setattr(fwd, "_new_buffer", lambda shape, dt, dev: torch.full(shape, float("nan"), dtype=dt, device=dev))
-    phases, counts = [], []
-    real_launch, real_buffers = fwd._launch, fwd._gather_buffers
-    monkeypatch.setattr(fwd, "_launch", lambda *a, **kw: phases.append(kw.get("phase", "all")) or real_launch(*a, **kw))
-
-    def buffers(*args):
-        gat = real_buffers(*args)
-        counts.append(gat[1])
-        return gat
-
-    monkeypatch.setattr(fwd, "_gather_buffers", buffers)
-    B, H, Hk, Lq, Lk, D = 1, 4, 2, 40, 160, 16
-    q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=dtype)
-    pad = torch.zeros(1, 1, 1, Lk, device=device)
-    pad[..., 150:] = float("-inf")
-    full = 0.5 * torch.randn(1, H, Lq, Lk, device=device)
-    missed = 0
-    for mask, causal in ((None, True), (pad, False), (full, False)):
-        got = {}
-        for inline in (False, True):
-            monkeypatch.setattr(fwd, "GATHER_INLINE", inline)
-            phases.clear()
-            counts.clear()
-            out, tau, _ = fwd.forward(q, k, v, mask, causal, D ** -0.5, alpha, None, False)
-            assert ("gather" in phases) != inline, f"inline={inline}: launches {phases}"
-            listed = int((counts[0] > 0).sum())
-            assert listed > 0.3 * B * H * Lq, f"only {listed} of {B * H * Lq} rows listed"
-            missed += B * H * Lq - listed
-            got[inline] = out, tau
-        assert torch.equal(got[True][0], got[False][0]), "out differs from the gather launch's"
-        assert torch.equal(got[True][1], got[False][1]), "τ differs from the gather launch's"
-        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), mask, is_causal=causal,
-                                            enable_gqa=True, alpha=alpha)
-        base = reference.entmax_attention(q, k, v, mask, is_causal=causal, enable_gqa=True, alpha=alpha)
-        assert_fa_rule(got[True][0], oracle, base, factor=3.0, floor=FP32_ATOL if dtype == torch.float32 else 1e-3,
-                       name="out")
-    assert missed > 0, "every row was listed: the rows beside them went untested"
-
-
 @pytest.mark.parametrize("evict2", [True, False], ids=["evict2", "evict1"])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_subset_equal_evicted_keys(device, monkeypatch, evict2, alpha):
@@ -848,13 +788,12 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
     assert len(fwd._plans) == 1
 
 
-@pytest.mark.parametrize("dtype,training,mask_kind,inline", [
-    pytest.param(torch.bfloat16, False, None, False, id="bf16-packed-x"),
-    pytest.param(torch.float32, False, "keypad", False, id="fp32-keypad", marks=pytest.mark.slow),  # (CI time)
-    pytest.param(torch.bfloat16, True, None, False, id="bf16-training-lists"),
-    pytest.param(torch.bfloat16, False, None, True, id="bf16-inline"),  # no gather launch: three launches
+@pytest.mark.parametrize("dtype,training,mask_kind", [
+    pytest.param(torch.bfloat16, False, None, id="bf16-packed-x"),
+    pytest.param(torch.float32, False, "keypad", id="fp32-keypad", marks=pytest.mark.slow),  # (CI time)
+    pytest.param(torch.bfloat16, True, None, id="bf16-training-lists"),
 ])
-def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mask_kind, inline):
+def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mask_kind):
     """From FIXUP_MIN_LK / GATHER_MIN_LK keys the forward is four launches (the main launch's two
     routes, the fix-up beside the gather launch) and their buffers; a later call of the same key
     replays them (``_MultiPlan``) with fresh buffers. On fresh inputs, with poisoned outputs and
@@ -864,7 +803,6 @@ def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mas
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
-    monkeypatch.setattr(fwd, "GATHER_INLINE", inline)
     monkeypatch.setattr(fwd, "_plans", {})
     monkeypatch.setattr(fwd, "_new_scratch", lambda n, dt, dev: torch.full(
         (n,), float("nan") if dt.is_floating_point else -1, dtype=dt, device=dev))
@@ -911,7 +849,6 @@ def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mas
                        name="out")
     assert full_runs.count(True) == 1, f"the later call took the full host path ({full_runs})"
     assert [type(p).__name__ for p in fwd._plans.values()] == ["_MultiPlan"]
-    assert (next(iter(fwd._plans.values())).gather is None) == inline
 
 
 def test_replay_needs_the_same_key(device, monkeypatch):
