@@ -290,7 +290,10 @@ def test_subset_near_patience(device, monkeypatch, patience, alpha):
 
 
 # (the one-kernel main launch is no longer the default: on request, for CI time)
-@pytest.mark.parametrize("main", ["split", pytest.param("one-kernel", marks=pytest.mark.slow), "in-kernel"])
+# ("split-scans": the listing's ranks from one scan per candidate tile, as training's lists take
+# them, instead of one scan of the per-position counts: LIST_PREFIX)
+@pytest.mark.parametrize("main", ["split", pytest.param("one-kernel", marks=pytest.mark.slow), "in-kernel",
+                                  "split-scans"])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     """GATHER: sweep 1 packs each candidate's key tile into its low bits, certified rows list their
@@ -306,7 +309,10 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     # candidates there)
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 4 if main == "in-kernel" else 2)
     monkeypatch.setattr(fwd, "SUBSET_FIXUP", main != "in-kernel")
-    monkeypatch.setattr(fwd, "GATHER_SPLIT", main == "split")
+    monkeypatch.setattr(fwd, "GATHER_SPLIT", main.startswith("split"))
+    monkeypatch.setattr(fwd, "LIST_PREFIX", main != "split-scans")
+    if main == "split-scans" and alpha != 1.5:
+        pytest.skip("one α is enough for the per-tile scans (CI time)")
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
     routes = []
@@ -352,7 +358,8 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         routes.clear()
         _, tau, _ = _run_and_check(q_in, k_in, v, mask=mask, causal=causal, alpha=alpha)
         assert len(scratch) == 2 + (fwd.GATHER_SCRATCH or fwd.GATHER_PACKED_X), "the forward took no gather launch"
-        want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2}[main]
+        want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2,
+                       "split-scans": ["sparse", "dense", "", ""]}[main]
         assert routes == want_routes, f"launches {routes}"
         lists = scratch[0].view(B * H * Lq, fwd.GATHER_CAP).long()
         counts = scratch[-1][1]  # GCNT: keys listed per row, 0 for rows not listed
