@@ -185,13 +185,18 @@ def _subset_wide_rows(device, monkeypatch, dtype, alpha, kind=None):
     return listed
 
 
-@pytest.mark.parametrize("fixup", ["fixup-launch", "fixup-1-program", "in-kernel"])
-@pytest.mark.parametrize("topk,evict2", [(1, True), (1, False), (2, False)])
-# both dtypes and both α in the default run, the other two pairings on request (CI time)
-@pytest.mark.parametrize("dtype,alpha", [
-    pytest.param(torch.bfloat16, 1.5, id="bf16-1.5"), pytest.param(torch.float32, 2.0, id="fp32-2.0"),
-    pytest.param(torch.bfloat16, 2.0, id="bf16-2.0", marks=pytest.mark.slow),
-    pytest.param(torch.float32, 1.5, id="fp32-1.5", marks=pytest.mark.slow)])
+# both dtypes and both α in the default run, the other two pairings on request; so is one
+# candidate without EVICT2 refined in the tile for bf16 (its fp32 twin stays; CI time)
+_SUBSET_REFINE_SLOW = {("bf16-1.5", 1, False, "in-kernel")}
+
+
+@pytest.mark.parametrize("dtype,alpha,topk,evict2,fixup", [
+    pytest.param(dtype, alpha, topk, evict2, fixup, id=f"{name}-{topk}-{evict2}-{fixup}",
+                 marks=[pytest.mark.slow] if slow or (name, topk, evict2, fixup) in _SUBSET_REFINE_SLOW else [])
+    for dtype, alpha, name, slow in ((torch.bfloat16, 1.5, "bf16-1.5", False), (torch.float32, 2.0, "fp32-2.0", False),
+                                     (torch.bfloat16, 2.0, "bf16-2.0", True), (torch.float32, 1.5, "fp32-1.5", True))
+    for topk, evict2 in ((1, True), (1, False), (2, False))
+    for fixup in ("fixup-launch", "fixup-1-program", "in-kernel")])
 def test_subset_refinement(device, monkeypatch, topk, evict2, alpha, dtype, fixup):
     """The "subset" sweep 1 with too few candidates per score position (1-2 across 10 key tiles):
     many rows miss support keys and fail the certificate. They are redone by the fix-up launch
@@ -240,8 +245,16 @@ def test_general_alpha_subset(device, monkeypatch, dtype, alpha, fixup):
         assert listed == [0, 0], f"rows went to the fix-up launch: {listed}"
 
 
-@pytest.mark.parametrize("dtype,alpha", [(torch.bfloat16, 1.5), (torch.float32, 2.0)], ids=["bf16-1.5", "fp32-2.0"])
-def test_targeted_refinement(device, monkeypatch, dtype, alpha):
+# the scan in one step and in three for bf16, in one for fp32; the rest on request (CI time; without
+# the scan the refinement sweeps alone are test_subset_refinement's "in-kernel" cases)
+@pytest.mark.parametrize("dtype,alpha,on,scan", [
+    pytest.param(torch.bfloat16, 1.5, True, 16, id="bf16-1.5-scan16"),
+    pytest.param(torch.bfloat16, 1.5, True, 4, id="bf16-1.5-scan4"),
+    pytest.param(torch.float32, 2.0, True, 16, id="fp32-2.0-scan16"),
+    pytest.param(torch.float32, 2.0, True, 4, id="fp32-2.0-scan4", marks=pytest.mark.slow),
+    pytest.param(torch.bfloat16, 1.5, False, 16, id="bf16-1.5-off", marks=pytest.mark.slow),
+    pytest.param(torch.float32, 2.0, False, 16, id="fp32-2.0-off", marks=pytest.mark.slow)])
+def test_targeted_refinement(device, monkeypatch, dtype, alpha, on, scan):
     """SUBSET_TARGETED: an uncertified row scans the score positions that can hide a missed key
     (all candidates above their root), one key per tile there, and solves again with the keys it
     finds, before any refinement sweep. Three candidates per position over ten 16-key tiles leave
@@ -259,20 +272,21 @@ def test_targeted_refinement(device, monkeypatch, dtype, alpha):
     k_tie = k.clone()
     k_tie[:, :, 5:160:16] = k_tie[:, :, 5:6] * 1.5  # position 5 of every tile: one key, ten copies
     cases = ((k, None, True), (k, full, False), (k, pad, False), (k_tie, None, False))
-    for on, scan in ((True, 16), (True, 4), (False, 16)):
-        monkeypatch.setattr(fwd, "SUBSET_TARGETED", on)
-        monkeypatch.setattr(fwd, "TARGETED_SCAN", scan)
-        for k_in, mask, causal in cases:
-            _, tau, _ = _run_and_check(q, k_in, v, mask=mask, causal=causal, alpha=alpha)
-            tau64, _ = reference.entmax_attention_stats(q.double(), k_in.double(), v.double(), mask, causal,
-                                                        alpha=alpha)
-            fin = torch.isfinite(tau64)
-            err = ((tau.double() - tau64).abs() / tau64.abs().clamp_min(1.0))[fin]
-            assert err.max().item() <= 2e-6, f"SUBSET_TARGETED={on} TARGETED_SCAN={scan} mask={mask is not None}: τ off by {err.max():.2e}"
+    monkeypatch.setattr(fwd, "SUBSET_TARGETED", on)
+    monkeypatch.setattr(fwd, "TARGETED_SCAN", scan)
+    for k_in, mask, causal in cases:
+        _, tau, _ = _run_and_check(q, k_in, v, mask=mask, causal=causal, alpha=alpha)
+        tau64, _ = reference.entmax_attention_stats(q.double(), k_in.double(), v.double(), mask, causal, alpha=alpha)
+        fin = torch.isfinite(tau64)
+        err = ((tau.double() - tau64).abs() / tau64.abs().clamp_min(1.0))[fin]
+        assert err.max().item() <= 2e-6, f"SUBSET_TARGETED={on} TARGETED_SCAN={scan} mask={mask is not None}: τ off by {err.max():.2e}"
 
 
-@pytest.mark.parametrize("patience", [1, 2, 0])
-@pytest.mark.parametrize("alpha", [1.5, 2.0])
+# the default patience (2) for both α, the others for α = 2 only; α = 1.5's on request (CI time)
+@pytest.mark.parametrize("alpha,patience", [
+    pytest.param(alpha, patience, id=f"{alpha}-{patience}",
+                 marks=[pytest.mark.slow] if alpha == 1.5 and patience != 2 else [])
+    for alpha in (1.5, 2.0) for patience in (1, 2, 0)])
 def test_subset_near_patience(device, monkeypatch, patience, alpha):
     """Sweep 1's check for near keys (a tile with no row within 1 of its max skips the insertion)
     stops after NEAR_PATIENCE unmasked tiles that all had one. Dense rows (every tile near) take
@@ -289,11 +303,10 @@ def test_subset_near_patience(device, monkeypatch, patience, alpha):
     _run_and_check(q, k, v, causal=False, alpha=alpha)
 
 
-# (the one-kernel main launch is no longer the default: on request, for CI time)
-# ("split-scans": the listing's ranks from one scan per candidate tile, as training's lists take
-# them, instead of one scan of the per-position counts: LIST_PREFIX)
-@pytest.mark.parametrize("main", ["split", pytest.param("one-kernel", marks=pytest.mark.slow), "in-kernel",
-                                  "split-scans"])
+# (the one-kernel main launch is no longer the default: on request, for CI time. The listing's
+# ranks from one scan per candidate tile, as training's lists take them (LIST_PREFIX applies to
+# the forward's own lists only), are the training-lists cases' here and in test_attention_bwd.py)
+@pytest.mark.parametrize("main", ["split", pytest.param("one-kernel", marks=pytest.mark.slow), "in-kernel"])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
 def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     """GATHER: sweep 1 packs each candidate's key tile into its low bits, certified rows list their
@@ -309,10 +322,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     # candidates there)
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 4 if main == "in-kernel" else 2)
     monkeypatch.setattr(fwd, "SUBSET_FIXUP", main != "in-kernel")
-    monkeypatch.setattr(fwd, "GATHER_SPLIT", main.startswith("split"))
-    monkeypatch.setattr(fwd, "LIST_PREFIX", main != "split-scans")
-    if main == "split-scans" and alpha != 1.5:
-        pytest.skip("one α is enough for the per-tile scans (CI time)")
+    monkeypatch.setattr(fwd, "GATHER_SPLIT", main == "split")
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
     routes = []
@@ -358,8 +368,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         routes.clear()
         _, tau, _ = _run_and_check(q_in, k_in, v, mask=mask, causal=causal, alpha=alpha)
         assert len(scratch) == 2 + (fwd.GATHER_SCRATCH or fwd.GATHER_PACKED_X), "the forward took no gather launch"
-        want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2,
-                       "split-scans": ["sparse", "dense", "", ""]}[main]
+        want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2}[main]
         assert routes == want_routes, f"launches {routes}"
         lists = scratch[0].view(B * H * Lq, fwd.GATHER_CAP).long()
         counts = scratch[-1][1]  # GCNT: keys listed per row, 0 for rows not listed
