@@ -359,6 +359,9 @@ LIST_PREFIX = True
 # program does it at once with nothing beside it to hide it. (Packing the key tile into the
 # candidates costs nothing measurable: the sweep's loops unpacked, 4307 µs against 4276.)
 DENSE_STOP = 0
+# Session 33 call A: a register cap per thread (ptxas ``maxnreg``) for the main launch's kernel, the
+# one launch or the dense route's (0: none).
+MAIN_MAXNREG = 0
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
 
@@ -646,11 +649,11 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # tensors may be offset views
     key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, D, Dv,
            launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
-    bound = launch.launcher(kern).bind(
-        key, grid,
-        dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
-        cfg.num_warps, cfg.num_stages,
-    )
+    constexprs = dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M,
+                      BLOCK_N=cfg.BLOCK_N)
+    if MAIN_MAXNREG and phase == "all" and route != "sparse" and q.device.type == "cuda":
+        constexprs["maxnreg"] = MAIN_MAXNREG  # a compile option (launch.Launcher passes it on)
+    bound = launch.launcher(kern).bind(key, grid, constexprs, cfg.num_warps, cfg.num_stages)
     args = (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), idx_mask)
     bound(args)
     if record is not None:
@@ -969,7 +972,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            DENSE_STOP, LIST_PREFIX,
+            DENSE_STOP, MAIN_MAXNREG, LIST_PREFIX,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
