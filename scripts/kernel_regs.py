@@ -3,7 +3,8 @@
     python scripts/kernel_regs.py '[{}, 4, 3]' '[{"PHASE": "stats", "HIST_MODE": "tile"}, 8, 3]'
     python scripts/kernel_regs.py --where '[{"FIXUP": true}, 4, 3]'   # + where the spills are
 
-Each argument is JSON ``[template overrides, num_warps, num_stages]``; the overrides replace
+Each argument is JSON ``[template overrides, num_warps, num_stages]`` (a fourth entry: a
+``maxnreg`` register cap per thread); the overrides replace
 entries of BASE (the bf16, D=128, α=1.5, causal forward at 64x64 as it runs at 4k keys: "subset",
 no fix-up). Triton compiles the rendered kernel down to PTX for sm_90a, specialised as a launch on
 contiguous tensors is, and the ptxas bundled with Triton's NVIDIA backend reports registers and
@@ -50,7 +51,8 @@ def _ptxas() -> str:
     raise SystemExit(f"no ptxas under {bindir}")
 
 
-def registers(overrides: dict, num_warps: int, num_stages: int, where: bool = False) -> tuple[int, int]:
+def registers(overrides: dict, num_warps: int, num_stages: int, where: bool = False,
+              maxnreg: int = 0) -> tuple[int, int]:
     params = dict(BASE, **overrides)
     fn = render.load(attention.TEMPLATE, **params).attention_fwd_kernel
     sig = {n: "i32" for n in fn.arg_names}
@@ -74,7 +76,9 @@ def registers(overrides: dict, num_warps: int, num_stages: int, where: bool = Fa
     src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(c),): v for c, v in const.items()},
                     attrs=attrs)
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 128),
-                            options={"num_warps": num_warps, "num_stages": num_stages})
+                            options={"num_warps": num_warps, "num_stages": num_stages,
+                                     **({"maxnreg": maxnreg} if maxnreg else {})})
+    print(f"    shared memory: {kernel.metadata.shared} bytes", flush=True)
     return ptxas_usage(kernel.asm["ptx"], where)
 
 
@@ -121,9 +125,10 @@ def _spill_sites(cubin: str) -> None:
 def main(argv: list[str]) -> None:
     where = "--where" in argv
     for arg in [a for a in argv if a != "--where"] or ['[{}, 4, 3]']:
-        overrides, warps, stages = json.loads(arg)
-        regs, spill = registers(overrides, warps, stages, where)
-        print(f"{json.dumps(overrides)} warps={warps} stages={stages}: {regs} registers, {spill} bytes spilled",
+        overrides, warps, stages, *cap = json.loads(arg)
+        regs, spill = registers(overrides, warps, stages, where, *cap)
+        print(f"{json.dumps(overrides)} warps={warps} stages={stages}{f' maxnreg={cap[0]}' if cap else ''}: "
+              f"{regs} registers, {spill} bytes spilled",
               flush=True)
 
 

@@ -359,9 +359,16 @@ LIST_PREFIX = True
 # program does it at once with nothing beside it to hide it. (Packing the key tile into the
 # candidates costs nothing measurable: the sweep's loops unpacked, 4307 µs against 4276.)
 DENSE_STOP = 0
-# Session 33 call A: a register cap per thread (ptxas ``maxnreg``) for the main launch's kernel, the
-# one launch or the dense route's (0: none).
-MAIN_MAXNREG = 0
+# Tried and dropped (session 33 call A, a ptxas ``maxnreg`` cap on the main launch): at 168
+# registers three 4-warp programs share an SM where 255 allow two (the dense route keeps no V tiles:
+# 64 KB of shared memory at 3 stages; the one launch below 16k keys needs 1 stage, 32 KB), so one
+# program's min/max insertion could overlap more of the others' Q·Kᵀ. ptxas (Triton 3.6,
+# scripts/kernel_regs.py with a fourth entry) at 168: the dense route spills 3020 bytes against 708,
+# the one launch at 1 stage 2548 against 108, much of it in sweep 1's loops. Outputs bitwise equal,
+# and far slower (do_bench ms, capped / defaults): 16k rand 11.61 / 6.72-6.76 (at 2 stages 11.74),
+# 32k rand 42.2 / 23.3, 16k local 3.30 / 3.26; 4k rand at 1 stage 1.285 (168), 2.58 (128), 0.910
+# (uncapped) against 0.748 at 3 stages. The spills' local-memory traffic costs more than the third
+# program hides.
 
 TILE = configs.TILE  # granularity of the active-tile map (see configs.TILE)
 
@@ -649,11 +656,11 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # tensors may be offset views
     key = (q.device.index, tuple(t.dtype for t in ptrs), strides, H, H // Hk, D, Dv,
            launch.aligned(q, k, v, mask, alpha_buf), launch.fits_int32(Lq, Lk, n_blocks))
-    constexprs = dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M,
-                      BLOCK_N=cfg.BLOCK_N)
-    if MAIN_MAXNREG and phase == "all" and route != "sparse" and q.device.type == "cuda":
-        constexprs["maxnreg"] = MAIN_MAXNREG  # a compile option (launch.Launcher passes it on)
-    bound = launch.launcher(kern).bind(key, grid, constexprs, cfg.num_warps, cfg.num_stages)
+    bound = launch.launcher(kern).bind(
+        key, grid,
+        dict(HEAD_DIM=D, V_DIM=Dv, HEAD_DIM_ROUNDED=dr, V_DIM_ROUNDED=dvr, BLOCK_M=cfg.BLOCK_M, BLOCK_N=cfg.BLOCK_N),
+        cfg.num_warps, cfg.num_stages,
+    )
     args = (*ptrs, *strides, H, H // Hk, Lq, Lk, n_blocks, float(scale), float(alpha), idx_mask)
     bound(args)
     if record is not None:
@@ -972,7 +979,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            DENSE_STOP, MAIN_MAXNREG, LIST_PREFIX,
+            DENSE_STOP, LIST_PREFIX,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
