@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 33, call A (run at commit the MAIN_MAXNREG commit; the knob was removed after it): a register cap on the main launch (attention.MAIN_MAXNREG, ptxas maxnreg) so
+# Session 33, call A (run at commit 9d59379; the knob was removed in 45d201c): a register cap on the
+# main launch (attention.MAIN_MAXNREG, ptxas maxnreg) so
 # that three 4-warp programs share an SM (168 registers) where 255 allow two: the dense route from
 # 16k keys (64 KB of shared memory at 3 stages, 48 KB at 2), and the one launch below 16k at 1 stage
 # (32 KB; 3 stages take 112 KB, two programs per SM whatever the registers).
