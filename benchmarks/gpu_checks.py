@@ -57,15 +57,19 @@ def small(dev="cuda", all_configs: bool = True, only_fixup: bool = False) -> boo
     # launch at any length, so that many rows go through the fix-up kernel
     # "gather", "gather in the tile": GATHER at any length, rows dense after two probe tiles, with the
     # fix-up launch or refinement in the tile for the rows not listed
-    variants = [None, "fix-up", "gather", "gather in the tile", configs.FwdConfig(64, 64, 4, 3, hist="tile"),
-                configs.FwdConfig(64, 64, 4, 3, split=True)]
+    # "gather scan": GATHER with two candidates per position and lists of 8, so that rows the
+    # candidates miss go through the gather launch's scan (GATHER_SCAN, inference) and some of those
+    # overflow to the late fix-up
+    variants = [None, "fix-up", "gather", "gather in the tile", "gather scan",
+                configs.FwdConfig(64, 64, 4, 3, hist="tile"), configs.FwdConfig(64, 64, 4, 3, split=True)]
     knobs = {"fix-up": dict(SUBSET_TOPK=1, FIXUP_MIN_LK=0),
              "gather": dict(GATHER_MIN_LK=0, FIXUP_MIN_LK=0, SUBSET_NEAR_PATIENCE=2),
-             "gather in the tile": dict(GATHER_MIN_LK=0, SUBSET_FIXUP=False, SUBSET_NEAR_PATIENCE=2)}
+             "gather in the tile": dict(GATHER_MIN_LK=0, SUBSET_FIXUP=False, SUBSET_NEAR_PATIENCE=2),
+             "gather scan": dict(GATHER_MIN_LK=0, FIXUP_MIN_LK=0, SUBSET_NEAR_PATIENCE=2, SUBSET_TOPK=2, GATHER_CAP=8)}
     if not all_configs:
-        variants = variants[:4]
+        variants = variants[:5]
     if only_fixup:
-        variants = ["fix-up", "gather", "gather in the tile"]
+        variants = ["fix-up", "gather", "gather in the tile", "gather scan"]
     defaults = {key: getattr(attention, key) for kn in knobs.values() for key in kn}
     for cfg in variants:
         for key, val in defaults.items():
@@ -85,11 +89,14 @@ def small(dev="cuda", all_configs: bool = True, only_fixup: bool = False) -> boo
                 mask = torch.randn(c["Lq"], c["Lk"], device=dev, dtype=torch.bfloat16)
             alpha = (torch.linspace(1.3, 2.5, c["H"], device=dev).requires_grad_() if c["alpha"] == "per-head"
                      else c["alpha"])
-            out = entmax_attention(q, k, v, attn_mask=mask, is_causal=c["causal"], enable_gqa=c["Hk"] != c["H"],
-                                   alpha=alpha)
+            kw = dict(attn_mask=mask, is_causal=c["causal"], enable_gqa=c["Hk"] != c["H"], alpha=alpha)
+            with torch.no_grad():  # the inference forward (GATHER_SCAN's)
+                bad_inf = not torch.isfinite(entmax_attention(q, k, v, **kw)).all()
+            out = entmax_attention(q, k, v, **kw)
             out.float().square().sum().backward()
             _sync(dev)
             bad = [n for n, t in (("out", out), ("dq", q.grad), ("dk", k.grad), ("dv", v.grad)) if not torch.isfinite(t).all()]
+            bad += ["inference out"] if bad_inf else []
             print(f"[small] {cfg} {c}: {'non-finite ' + ','.join(bad) if bad else 'ok'}", flush=True)
             ok &= not bad
     return ok

@@ -341,6 +341,21 @@ GATHER_SCRATCH = True
 # per slot, call C: 32k rand 1.1 ms slower then).
 GATHER_PACKED_X = True
 
+# GATHER (inference from FIXUP_MIN_LK keys, bf16 / fp16 with GATHER_PACKED_X, no mask or causal): a
+# dense row the candidates missed goes to the gather launch rather than the fix-up when at most 3
+# of its score positions hold their TOPK candidates all above its threshold (a missed key hides
+# only there). The main launch lists its candidates at the other positions and hands on those
+# positions; the gather launch lists every key at them (x recomputed, SCAN_KEYS keys per step),
+# and a row whose list then overflows GATHER_CAP goes to a late fix-up launch after it. The fix-up
+# beside the gather launch, a few programs walking whole rows, then has only the sparse programs'
+# rows: session 33 call B measured what that could take at most (DENSE_STOP 6: the dense rows'
+# misses dropped, outputs wrong): 16k rand 6.18 against 6.75 ms, 32k rand 20.55 against 23.32,
+# the gather launch 0.77 / 1.72 ms alone.
+GATHER_SCAN = True
+# ... keys per step of a position's scan in the gather launch (a [GATHER_BLOCK_M, keys] dot): its
+# registers are the gather kernel's, whose loops wait on loads and want many programs per SM.
+# ptxas (Triton 3.6): 72 registers without the scan, 96 with 64 keys, 80 with 32 or 16.
+GATHER_SCAN_KEYS = 32
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
 # of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
@@ -358,6 +373,9 @@ LIST_PREFIX = True
 # tiles whole (coalesced) instead of listing cost 0.46. The work at a program's end is slow: every
 # program does it at once with nothing beside it to hide it. (Packing the key tile into the
 # candidates costs nothing measurable: the sweep's loops unpacked, 4307 µs against 4276.)
+# 6 (session 33 call B): the dense route runs whole, but the rows its candidates missed go to no
+# fix-up (their outputs are wrong): what the forward would take if those rows cost the gather
+# launch nothing more.
 DENSE_STOP = 0
 # Tried and dropped (session 33 call A, a ptxas ``maxnreg`` cap on the main launch): at 168
 # registers three 4-warp programs share an SM where 255 allow two (the dense route keeps no V tiles:
@@ -485,7 +503,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0, packed_x: bool = False):
+            cap: int = 0, packed_x: bool = False, scan: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
@@ -493,17 +511,18 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX)
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap, packed_x)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x, scan)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
-                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x):
+                   dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x,
+                   scan=False):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -531,6 +550,8 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         GATHER_PACKED_X=packed_x,
         DENSE_STOP=DENSE_STOP if route == "dense" else 0,
         LIST_PREFIX=LIST_PREFIX and not fixup_lists,
+        GATHER_SCAN=scan,
+        GATHER_SCAN_KEYS=GATHER_SCAN_KEYS,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -610,11 +631,12 @@ def _tune_key(q: Tensor, dr: int, dvr: int, kind: str, mask_mode: str, save_aux:
 
 def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, stop_after="",
             phase="all", bmax=None, act=None, fix=None, gat=None, act_block_m=0, route="", fixup_lists=False,
-            record=None):
+            record=None, scan=False):
     """One launch of the forward kernel; ``phase`` "stats" / "output" is half of the split
     forward (the halves share ``bmax``, the tile maxima, and so the tile shape). ``act``: a zeroed
     byte per tile, which the output sweep sets where the tile has weight. Returns bmax.
-    ``record``: a list that gets the launch's (``launch.Bound``, args)."""
+    ``record``: a list that gets the launch's (``launch.Bound``, args). ``scan``: GATHER_SCAN's
+    dense route or gather launch (whose ``fix`` is then the late fix-up's)."""
     B, H, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
     Dv = v.shape[-1]
@@ -634,7 +656,8 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
-                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x)
+                   fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
+                   scan=scan and packed_x and (route == "dense" or phase == "gather"))
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
@@ -731,15 +754,18 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
     launches = None  # a multi-launch forward's (Bound, args), when it is recorded
+    late = None  # GATHER_SCAN: the late fix-up's buffers (rows whose lists overflowed in the gather launch)
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
         fix = _fix_buffers(B * H, Lq, q.device)
+        if _scans(gat, q, kernel_args, act, gather_flags):
+            late = _fix_buffers(B * H, Lq, q.device)
         # multi-launch forwards keep a plan too (_MultiPlan) when every launch can be replayed
         launches = [] if record is not None and gat is not None else None
         # GATHER_SPLIT: the main launch as two kernels, the sparse programs' and the dense ones'
         for route in ("sparse", "dense") if gat is not None and GATHER_SPLIT else ("",):
             _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, act=act, fix=fix,
-                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches)
+                    gat=gat, route=route, fixup_lists=not gather_flags, record=launches, scan=late is not None)
         n_main = len(launches) if launches is not None else 0
         # (FIXUP_BLOCK_N: inference only; training's tile map and lists share the main launch's tiles)
         fix_bn = (FIXUP_BLOCK_N if gather_flags and act is None else 0) or cfg.BLOCK_N
@@ -775,13 +801,26 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
                                   GATHER_WARPS_TRAIN if kernel_args[6] else GATHER_WARPS, GATHER_STAGES, "subset")
         _launch(g_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="gather",
                 act=act if gather_flags else None, gat=g_gat, act_block_m=cfg.BLOCK_M,
-                record=launches)
+                record=launches, fix=late, scan=late is not None)
+    if late is not None:  # GATHER_SCAN: the rows whose lists overflowed in the gather launch
+        _launch(fix_cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kernel_args, phase="fixup",
+                fix=late, act_block_m=cfg.BLOCK_M, record=launches)
     if side is not None:  # join: the fix-up's rows (and its lists, tiles) before anything reads them
         torch.cuda.current_stream(q.device).wait_stream(side)
-    if launches is not None and len(launches) == n_main + 2:
+    if launches is not None and len(launches) == n_main + 2 + (late is not None):
         record.append(_Recorded(tuple(launches[:n_main]), launches[n_main], launches[n_main + 1], gat, fix,
-                                g_gat[1] if g_gat[1] is not gat[1] else None, side is not None))
+                                g_gat[1] if g_gat[1] is not gat[1] else None, side is not None,
+                                launches[n_main + 2] if late is not None else None, late))
     return gat
+
+
+def _scans(gat, q, kernel_args, act, gather_flags) -> bool:
+    """GATHER_SCAN for a forward with GATHER's buffers ``gat`` and a fix-up: inference (no tile map,
+    no O₂, the lists not handed on), bf16 / fp16 (GATHER_PACKED_X), no mask or causal, the dense
+    route listing with LIST_PREFIX."""
+    return (GATHER_SCAN and gat is not None and gat[4] is not None and GATHER_PACKED_X and GATHER_SPLIT
+            and LIST_PREFIX and q.dtype != torch.float32 and act is None and gather_flags
+            and not kernel_args[6] and kernel_args[3] in ("none", "causal") and gat[3] <= 255)
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -979,7 +1018,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            DENSE_STOP, LIST_PREFIX,
+            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
@@ -1025,8 +1064,8 @@ class _Recorded(NamedTuple):
     """What ``_run`` records of a forward with a fix-up and a gather launch: the main launches
     (sparse and dense routes), the fix-up's, the gather's (each ``(launch.Bound, args)``), the
     buffers they share (GATHER's lists, counts, index mask, cap and x scratch; the fix-up's
-    counters and rows), the counts' copy the gather launch reads in training (or None), and
-    whether the fix-up ran on the side stream."""
+    counters and rows), the counts' copy the gather launch reads in training (or None), whether
+    the fix-up ran on the side stream, and (GATHER_SCAN) the late fix-up's launch and buffers."""
 
     main: tuple
     fixup: tuple
@@ -1035,6 +1074,8 @@ class _Recorded(NamedTuple):
     fix: tuple
     g_counts: Optional[Tensor]
     beside: bool
+    late: Optional[tuple] = None  # GATHER_SCAN: the late fix-up's launch and buffers
+    late_fix: Optional[tuple] = None
 
 
 class _MultiPlan(_Plan):
@@ -1044,17 +1085,19 @@ class _MultiPlan(_Plan):
     and on the same streams. At 16k keys the full host path put ~0.35-0.4 ms between a call's
     start and its first kernel (H200 session 24's timeline)."""
 
-    __slots__ = ("fixup", "gather", "spec", "cap", "list_t", "xs", "clone", "beside")
+    __slots__ = ("fixup", "gather", "late", "spec", "cap", "list_t", "xs", "clone", "beside")
 
     @classmethod
     def of(cls, rec: "_Recorded", named: tuple, cfg, alpha, save_aux, n_act, lists, spec):
         lists_buf, counts, _, cap, xs = rec.gat
-        roles = (*named, lists_buf, counts, xs, *rec.fix, rec.g_counts)
-        steps = [launch.Replay.of(part, roles) for part in (rec.main, (rec.fixup,), (rec.gather,))]
+        roles = (*named, lists_buf, counts, xs, *rec.fix, rec.g_counts, *(rec.late_fix or (None, None)))
+        parts = (rec.main, (rec.fixup,), (rec.gather,)) + (((rec.late,),) if rec.late is not None else ())
+        steps = [launch.Replay.of(part, roles) for part in parts]
         if any(r is None for r in steps):
             return None
         self = cls(steps[0], cfg, alpha, save_aux, n_act, lists)
         self.fixup, self.gather, self.spec = steps[1], steps[2], spec
+        self.late = steps[3] if rec.late is not None else None
         self.cap, self.list_t, self.xs = cap, lists_buf.dtype, xs is not None
         self.clone, self.beside = rec.g_counts is not None, rec.beside
         return self
@@ -1064,14 +1107,17 @@ class _MultiPlan(_Plan):
         B, H, Lq, _ = q.shape
         dev = q.device
         lists, counts, xs = _gather_alloc(B * H * Lq, self.cap, self.list_t, self.xs, dev)
-        roles = [*named, lists, counts, xs, *_fix_buffers(B * H, Lq, dev), None]
+        roles = [*named, lists, counts, xs, *_fix_buffers(B * H, Lq, dev), None,
+                 *(_fix_buffers(B * H, Lq, dev) if self.late is not None else (None, None))]
         self.replay(roles)  # the main launch's routes
         if self.clone:
-            roles[-1] = counts.clone()
+            roles[-3] = counts.clone()
         side = launch.side_stream(dev) if self.beside else None
         with _forked(side, dev):
             self.fixup(roles)
         self.gather(roles)
+        if self.late is not None:
+            self.late(roles)
         if side is not None:
             torch.cuda.current_stream(dev).wait_stream(side)
         return None if self.spec is None else (lists.view(self.spec[0]), counts.view(self.spec[0][:3]))

@@ -422,6 +422,79 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     assert bool((tiles.bool() | ~live).all()), "the tile map leaves out a block with non-zero weights"
 
 
+@pytest.mark.parametrize("cap", [64, 8])
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_gather_scan(device, monkeypatch, alpha, cap):
+    """GATHER_SCAN (inference, bf16): a dense row the candidates missed hands the gather launch
+    the score positions that can hide a missed key, and the gather launch lists every key at them.
+    With one candidate tile too few (TOPK 2), rows take that path instead of the fix-up beside the
+    gather launch: fewer rows there than with the scan off, and the same output and τ within the
+    float64 oracle's FA rule. The lists (read back, poisoned with -1) hold the whole float64
+    support of every listed row. At cap 8, rows whose lists overflow once scanned take the late
+    fix-up launch after the gather launch (its counters read back), still exact. GQA, causal and
+    not, q_len ≠ kv_len."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
+    monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
+    monkeypatch.setattr(fwd, "REPLAY", False)
+    fixes, gats = [], []
+    real_fix, real_gat = fwd._fix_buffers, fwd._gather_buffers
+
+    def fix_buffers(*args):
+        fixes.append(real_fix(*args))
+        return fixes[-1]
+
+    def gather_buffers(*args):
+        gats.append(real_gat(*args))
+        return gats[-1]
+
+    monkeypatch.setattr(fwd, "_fix_buffers", fix_buffers)
+    monkeypatch.setattr(fwd, "_gather_buffers", gather_buffers)
+    monkeypatch.setattr(fwd, "_new_scratch", lambda n, dtype, dev: torch.full(
+        (n,), float("nan") if dtype.is_floating_point else -1, dtype=dtype, device=dev))
+    B, H, Hk, Lk, D = 1, 4, 2, 160, 16
+    early = {True: 0, False: 0}
+    late = scanned = 0
+    for Lq, causal in ((160, True), (40, False)):
+        q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=torch.bfloat16)
+        oracle = reference.entmax_attention(q.double(), k.double(), v.double(), alpha=alpha, is_causal=causal,
+                                            enable_gqa=True)
+        baseline = reference.entmax_attention(q, k, v, alpha=alpha, is_causal=causal, enable_gqa=True)
+        tau64, _ = reference.entmax_attention_stats(q.double(), k.double(), v.double(), None, causal, alpha=alpha)
+        x = (alpha - 1) * reference.attention_scores(q.double(), k.double().repeat_interleave(H // Hk, dim=1), None,
+                                                     causal, D ** -0.5)
+        support = (x > tau64[..., None]).reshape(B * H * Lq, Lk)
+        for scan in (False, True):
+            monkeypatch.setattr(fwd, "GATHER_SCAN", scan)
+            fixes.clear()
+            gats.clear()
+            out, tau, _ = fwd.forward(q, k, v, None, causal, D ** -0.5, alpha, None, False)
+            assert_fa_rule(out, oracle, baseline, factor=3.0, floor=1e-3, name=f"out (scan {scan})")
+            assert_close(tau, tau64.float(), atol=2e-2, name=f"tau (scan {scan})")
+            assert len(fixes) == 1 + scan, f"fix-up buffers: {len(fixes)}"
+            early[scan] += int(fixes[0][0].sum())
+            lists, counts = gats[0][0].view(B * H * Lq, cap).long(), gats[0][1]
+            assert bool(((counts >= 0) & (counts <= cap)).all()), f"counts {counts.unique().tolist()}"
+            for r in (counts > 0).nonzero().flatten().tolist():
+                keys = lists[r, : int(counts[r])]
+                assert bool((keys >= 0).all() and (keys < Lk).all()), f"row {r}: list {keys.tolist()}"
+                want = set(support[r].nonzero().flatten().tolist())
+                assert want <= set(keys.tolist()), f"row {r}: support keys {sorted(want - set(keys.tolist()))} not listed"
+            if scan:
+                late += int(fixes[1][0].sum())
+                scanned += int((counts > 0).sum()) - n_listed_off
+            else:
+                n_listed_off = int((counts > 0).sum())
+    assert early[True] < early[False], f"the scan took no row from the fix-up: {early}"
+    if cap == 8:
+        assert late > 0, "no list overflowed once scanned: the late fix-up went untested"
+    else:
+        assert scanned > 0, "no row was listed through the scan"
+
+
 @pytest.mark.parametrize("Lq", [1, 3])
 def test_gather_decode_rows(device, monkeypatch, Lq):
     """GATHER's probe counts the share of a program's rows below Lq: a decode step's one row (or
@@ -811,14 +884,19 @@ def test_replayed_forward_is_the_full_path(device, monkeypatch, case, dtype, B, 
 ])
 def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mask_kind):
     """From FIXUP_MIN_LK / GATHER_MIN_LK keys the forward is four launches (the main launch's two
-    routes, the fix-up beside the gather launch) and their buffers; a later call of the same key
-    replays them (``_MultiPlan``) with fresh buffers. On fresh inputs, with poisoned outputs and
-    scratch, every result (out, τ, O₂, tile map, lists, counts) is bitwise the full path's, rows
-    were listed and rows went to the fix-up (two candidates per position: some rows miss)."""
+    routes, the fix-up beside the gather launch) and their buffers, five with GATHER_SCAN's late
+    fix-up (bf16 inference); a later call of the same key replays them (``_MultiPlan``) with fresh
+    buffers. On fresh inputs, with poisoned outputs and scratch, every result (out, τ, O₂, tile
+    map, lists, counts) is bitwise the full path's, rows were listed and rows went to the fix-up
+    (two candidates per position: some rows miss), and with the scan (lists of 8) rows whose lists
+    overflowed went to the late one."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
+    scan = fwd.GATHER_SCAN and not training and dtype != torch.float32 and mask_kind is None
+    if scan:
+        monkeypatch.setattr(fwd, "GATHER_CAP", 8)
     monkeypatch.setattr(fwd, "_plans", {})
     monkeypatch.setattr(fwd, "_new_scratch", lambda n, dt, dev: torch.full(
         (n,), float("nan") if dt.is_floating_point else -1, dtype=dt, device=dev))
@@ -843,7 +921,9 @@ def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mas
             mask[..., 130:] = False
         fixup_rows.clear()
         got = fwd.forward(q, k, v, mask, False, D ** -0.5, 1.5, None, training, **extra)
-        assert len(fixup_rows) == 1 and int(fixup_rows[0].sum()) > 0, "the fix-up launch got no rows"
+        assert len(fixup_rows) == 1 + scan, f"{len(fixup_rows)} fix-up launches"
+        assert int(fixup_rows[0].sum()) > 0, "the fix-up launch got no rows"
+        assert not scan or int(fixup_rows[1].sum()) > 0, "the late fix-up launch got no rows"
         monkeypatch.setattr(fwd, "REPLAY", False)
         want = fwd.forward(q, k, v, mask, False, D ** -0.5, 1.5, None, training, **extra)
         monkeypatch.setattr(fwd, "REPLAY", True)
