@@ -60,7 +60,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", default="16384:rand,32768:rand")
     ap.add_argument("--sample", type=int, default=256)
+    ap.add_argument("--cap", type=int, default=0, help="attention.GATHER_CAP (0: the default)")
     a = ap.parse_args()
+    if a.cap:
+        attention.GATHER_CAP = a.cap
     fixes = []
     real = attention._fix_buffers
 

@@ -342,11 +342,11 @@ GATHER_SCRATCH = True
 GATHER_PACKED_X = True
 
 # GATHER (inference from FIXUP_MIN_LK keys, bf16 / fp16 with GATHER_PACKED_X, no mask or causal): a
-# dense row the candidates missed goes to the gather launch rather than the fix-up when at most 3
-# of its score positions hold their TOPK candidates all above its threshold (a missed key hides
-# only there). The main launch lists its candidates at the other positions and hands on those
-# positions; the gather launch lists every key at them (x recomputed, SCAN_KEYS keys per step),
-# and a row whose list then overflows GATHER_CAP goes to a late fix-up launch after it. The fix-up
+# dense row the candidates missed goes to the gather launch rather than the fix-up: a missed key
+# hides only at a score position whose TOPK candidates all lie above its threshold. The main
+# launch lists the row's candidates at the other positions and hands on a mask of those; the
+# gather launch lists every key at them (x recomputed, GATHER_SCAN_KEYS per step), and a row whose
+# list then overflows GATHER_CAP goes to a late fix-up launch after it. The fix-up
 # beside the gather launch, a few programs walking whole rows, then has only the sparse programs'
 # rows: session 33 call B measured what that could take at most (DENSE_STOP 6: the dense rows'
 # misses dropped, outputs wrong): 16k rand 6.18 against 6.75 ms, 32k rand 20.55 against 23.32,
@@ -354,8 +354,9 @@ GATHER_PACKED_X = True
 GATHER_SCAN = True
 # ... keys per step of a position's scan in the gather launch (a [GATHER_BLOCK_M, keys] dot): its
 # registers are the gather kernel's, whose loops wait on loads and want many programs per SM.
-# ptxas (Triton 3.6): 72 registers without the scan, 96 with 64 keys, 80 with 32 or 16.
-GATHER_SCAN_KEYS = 32
+# ptxas (Triton 3.6): 72 registers without the scan, 96 with 64 keys, 80 with 32 or 16. Session 33
+# call C (do_bench ms, 64 / 32): 16k rand 7.02 / 7.11, 32k rand 22.50 / 22.67-22.79.
+GATHER_SCAN_KEYS = 64
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
 # of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
@@ -758,7 +759,7 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
         B, H, Lq = tau.shape
         fix = _fix_buffers(B * H, Lq, q.device)
-        if _scans(gat, q, kernel_args, act, gather_flags):
+        if _scans(cfg, gat, q, kernel_args, act, gather_flags):
             late = _fix_buffers(B * H, Lq, q.device)
         # multi-launch forwards keep a plan too (_MultiPlan) when every launch can be replayed
         launches = [] if record is not None and gat is not None else None
@@ -814,13 +815,14 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     return gat
 
 
-def _scans(gat, q, kernel_args, act, gather_flags) -> bool:
+def _scans(cfg, gat, q, kernel_args, act, gather_flags) -> bool:
     """GATHER_SCAN for a forward with GATHER's buffers ``gat`` and a fix-up: inference (no tile map,
     no O₂, the lists not handed on), bf16 / fp16 (GATHER_PACKED_X), no mask or causal, the dense
-    route listing with LIST_PREFIX."""
+    route listing with LIST_PREFIX; score positions that fit a 64-bit mask, counts 8 bits."""
     return (GATHER_SCAN and gat is not None and gat[4] is not None and GATHER_PACKED_X and GATHER_SPLIT
             and LIST_PREFIX and q.dtype != torch.float32 and act is None and gather_flags
-            and not kernel_args[6] and kernel_args[3] in ("none", "causal") and gat[3] <= 255)
+            and not kernel_args[6] and kernel_args[3] in ("none", "causal") and 4 <= gat[3] <= 255
+            and cfg.BLOCK_N <= 64)
 
 
 def triton_cdiv(a: int, b: int) -> int:
