@@ -65,7 +65,8 @@ def small(dev="cuda", all_configs: bool = True, only_fixup: bool = False) -> boo
     knobs = {"fix-up": dict(SUBSET_TOPK=1, FIXUP_MIN_LK=0),
              "gather": dict(GATHER_MIN_LK=0, FIXUP_MIN_LK=0, SUBSET_NEAR_PATIENCE=2),
              "gather in the tile": dict(GATHER_MIN_LK=0, SUBSET_FIXUP=False, SUBSET_NEAR_PATIENCE=2),
-             "gather scan": dict(GATHER_MIN_LK=0, FIXUP_MIN_LK=0, SUBSET_NEAR_PATIENCE=2, SUBSET_TOPK=2, GATHER_CAP=8)}
+             "gather scan": dict(GATHER_MIN_LK=0, FIXUP_MIN_LK=0, SUBSET_NEAR_PATIENCE=2, SUBSET_TOPK=2,
+                                 GATHER_SCAN_CAP=8)}
     if not all_configs:
         variants = variants[:5]
     if only_fixup:

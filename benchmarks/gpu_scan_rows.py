@@ -5,7 +5,7 @@ the late one after it (lists that overflowed once scanned). For a sample of thos
 from the same bf16 inputs: whether the row's top-4-per-position candidates certify it, how many
 score positions hold all four candidates above the candidates' root (n_f: the scan takes ≤ 3), and
 the list the scan would build (candidates above the root elsewhere, every key above it at those
-positions) against GATHER_CAP.
+positions) against GATHER_SCAN_CAP.
 
     SAVE_CACHE=0 bash scripts/gpu_run.sh python3 benchmarks/gpu_scan_rows.py --points 16384:rand,32768:rand
 """
@@ -60,10 +60,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", default="16384:rand,32768:rand")
     ap.add_argument("--sample", type=int, default=256)
-    ap.add_argument("--cap", type=int, default=0, help="attention.GATHER_CAP (0: the default)")
+    ap.add_argument("--cap", type=int, default=0, help="attention.GATHER_SCAN_CAP (0: the default)")
     a = ap.parse_args()
     if a.cap:
-        attention.GATHER_CAP = a.cap
+        attention.GATHER_SCAN_CAP = a.cap
     fixes = []
     real = attention._fix_buffers
 
@@ -94,10 +94,10 @@ def main():
                 idx = torch.cat([torch.arange(int(c), device=cnt.device) + int(s) for c, s in zip(cnt, start) if c > 0])
                 m = rows[idx].long()
                 pick = torch.randperm(m.numel(), device=m.device)[: a.sample]
-                cert, n_f, n_list = explain(q, k, bh[pick], m[pick], attention.GATHER_CAP)
+                cert, n_f, n_list = explain(q, k, bh[pick], m[pick], attention.GATHER_SCAN_CAP)
                 hist = torch.bincount(n_f.clamp(max=8), minlength=9).tolist()
                 print(f"[rows]   sample {pick.numel()}: certified in float64 {int(cert.sum())}; n_f 0..8+ {hist}; "
-                      f"scan list > cap {int((n_list > attention.GATHER_CAP).sum())}; list size max "
+                      f"scan list > cap {int((n_list > attention.GATHER_SCAN_CAP).sum())}; list size max "
                       f"{int(n_list.max())}; rows' positions in their head min {int(m.min())}", flush=True)
 
 

@@ -356,7 +356,18 @@ GATHER_SCAN = True
 # registers are the gather kernel's, whose loops wait on loads and want many programs per SM.
 # ptxas (Triton 3.6): 72 registers without the scan, 96 with 64 keys, 80 with 32 or 16. Session 33
 # call C (do_bench ms, 64 / 32): 16k rand 7.02 / 7.11, 32k rand 22.50 / 22.67-22.79.
-GATHER_SCAN_KEYS = 64
+GATHER_SCAN_KEYS = 32
+# ... and the lists' length with the scan (GATHER_CAP without it). The fix-up launches are
+# latency-bound: a few rows cost them what thousands do, so the scan pays only once no row is
+# left to them. Session 33 call D (benchmarks/gpu_scan_rows.py, 16k / 32k rand): with lists of
+# 64 the fix-up beside the gather launch still got 32 / 299 rows and the late one 9 / 57, nearly
+# all of them lists over 64 (the largest sampled 75 / 85); with 128, none (call E). Call E (do_bench
+# ms; scan off at 64 / on at 64 / on at 128, 64 keys per step / 32 keys): 16k rand 6.73-6.77 /
+# 7.22 / 6.48 / 6.43, 32k rand 23.26-23.29 / 23.28 / 21.33-21.36 / 21.21, 16k local 3.26-3.27 /
+# 3.34 / 3.32-3.33 / 3.32 (the scan's code in the dense route and the gather kernel; 'local' has
+# no fix-up rows to save). The gather launch takes 1.13 ms at 16k and 2.63 at 32k then (0.77 /
+# 1.72 without the scan's rows and code, call B).
+GATHER_SCAN_CAP = 128
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
 # of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
@@ -752,14 +763,17 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     length (0: GATHER_CAP). ``record`` (a list) gets the (``launch.Bound``, args) of a forward
     that is one launch, and (bmax, the scratch it allocated or None); it stays empty otherwise."""
     subset = _hist_mode(cfg, kernel_args[0]) == "subset"
-    gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap or GATHER_CAP) if subset else None
+    fixup = subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after
+    scan = fixup and _scans(cfg, q, kernel_args, act, gather_flags)
+    cap = GATHER_SCAN_CAP if scan else cap or GATHER_CAP
+    gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap) if subset else None
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
     launches = None  # a multi-launch forward's (Bound, args), when it is recorded
     late = None  # GATHER_SCAN: the late fix-up's buffers (rows whose lists overflowed in the gather launch)
-    if subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after:
+    if fixup:
         B, H, Lq = tau.shape
         fix = _fix_buffers(B * H, Lq, q.device)
-        if _scans(cfg, gat, q, kernel_args, act, gather_flags):
+        if scan and gat is not None:
             late = _fix_buffers(B * H, Lq, q.device)
         # multi-launch forwards keep a plan too (_MultiPlan) when every launch can be replayed
         launches = [] if record is not None and gat is not None else None
@@ -815,14 +829,14 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     return gat
 
 
-def _scans(cfg, gat, q, kernel_args, act, gather_flags) -> bool:
-    """GATHER_SCAN for a forward with GATHER's buffers ``gat`` and a fix-up: inference (no tile map,
-    no O₂, the lists not handed on), bf16 / fp16 (GATHER_PACKED_X), no mask or causal, the dense
-    route listing with LIST_PREFIX; score positions that fit a 64-bit mask, counts 8 bits."""
-    return (GATHER_SCAN and gat is not None and gat[4] is not None and GATHER_PACKED_X and GATHER_SPLIT
-            and LIST_PREFIX and q.dtype != torch.float32 and act is None and gather_flags
-            and not kernel_args[6] and kernel_args[3] in ("none", "causal") and 4 <= gat[3] <= 255
-            and cfg.BLOCK_N <= 64)
+def _scans(cfg, q, kernel_args, act, gather_flags) -> bool:
+    """GATHER_SCAN for a forward with a fix-up (if it lists rows for a gather launch): inference
+    (no tile map, no O₂, the lists not handed on), bf16 / fp16 (GATHER_PACKED_X), no mask or
+    causal, the dense route listing with LIST_PREFIX; score positions that fit a 64-bit mask,
+    counts in 8 bits."""
+    return (GATHER_SCAN and GATHER_PACKED_X and GATHER_SPLIT and LIST_PREFIX and q.dtype != torch.float32
+            and act is None and gather_flags and not kernel_args[6] and kernel_args[3] in ("none", "causal")
+            and 4 <= GATHER_SCAN_CAP <= 255 and cfg.BLOCK_N <= 64)
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -1020,7 +1034,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS,
+            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

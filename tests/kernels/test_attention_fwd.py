@@ -430,12 +430,13 @@ def test_gather_scan(device, monkeypatch, alpha, cap):
     With one candidate tile too few (TOPK 2), rows take that path instead of the fix-up beside the
     gather launch: fewer rows there than with the scan off, and the same output and τ within the
     float64 oracle's FA rule. The lists (read back, poisoned with -1) hold the whole float64
-    support of every listed row. At cap 8, rows whose lists overflow once scanned take the late
-    fix-up launch after the gather launch (its counters read back), still exact. GQA, causal and
-    not, q_len ≠ kv_len."""
+    support of every listed row. With lists of 8 (GATHER_SCAN_CAP), rows whose lists overflow once
+    scanned take the late fix-up launch after the gather launch (its counters read back), still
+    exact. GQA, causal and not, q_len ≠ kv_len."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     monkeypatch.setattr(fwd, "SUBSET_TOPK", 2)
-    monkeypatch.setattr(fwd, "GATHER_CAP", cap)
+    monkeypatch.setattr(fwd, "GATHER_SCAN_CAP", cap)
+    monkeypatch.setattr(fwd, "GATHER_CAP", cap)  # (the scan off: lists as long)
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
     monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)
@@ -476,8 +477,10 @@ def test_gather_scan(device, monkeypatch, alpha, cap):
             assert_close(tau, tau64.float(), atol=2e-2, name=f"tau (scan {scan})")
             assert len(fixes) == 1 + scan, f"fix-up buffers: {len(fixes)}"
             early[scan] += int(fixes[0][0].sum())
-            lists, counts = gats[0][0].view(B * H * Lq, cap).long(), gats[0][1]
-            assert bool(((counts >= 0) & (counts <= cap)).all()), f"counts {counts.unique().tolist()}"
+            n_cap = gats[0][3]  # (GATHER_SCAN_CAP with the scan, else GATHER_CAP)
+            assert n_cap == cap, f"lists of {n_cap}"
+            lists, counts = gats[0][0].view(B * H * Lq, n_cap).long(), gats[0][1]
+            assert bool(((counts >= 0) & (counts <= n_cap)).all()), f"counts {counts.unique().tolist()}"
             for r in (counts > 0).nonzero().flatten().tolist():
                 keys = lists[r, : int(counts[r])]
                 assert bool((keys >= 0).all() and (keys < Lk).all()), f"row {r}: list {keys.tolist()}"
@@ -896,7 +899,7 @@ def test_replayed_multi_launch_forward(device, monkeypatch, dtype, training, mas
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
     scan = fwd.GATHER_SCAN and not training and dtype != torch.float32 and mask_kind is None
     if scan:
-        monkeypatch.setattr(fwd, "GATHER_CAP", 8)
+        monkeypatch.setattr(fwd, "GATHER_SCAN_CAP", 8)
     monkeypatch.setattr(fwd, "_plans", {})
     monkeypatch.setattr(fwd, "_new_scratch", lambda n, dt, dev: torch.full(
         (n,), float("nan") if dt.is_floating_point else -1, dtype=dt, device=dev))
