@@ -8,7 +8,8 @@ certificate; an uncertified row first scans the score positions that can hide a 
 (α = 1.5 and 2, SUBSET_TARGETED), and only tiles with a row still in doubt make refinement
 sweeps; from 16k keys, for α = 1.5 and 2, programs with dense rows list each certified row's
 support from the candidates and a gather launch computes those rows from their lists instead of a
-dense output sweep (SUBSET_GATHER). The
+dense output sweep (SUBSET_GATHER); in inference the rows the candidates missed join them, the
+gather launch listing every key at the score positions that can hide a missed key (GATHER_SCAN). The
 histogram modes ("elem", "tile"; fp32, head dim 256) build a histogram in sweep 1 for a safe
 bracket and find τ at a few probes in a second sweep. The last sweep is the output Σ p·v / Σ p
 over only the key tiles that can hold support.
@@ -350,7 +351,10 @@ GATHER_PACKED_X = True
 # beside the gather launch, a few programs walking whole rows, then has only the sparse programs'
 # rows: session 33 call B measured what that could take at most (DENSE_STOP 6: the dense rows'
 # misses dropped, outputs wrong): 16k rand 6.18 against 6.75 ms, 32k rand 20.55 against 23.32,
-# the gather launch 0.77 / 1.72 ms alone.
+# the gather launch 0.77 / 1.72 ms alone. Shipped (call F, do_bench ms, on / off, alternated
+# twice): forward 16k rand 6.41-6.46 / 6.73-6.78, 32k rand 21.21 / 23.26-23.27, 16k local
+# 3.32-3.34 / 3.26-3.29 (its code: 'local' has no fix-up rows to save), 4k unchanged (no gather);
+# error against float64 unchanged; training untouched (its lists and fix-up stay).
 GATHER_SCAN = True
 # ... keys per step of a position's scan in the gather launch (a [GATHER_BLOCK_M, keys] dot): its
 # registers are the gather kernel's, whose loops wait on loads and want many programs per SM.
