@@ -3,6 +3,8 @@
 # them), at lists of 64 and 128: which rows the fix-ups still get (gpu_scan_rows.py), do_bench A/B
 # against the scan off, the kernel timeline, compute-sanitizer memcheck over the small fix-up /
 # gather variants (the scan's included).
+# (At this call `--cap` set attention.GATHER_CAP, the one list length then; since b168a46 it sets
+# GATHER_SCAN_CAP, the scan's own.)
 #
 #   device run, carry [".whl"], timeout_s 590:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s33e.sh
