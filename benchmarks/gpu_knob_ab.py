@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--err-rows", type=int, default=0)
     ap.add_argument("--alpha", default="1.5", help="a float, or 'head': one α per head, 1.3 to 2.0")
     ap.add_argument("--idle", action="store_true", help="also the idle-stream medians (host time included)")
+    ap.add_argument("--infer-only", action="store_true", help="no forward+backward (knobs training ignores)")
     a = ap.parse_args()
     # (--idle: zeroed before each timed call, as do_bench flushes the L2)
     flush = torch.empty(256 * 1024 * 1024 // 4, dtype=torch.int32, device="cuda") if a.idle else None
@@ -64,16 +65,19 @@ def main():
                 setattr(owner, attr, val)
             try:
                 fwd = bench(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha))
-                fb = bench(step)
+                fb = float("nan") if a.infer_only else bench(step)
                 if a.idle:
                     idle_f = idle_ms(lambda: entmax_attention(q, k, v, is_causal=True, alpha=alpha), 40, flush=flush,
                                      warmup=3)
                     idle = f"  idle fwd {idle_f:8.3f}  fwd+bwd {idle_ms(step, 40, flush=flush, warmup=3):8.3f}"
                 else:
                     idle = ""
-                out = entmax_attention(*leaves, is_causal=True, alpha=alpha)
-                got = (out.detach(), *torch.autograd.grad(out, leaves, do),
-                       entmax_attention(q, k, v, is_causal=True, alpha=alpha))  # and the inference forward's
+                if a.infer_only:
+                    got = (entmax_attention(q, k, v, is_causal=True, alpha=alpha),)
+                else:
+                    out = entmax_attention(*leaves, is_causal=True, alpha=alpha)
+                    got = (out.detach(), *torch.autograd.grad(out, leaves, do),
+                           entmax_attention(q, k, v, is_causal=True, alpha=alpha))  # and the inference forward's
                 if oracle is not None:  # the inference forward's output
                     o = got[-1][:, :, last].double()
                     err = f"  max err {(o - oracle).abs().max().item():.2e}"
@@ -87,7 +91,7 @@ def main():
             else:
                 diffs = [(g.float() - f.float()).abs().max().item() for g, f in zip(got, first)]
                 same = "bitwise" if all(torch.equal(g, f) for g, f in zip(got, first)) else (
-                    "max diff o/dq/dk/dv/inference o " + " ".join(f"{d:.2e}" for d in diffs))
+                    ("max diff inference o " if a.infer_only else "max diff o/dq/dk/dv/inference o ") + " ".join(f"{d:.2e}" for d in diffs))
             print(f"[ab] N={n} {kind:5s} {variant or 'defaults':45s} fwd {fwd:8.3f}  fwd+bwd {fb:8.3f}{idle}{err}  {same}",
                   flush=True)
 

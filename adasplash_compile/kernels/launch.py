@@ -48,6 +48,7 @@ DIRECT = True  # False: a hit launches through ``handle[grid](*args)`` (A/B host
 _INT32_MAX = 2**31 - 1
 _NULL = contextlib.nullcontext()  # reusable: it holds no state
 MAX_ENTRIES = 512  # per kernel; a run of ever-new keys (fresh strides each call) then starts over
+_OPTIONS = frozenset({"maxnreg"})  # compile options a caller may pass among the constexprs
 
 
 def bounded_put(cache: dict, key: Any, value: Any, limit: int) -> Any:
@@ -131,7 +132,8 @@ class Launcher:
         if not _is_handle(compiled):
             return None
         names = self._arg_names[len(args):]
-        if set(names) != set(constexprs):  # not the layout assumed here: keep dispatching
+        # (compile options such as ``maxnreg`` ride with the constexprs: they are no arguments)
+        if set(names) != set(constexprs) - _OPTIONS:  # not the layout assumed here: keep dispatching
             return None
         entry = _Entry(compiled, tuple(constexprs[n] for n in names), _pointer_prefix(args))
         with self._lock:
