@@ -6,6 +6,8 @@
 # medians, inference only, the output's max error on the last 256 rows against float64; then one
 # inference step's kernel timeline at 16k 'rand' for three of them.
 #
+# (GATHER_SOLVE_SPLIT is commit ea99927's; it was removed after call B.)
+#
 #   device run, carry [".whl"], timeout_s 420:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s34a.sh
 set -u

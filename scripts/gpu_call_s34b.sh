@@ -6,6 +6,8 @@
 # cuDNN in one run, then the 16k rows of ours and cuDNN (the README's table is session 30's, from
 # before GATHER_SCAN).
 #
+# (GATHER_SOLVE_SPLIT is commit ea99927's; it was removed after this call.)
+#
 #   device run, carry [".whl"], timeout_s 590:
 #     SAVE_CACHE=0 bash scripts/gpu_run.sh bash scripts/gpu_call_s34b.sh
 set -u

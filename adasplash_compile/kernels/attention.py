@@ -372,15 +372,18 @@ GATHER_SCAN_KEYS = 32
 # no fix-up rows to save). The gather launch takes 1.13 ms at 16k and 2.63 at 32k then (0.77 /
 # 1.72 without the scan's rows and code, call B).
 GATHER_SCAN_CAP = 128
-# The gather launch's τ solve reads the lists' x back GATHER_SOLVE_SPLIT columns at a time, up
-# to the program's longest list, at every step (0: one tile of the lists' whole length, held).
-# With the scan's lists of 128 every program solved on a [GATHER_BLOCK_M, 128] tile, though only
-# rows the scan grew need it.
-GATHER_SOLVE_SPLIT = 0
 # A ptxas register cap per thread (``maxnreg``) for the inference gather launch (0: none). Its
 # loops wait on gathered loads and want many programs per SM: ptxas (Triton 3.6) gives it 80
 # registers with the scan (6 four-warp programs per SM), 64 at a cap of 64 (8 programs, 76 bytes
-# spilled, a few of them in pass B's loop).
+# spilled, a few of them in pass B's loop). H200 session 34 calls A, B (do_bench ms, cap 64 /
+# none, outputs bitwise equal): 16k rand 6.378, 6.355, 6.362 / 6.426-6.448, 6.413, 6.422; 32k rand
+# 21.212, 21.054, 21.060 / 21.215-21.297, 21.228, 21.206; 16k local 3.342, 3.320, 3.326 /
+# 3.346-3.377, 3.320, 3.321. Gather kernel at 16k rand: 984 µs / 1030. A cap of 72 sat between.
+# Also measured there and dropped: the τ solve reading the lists' x back 32 or 64 columns at a
+# time (up to the program's longest list) instead of one [16, 128] tile. The column loops took
+# more registers, not fewer (ptxas: 96 at 32 columns): 16k rand 6.770 at 32 (1412 µs for the
+# gather kernel); at 64 columns 6.391-6.474, 32k rand 21.11-21.21, 16k local 3.266-3.295 (about
+# 1% off 'local', as much onto 'rand').
 GATHER_MAXNREG = 64
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
@@ -537,7 +540,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, GATHER_SOLVE_SPLIT)
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -578,7 +581,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         LIST_PREFIX=LIST_PREFIX and not fixup_lists,
         GATHER_SCAN=scan,
         GATHER_SCAN_KEYS=GATHER_SCAN_KEYS,
-        GATHER_SOLVE_SPLIT=GATHER_SOLVE_SPLIT if 0 < GATHER_SOLVE_SPLIT < cap else 0,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
         ROUTE=route,
@@ -1052,7 +1054,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_SOLVE_SPLIT, GATHER_MAXNREG,
+            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_MAXNREG,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

@@ -175,6 +175,19 @@ def test_constexprs_not_matching_the_signature_keep_dispatching():
     assert [e[0] for e in fn.log] == ["dispatch"] * 2
 
 
+def test_a_compile_option_goes_to_the_dispatch_not_the_handle():
+    """``maxnreg`` (attention.GATHER_MAXNREG) rides among the constexprs: Triton's dispatch gets it
+    as a compile option, the handle's arguments leave it out, and another cap is another kernel."""
+    fn = _JitFn()
+    lau = launch.Launcher(fn)
+    lau(("k",), (1,), (1, 2, 3), dict(BLOCK=16, FLAG=False, maxnreg=64), 4, 2)
+    lau(("k",), (1,), (4, 5, 6), dict(BLOCK=16, FLAG=False, maxnreg=64), 4, 2)
+    lau(("k",), (1,), (4, 5, 6), dict(BLOCK=16, FLAG=False, maxnreg=72), 4, 2)
+    assert [e[0] for e in fn.log] == ["dispatch", "handle", "dispatch"]
+    assert fn.log[0][3] == dict(BLOCK=16, FLAG=False, maxnreg=64, num_warps=4, num_stages=2)
+    assert fn.log[1][2] == (4, 5, 6, 16, False)
+
+
 def test_handle_table_is_bounded(monkeypatch):
     monkeypatch.setattr(launch, "MAX_ENTRIES", 4)
     fn = _JitFn()
