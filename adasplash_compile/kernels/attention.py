@@ -379,6 +379,9 @@ GATHER_SCAN_CAP = 128
 # none, outputs bitwise equal): 16k rand 6.378, 6.355, 6.362 / 6.426-6.448, 6.413, 6.422; 32k rand
 # 21.212, 21.054, 21.060 / 21.215-21.297, 21.228, 21.206; 16k local 3.342, 3.320, 3.326 /
 # 3.346-3.377, 3.320, 3.321. Gather kernel at 16k rand: 984 µs / 1030. A cap of 72 sat between.
+# Call E, around it (16k rand / 32k rand / 16k local; defaults 6.346-6.352 / 21.059-21.079 /
+# 3.316-3.343): cap 56 6.438 / 21.150 / 3.317, cap 48 6.560 / 21.368 / 3.328, GATHER_UNROLL 2
+# 6.396 / 21.070 / 3.315 (8: 6.509 / 21.503 / 3.324), 2 warps 7.988 / 24.651 / 3.394.
 # Also measured there and dropped: the τ solve reading the lists' x back 32 or 64 columns at a
 # time (up to the program's longest list) instead of one [16, 128] tile. The column loops took
 # more registers, not fewer (ptxas: 96 at 32 columns): 16k rand 6.770 at 32 (1412 µs for the
