@@ -388,6 +388,13 @@ GATHER_SCAN_CAP = 128
 # gather kernel); at 64 columns 6.391-6.474, 32k rand 21.11-21.21, 16k local 3.266-3.295 (about
 # 1% off 'local', as much onto 'rand').
 GATHER_MAXNREG = 64
+# GATHER_SCAN's lists (from the dense route's listing, the gather launch's scan) as one 32-bit word
+# per key: the key's index in the low 16 bits, its x above the row's stored τ − 1/32 in 16-bit
+# fixed point (2^-15) in the high ones, in the x slots (BMAX); the index lists (GIDX) go unused.
+# The listing stores once per key instead of twice, and pass B loads once. Every listed or
+# scanned x lies in (τ − 1/32, m] with τ ≥ m − 1 (α ≤ 2), so the word holds it to within 2^-16,
+# under the packed x's own rounding (eps_unit·|x|/2). Up to 65536 keys.
+GATHER_WORDS = True
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
 # of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
@@ -535,7 +542,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0, packed_x: bool = False, scan: bool = False):
+            cap: int = 0, packed_x: bool = False, scan: bool = False, words: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
@@ -543,18 +550,18 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS)
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap, packed_x, scan)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x, scan, words)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x,
-                   scan=False):
+                   scan=False, words=False):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -583,6 +590,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         DENSE_STOP=DENSE_STOP if route == "dense" else 0,
         LIST_PREFIX=LIST_PREFIX and not fixup_lists,
         GATHER_SCAN=scan,
+        GATHER_WORDS=words,
         GATHER_SCAN_KEYS=GATHER_SCAN_KEYS,
         GATHER_DENSE_FRAC=float(GATHER_DENSE_FRAC),
         ACT_BLOCK_M=act_block_m or cfg.BLOCK_M,
@@ -685,11 +693,12 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     packed_x = gather and gat[4] is not None and GATHER_PACKED_X and q.dtype != torch.float32
     if gather and gat[4] is not None:
         bmax = gat[4]  # the tile maxima's slot: "subset" never reads it, the gather phase has none
+    scan_k = scan and packed_x and (route == "dense" or phase == "gather")
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
                    fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
-                   scan=scan and packed_x and (route == "dense" or phase == "gather"))
+                   scan=scan_k, words=scan_k and GATHER_WORDS and Lk <= 65536)
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
@@ -1057,7 +1066,7 @@ def _knobs() -> tuple:
             TARGETED_SCAN,
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
-            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_MAXNREG,
+            DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_MAXNREG, GATHER_WORDS,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
