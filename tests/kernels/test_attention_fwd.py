@@ -310,19 +310,6 @@ def _word_lists(xs, rows, cap):
     return words & 0xFFFF, ((words >> 16) & 0xFFFF).double() * 2.0 ** -15
 
 
-def _scan_spy(monkeypatch):
-    """Records whether each forward took GATHER_SCAN (and so GATHER_WORDS' lists)."""
-    took = []
-    real = fwd._scans
-
-    def spy(*args):
-        took.append(real(*args))
-        return took[-1]
-
-    monkeypatch.setattr(fwd, "_scans", spy)
-    return took
-
-
 # (the one-kernel main launch is no longer the default: on request, for CI time. The listing's
 # ranks from one scan per candidate tile, as training's lists take them (LIST_PREFIX applies to
 # the forward's own lists only), are the training-lists cases' here and in test_attention_bwd.py)
@@ -368,8 +355,6 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         return scratch[-1]
 
     monkeypatch.setattr(fwd, "_gather_buffers", buffers)
-    took_scan = _scan_spy(monkeypatch)
-    n_words = 0
     B, H, Hk, Lq, Lk, D = 1, 4, 2, 40, 160, 16
     q, k, v = _inputs(device, B=B, H=H, Hk=Hk, Lq=Lq, Lk=Lk, D=D, dtype=torch.bfloat16)
     pad = torch.zeros(1, 1, 1, Lk, device=device)
@@ -388,10 +373,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         Lq = q_in.shape[2]
         scratch.clear()
         routes.clear()
-        took_scan.clear()
         _, tau, _ = _run_and_check(q_in, k_in, v, mask=mask, causal=causal, alpha=alpha)
-        words = any(took_scan) and fwd.GATHER_WORDS  # (the lists as GATHER_WORDS' words)
-        n_words += words
         assert len(scratch) == 2 + (fwd.GATHER_SCRATCH or fwd.GATHER_PACKED_X), "the forward took no gather launch"
         want_routes = {"split": ["sparse", "dense", "", ""], "one-kernel": [""] * 3, "in-kernel": [""] * 2}[main]
         assert routes == want_routes, f"launches {routes}"
@@ -402,9 +384,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
         # else the gather launch's own fp32 x
         idx_mask = scratch[-1][2]
         xs = scratch[-1][4].view(B * H * Lq, fwd.GATHER_CAP)
-        if words:
-            lists, xs = _word_lists(xs, B * H * Lq, fwd.GATHER_CAP)
-        elif fwd.GATHER_PACKED_X:
+        if fwd.GATHER_PACKED_X:
             bits = xs.view(torch.int32)
             tiles = bits & idx_mask
             xs = ((bits & ~idx_mask) | ((idx_mask + 1) >> 1)).view(torch.float32)
@@ -429,22 +409,12 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
             assert want <= keys, f"row {r}: support keys {sorted(want - keys)} not listed"
             n = int(counts[r])
             x_want = x.reshape(B * H * Lq, Lk)[r, lists[r, :n]]
-            if words:
-                # x above an offset of the row's own (τ − 1/32): the same offset for every key, up
-                # to the packed x's rounding and the word's (2^-16)
-                off = xs[r, :n] - x_want
-                spread = (off.max() - off.min()).item()
-                assert spread <= eps_unit * x_want.abs().max().item() + 2.0 ** -15 + 4e-6, (
-                    f"row {r}: listed x off by up to {spread:.3g} from one offset")
-                continue
             if fwd.GATHER_PACKED_X:
                 assert torch.equal(tiles[r, :n].long(), lists[r, :n] // 16), f"row {r}: packed tiles off"  # 16-key tiles
             x_err = (xs[r, :n].double() - x_want).abs()
             assert bool((x_err <= 0.5 * eps_unit * x_want.abs() + 2e-6).all()), (
                 f"row {r}: listed x off by up to {x_err.max().item():.3g}")
     assert missed > 0, "every row was gathered: the fallback went untested"
-    if main == "split":
-        assert n_words > 0, "no forward listed through GATHER_WORDS' words"
     # the training forward's tile map (the gather launch marks its keys' tiles): every block with
     # a weight above zero is marked, bytes only 0 or 1
     Lq = q.shape[2]
@@ -520,14 +490,24 @@ def test_gather_scan(device, monkeypatch, alpha, cap):
             n_cap = gats[0][3]  # (GATHER_SCAN_CAP with the scan, else GATHER_CAP)
             assert n_cap == cap, f"lists of {n_cap}"
             lists, counts = gats[0][0].view(B * H * Lq, n_cap).long(), gats[0][1]
-            if scan and fwd.GATHER_WORDS:
-                lists, _ = _word_lists(gats[0][4], B * H * Lq, n_cap)
+            words = scan and fwd.GATHER_WORDS
+            if words:
+                lists, ys = _word_lists(gats[0][4], B * H * Lq, n_cap)
+                eps_unit = (gats[0][2] + 1) * 2.0 ** -23
             assert bool(((counts >= 0) & (counts <= n_cap)).all()), f"counts {counts.unique().tolist()}"
             for r in (counts > 0).nonzero().flatten().tolist():
                 keys = lists[r, : int(counts[r])]
                 assert bool((keys >= 0).all() and (keys < Lk).all()), f"row {r}: list {keys.tolist()}"
                 want = set(support[r].nonzero().flatten().tolist())
                 assert want <= set(keys.tolist()), f"row {r}: support keys {sorted(want - set(keys.tolist()))} not listed"
+                if words:
+                    # each word's x lies above the row's τ − 1/32: one offset for every key, up to
+                    # the packed x's rounding and the word's own (2^-16)
+                    x_want = x.reshape(B * H * Lq, Lk)[r, keys]
+                    off = ys[r, : int(counts[r])] - x_want
+                    spread = (off.max() - off.min()).item()
+                    assert spread <= eps_unit * x_want.abs().max().item() + 2.0 ** -15 + 4e-6, (
+                        f"row {r}: words' x off by up to {spread:.3g} from one offset")
             if scan:
                 late += int(fixes[1][0].sum())
                 scanned += int((counts > 0).sum()) - n_listed_off
