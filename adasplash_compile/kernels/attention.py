@@ -703,7 +703,7 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
                    fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
-                   scan=scan_k, words=scan_k and GATHER_WORDS and Lk <= 65536)
+                   scan=scan_k, words=_words(scan_k, Lk))
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
     if bmax is None:
@@ -758,22 +758,32 @@ def training_lists_spec(q: Tensor, k: Tensor, alpha: float, alpha_t: Optional[Te
     return (B, H, Lq, TRAIN_GATHER_CAP), list_dtype(Lk)
 
 
-def _gather_buffers(cfg, kind, q, Lk, stop_after, cap):
+def _gather_buffers(cfg, kind, q, Lk, stop_after, cap, words=False):
     """GATHER's key lists (``cap`` per row), counts, index mask, cap and the listed keys' x
-    (GATHER_SCRATCH / GATHER_PACKED_X, else None) for a "subset" launch, or None."""
+    (GATHER_SCRATCH / GATHER_PACKED_X, else None) for a "subset" launch, or None. ``words``
+    (GATHER_WORDS): the x slots hold the keys too, and the lists are a one-slot placeholder."""
     n_blocks = triton_cdiv(Lk, cfg.BLOCK_N)
     if (not SUBSET_GATHER or stop_after or SUBSET_EVICT2 or _hist_mode(cfg, kind) != "subset" or kind not in ("15", "2")
             or not (SUBSET_NEAR_SKIP and SUBSET_NEAR_PATIENCE > 0) or n_blocks > GATHER_MAX_TILES
             or Lk < GATHER_MIN_LK):
         return None
     B, H, Lq = q.shape[:3]
-    lists, counts, xs = _gather_alloc(B * H * Lq, cap, list_dtype(Lk), GATHER_SCRATCH or GATHER_PACKED_X, q.device)
+    lists, counts, xs = _gather_alloc(B * H * Lq, cap, list_dtype(Lk), GATHER_SCRATCH or GATHER_PACKED_X, q.device,
+                                      words)
     return lists, counts, _next_pow2(n_blocks) - 1, cap, xs
 
 
-def _gather_alloc(n_rows: int, cap: int, list_t: torch.dtype, with_xs: bool, device):
-    """GATHER's buffers: the key lists, the counts and (``with_xs``) the listed keys' x."""
-    lists = _new_scratch(n_rows * cap, list_t, device)
+def _words(scan: bool, Lk: int) -> bool:
+    """GATHER_WORDS for a forward that takes GATHER_SCAN (``scan``) over ``Lk`` keys: every key
+    index fits the word's 16 bits."""
+    return scan and GATHER_WORDS and Lk <= 65536
+
+
+def _gather_alloc(n_rows: int, cap: int, list_t: torch.dtype, with_xs: bool, device, words: bool = False):
+    """GATHER's buffers: the key lists, the counts and (``with_xs``) the listed keys' x.
+    ``words``: no launch reads or writes the lists (the words carry the keys), so they get one
+    slot (the 16k inference forward's peak memory: 128 MiB less at B·H = 32)."""
+    lists = _new_scratch(1 if words else n_rows * cap, list_t, device)
     counts = torch.empty((n_rows,), dtype=torch.int32, device=device)
     return lists, counts, (_new_scratch(n_rows * cap, torch.float32, device) if with_xs else None)
 
@@ -803,7 +813,8 @@ def _run(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, kerne
     fixup = subset and SUBSET_FIXUP and k.shape[2] >= FIXUP_MIN_LK and not stop_after
     scan = fixup and _scans(cfg, q, kernel_args, act, gather_flags)
     cap = GATHER_SCAN_CAP if scan else cap or GATHER_CAP
-    gat = _gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap) if subset else None
+    gat = (_gather_buffers(cfg, kernel_args[0], q, k.shape[2], stop_after, cap, _words(scan, k.shape[2]))
+           if subset else None)
     g_gat, side = gat, None  # what the gather launch reads; the fix-up's stream when it runs beside it
     launches = None  # a multi-launch forward's (Bound, args), when it is recorded
     late = None  # GATHER_SCAN: the late fix-up's buffers (rows whose lists overflowed in the gather launch)
@@ -1138,7 +1149,7 @@ class _MultiPlan(_Plan):
     and on the same streams. At 16k keys the full host path put ~0.35-0.4 ms between a call's
     start and its first kernel (H200 session 24's timeline)."""
 
-    __slots__ = ("fixup", "gather", "late", "spec", "cap", "list_t", "xs", "clone", "beside")
+    __slots__ = ("fixup", "gather", "late", "spec", "cap", "list_t", "xs", "words", "clone", "beside")
 
     @classmethod
     def of(cls, rec: "_Recorded", named: tuple, cfg, alpha, save_aux, n_act, lists, spec):
@@ -1152,6 +1163,7 @@ class _MultiPlan(_Plan):
         self.fixup, self.gather, self.spec = steps[1], steps[2], spec
         self.late = steps[3] if rec.late is not None else None
         self.cap, self.list_t, self.xs = cap, lists_buf.dtype, xs is not None
+        self.words = lists_buf.numel() < counts.numel() * cap  # (_gather_alloc's placeholder lists)
         self.clone, self.beside = rec.g_counts is not None, rec.beside
         return self
 
@@ -1159,7 +1171,7 @@ class _MultiPlan(_Plan):
         q = named[0]
         B, H, Lq, _ = q.shape
         dev = q.device
-        lists, counts, xs = _gather_alloc(B * H * Lq, self.cap, self.list_t, self.xs, dev)
+        lists, counts, xs = _gather_alloc(B * H * Lq, self.cap, self.list_t, self.xs, dev, self.words)
         roles = [*named, lists, counts, xs, *_fix_buffers(B * H, Lq, dev), None,
                  *(_fix_buffers(B * H, Lq, dev) if self.late is not None else (None, None))]
         self.replay(roles)  # the main launch's routes

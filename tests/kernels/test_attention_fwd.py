@@ -489,11 +489,15 @@ def test_gather_scan(device, monkeypatch, alpha, cap):
             early[scan] += int(fixes[0][0].sum())
             n_cap = gats[0][3]  # (GATHER_SCAN_CAP with the scan, else GATHER_CAP)
             assert n_cap == cap, f"lists of {n_cap}"
-            lists, counts = gats[0][0].view(B * H * Lq, n_cap).long(), gats[0][1]
+            counts = gats[0][1]
             words = scan and fwd.GATHER_WORDS
             if words:
+                # (the words carry the keys: the index lists are a placeholder, not B·H·Lq·cap)
+                assert gats[0][0].numel() == 1, f"index lists of {gats[0][0].numel()} slots beside the words"
                 lists, ys = _word_lists(gats[0][4], B * H * Lq, n_cap)
                 eps_unit = (gats[0][2] + 1) * 2.0 ** -23
+            else:
+                lists = gats[0][0].view(B * H * Lq, n_cap).long()
             assert bool(((counts >= 0) & (counts <= n_cap)).all()), f"counts {counts.unique().tolist()}"
             for r in (counts > 0).nonzero().flatten().tolist():
                 keys = lists[r, : int(counts[r])]
