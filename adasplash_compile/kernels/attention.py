@@ -400,12 +400,6 @@ GATHER_MAXNREG = 64
 # 256 rows against float64 7.85e-3 / 7.78e-3 at 16k, 7.92e-3 both at 32k. ptxas: the dense route's
 # spills 412 bytes / 716.
 GATHER_WORDS = True
-# Causal launches (not the fix-up's) on a (B·H, row blocks) grid, last row block first: the GPU
-# starts programs in grid order, so every head's heaviest row block (the most key tiles under the
-# diagonal) starts before any head's next lighter one and the launch ends on the lightest ones.
-# On the (row blocks, B·H) grid each head's blocks run heavy to light in turn, so the last heads'
-# heaviest blocks start near the end and run on alone.
-HEAVY_FIRST = False
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
 # of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
@@ -553,8 +547,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
             mask_bool: bool, niter: int, save_aux: bool, ieee: bool, dr: int, dvr: int, stop_after: str = "",
             dot_upcast: bool = False, phase: str = "all", tile_flags: bool = False, fixup: bool = False,
             gather: bool = False, act_block_m: int = 0, route: str = "", fixup_lists: bool = False,
-            cap: int = 0, packed_x: bool = False, scan: bool = False, words: bool = False,
-            heavy_first: bool = False):
+            cap: int = 0, packed_x: bool = False, scan: bool = False, words: bool = False):
     # memoised on the arguments and the module's knobs (tests change those), so a launch costs a
     # dict lookup here rather than render.load's sorted parameter set; ADASPLASH_COMPILE_DUMP
     # goes through render.load every time, which writes the source out
@@ -562,19 +555,18 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, heavy_first)
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
                                               ieee, dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup,
-                                              gather, act_block_m, route, fixup_lists, cap, packed_x, scan, words,
-                                              heavy_first)
+                                              gather, act_block_m, route, fixup_lists, cap, packed_x, scan, words)
     return kern
 
 
 def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags, fixup, gather, act_block_m, route, fixup_lists, cap, packed_x,
-                   scan=False, words=False, heavy_first=False):
+                   scan=False, words=False):
     hist = _hist_mode(cfg, kind)
     mod = render.load(
         TEMPLATE,
@@ -624,7 +616,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         STOP_AFTER=stop_after,
         DOT_UPCAST=dot_upcast,
         PHASE=phase,
-        HEAVY_FIRST=heavy_first,
     )
     return mod.attention_fwd_kernel
 
@@ -708,17 +699,18 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     if gather and gat[4] is not None:
         bmax = gat[4]  # the tile maxima's slot: "subset" never reads it, the gather phase has none
     scan_k = scan and packed_x and (route == "dense" or phase == "gather")
-    # (a grid's second dimension holds at most 65535 programs)
-    heavy_first = HEAVY_FIRST and mask_mode == "causal" and phase != "fixup" and n_mblocks <= 65535
     kern = _kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux, ieee, dr, dvr, stop_after,
                    dot_upcast, phase, tile_flags=act is not None and phase not in ("stats", "fixup"),
                    fixup=fix is not None and phase == "all", gather=gather, act_block_m=act_block_m, route=route,
                    fixup_lists=fixup_lists, cap=gat[3] if gat is not None else GATHER_CAP, packed_x=packed_x,
-                   scan=scan_k, words=_words(scan_k, Lk), heavy_first=heavy_first)
+                   scan=scan_k, words=_words(scan_k, Lk))
     n_fix = max(FIXUP_PROGRAMS, Lq // FIXUP_ROWS_PER_PROGRAM if FIXUP_ROWS_PER_PROGRAM else 0)
+    # (Tried and dropped, session 36 call D, commit acd1b8d: causal launches on a (B·H, row blocks)
+    # grid, every head's heaviest row block first. Outputs bitwise equal, no time moved beyond noise
+    # (do_bench ms, defaults / heavy first, alternated twice): forward 4k rand 0.752, 0.745 / 0.748,
+    # 0.750; 16k rand 6.178, 6.178 / 6.136, 6.183; 16k local 3.337, 3.314 / 3.310, 3.309; 32k rand
+    # 20.610, 20.624 / 20.625, 20.626; forward+backward 4k rand 2.054, 2.053 / 2.040, 2.052.)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
-    if heavy_first:
-        grid = grid[::-1]
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
         # never reads the pointer)
