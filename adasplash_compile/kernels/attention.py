@@ -74,7 +74,13 @@ FLUSH_EVERY = 127
 # 1.46% now; 128-key tiles with top-3 (1.56% at 16k) hold 384 candidates per row, 192 registers per
 # thread at 4 warps. On the H200 (session 24 call B, do_bench ms, 4 / 3): 16k rand 7.23 / 11.63,
 # 32k rand 24.66 / 52.50 (43.64 with 32 fix-up programs per head): the fix-up's rows outweigh the
-# min/max saved.
+# min/max saved. With GATHER_SCAN (the gather launch scans the score positions that can hide a
+# missed key, so no row is left to the fix-up), session 36 calls E, F (do_bench ms, 4 / 3,
+# alternated twice): 16k rand 6.135, 6.135 / 6.114, 6.118; 32k rand 20.58, 20.56 / 21.68, 21.64;
+# 16k local 3.31, 3.31 / 3.38, 3.38. Timeline (µs, 4 / 3): the dense route 5092 / 4457 at 16k and
+# 18132 / 16239 at 32k, the gather launch 876 / 1434 and 2035 / 5059 (5.7% / 8.0% of rows scanned,
+# none left to a fix-up): the scan loads every key at a flagged position (64 KB of K per row and
+# position at 16k), and that takes what the min/max saves.
 SUBSET_TOPK = 4
 # "subset": the row's largest evicted x joins the candidates and the certificate needs only the
 # second largest under τ. It certifies 10x more rows (H200 session 6 call A, 16k 'rand', B=1 H=2:
