@@ -158,6 +158,19 @@ def test_config_variants(device, monkeypatch, cfg):
     _run_and_check(q, k, v, mask=mask, alpha=1.25)
 
 
+def _spy_routes(monkeypatch) -> list:
+    """A list that gets each forward launch's ``route`` ("" / "sparse" / "dense")."""
+    routes = []
+    real_launch = fwd._launch
+
+    def spy(*args, **kwargs):
+        routes.append(kwargs.get("route", ""))
+        return real_launch(*args, **kwargs)
+
+    monkeypatch.setattr(fwd, "_launch", spy)
+    return routes
+
+
 def _subset_wide_rows(device, monkeypatch, dtype, alpha, kind=None):
     """Wide rows (large k: supports of ~10-40 keys) over 10 key tiles, non-causal and causal,
     against float64; returns the rows each forward listed for the fix-up launch. ``alpha``: a
@@ -332,14 +345,7 @@ def test_gather_lists_hold_the_support(device, monkeypatch, alpha, main):
     monkeypatch.setattr(fwd, "GATHER_SPLIT", main == "split")
     monkeypatch.setattr(fwd, "FIXUP_MIN_LK", 0)
     monkeypatch.setattr(fwd, "GATHER_MIN_LK", 0)
-    routes = []
-    real_launch = fwd._launch
-
-    def spy(*args, **kwargs):
-        routes.append(kwargs.get("route", ""))
-        return real_launch(*args, **kwargs)
-
-    monkeypatch.setattr(fwd, "_launch", spy)
+    routes = _spy_routes(monkeypatch)
     monkeypatch.setattr(fwd, "SUBSET_NEAR_PATIENCE", 2)  # rows dense after two key tiles: the rest packed
     scratch = []
 
@@ -534,14 +540,7 @@ def test_pair_merge_is_bitwise_the_one_by_one_insertion(device, monkeypatch, cau
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
     for knob, value in (("FIXUP_MIN_LK", 0), ("GATHER_MIN_LK", 0), ("SUBSET_NEAR_PATIENCE", 2), ("REPLAY", False)):
         monkeypatch.setattr(fwd, knob, value)
-    routes = []
-    real_launch = fwd._launch
-
-    def spy(*args, **kwargs):
-        routes.append(kwargs.get("route", ""))
-        return real_launch(*args, **kwargs)
-
-    monkeypatch.setattr(fwd, "_launch", spy)
+    routes = _spy_routes(monkeypatch)
     Lq = 64 if causal else 40
     q, k, v = _inputs(device, H=4, Hk=2, Lq=Lq, Lk=150, D=16, dtype=torch.bfloat16)
     got = []
