@@ -410,11 +410,17 @@ GATHER_WORDS = True
 # and merges them into the candidates as a sorted pair (a bitonic merge: 7.5 min/max per score
 # instead of 8, and the evicted x's row max once per two tiles), at the cost of a second score
 # tile live. Same candidates, so bitwise the same outputs (test_pair_merge_is_bitwise_the_one_by_one_insertion).
-# Not yet timed on the GPU (session 36 had no device time left; scripts/gpu_call_s37a.sh is the
-# A/B). ptxas (Triton 3.6, scripts/kernel_regs.py): the inference dense route at 255 registers
-# spills 340 bytes with it against 412, none in its sweep loops; its SASS holds 1702 FMNMX against
-# 1186 (the pair loop's body added beside the one-tile body that takes an odd tile).
-PAIR_MERGE = False
+# H200 session 37 call A (do_bench ms, off / on, alternated twice; bitwise equal outputs): forward
+# 16k rand 6.177, 6.145 / 5.844, 5.801; 32k rand 20.609, 20.570 / 19.219, 19.185; 16k local 3.307,
+# 3.307 / 3.316, 3.323; forward+backward 16k rand 12.254, 12.237 / 11.983, 11.927; 32k rand 35.802,
+# 35.780 / 34.607, 34.619; 16k local 4.730, 4.690 / 4.698, 4.702. Timeline: the dense route 5086 /
+# 4713 µs at 16k, 18168 / 16767 at 32k. ptxas (Triton 3.6, scripts/kernel_regs.py): the inference
+# dense route at 255 registers spills 340 bytes with it against 412, none in its sweep loops.
+PAIR_MERGE = True
+# The dense route stores the outputs of its dead and NaN rows alone: the gather launch writes the
+# listed rows and the fix-up the other live ones (False: it also stores zeros for those, 16 KiB
+# per 64-row program, overwritten later). Not yet timed on the GPU.
+DENSE_OWN_ROWS = True
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
 # of its sorted candidates) instead of one scan per candidate tile. H200 session 32 call E
@@ -570,7 +576,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, PAIR_MERGE)
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, PAIR_MERGE, DENSE_OWN_ROWS)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -632,6 +638,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         DOT_UPCAST=dot_upcast,
         PHASE=phase,
         PAIR_MERGE=PAIR_MERGE and route == "dense" and SUBSET_TOPK == 4 and SUBSET_LEAN_DENSE and not SUBSET_EVICT2,
+        DENSE_OWN_ROWS=DENSE_OWN_ROWS,
     )
     return mod.attention_fwd_kernel
 
@@ -1104,7 +1111,7 @@ def _knobs() -> tuple:
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_MAXNREG, GATHER_WORDS,
-            PAIR_MERGE,
+            PAIR_MERGE, DENSE_OWN_ROWS,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

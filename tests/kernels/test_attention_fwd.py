@@ -557,6 +557,37 @@ def test_pair_merge_is_bitwise_the_one_by_one_insertion(device, monkeypatch, cau
         assert torch.equal(a, b), f"{name}: PAIR_MERGE differs by {(a.float() - b.float()).abs().max().item():.3g}"
 
 
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+def test_dense_route_writes_its_dead_and_nan_rows(device, monkeypatch, training):
+    """The dense route stores the outputs of the rows no later launch writes (DENSE_OWN_ROWS): rows
+    with nothing to attend (zeros) and rows that saw a NaN (NaN). The outputs are poisoned with 7
+    here, not NaN, so a NaN row left unwritten fails too. The other rows (the gather launch's and
+    the fix-up's) must match the float64 reference; the dense route must have run."""
+    monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
+    for knob, value in (("FIXUP_MIN_LK", 0), ("GATHER_MIN_LK", 0), ("SUBSET_NEAR_PATIENCE", 2), ("REPLAY", False)):
+        monkeypatch.setattr(fwd, knob, value)
+    monkeypatch.setattr(fwd, "_new_buffer", lambda shape, dtype, device: torch.full(shape, 7.0, dtype=dtype,
+                                                                                     device=device))
+    routes = _spy_routes(monkeypatch)
+    q, k, v = _inputs(device, H=2, Lq=64, Lk=150, D=16, dtype=torch.bfloat16)
+    q[0, 0, 37] = float("nan")
+    mask = 0.5 * torch.randn(1, 2, 64, 150, device=device)
+    mask[0, 1, 5] = float("-inf")
+    mask[0, 0, 50] = float("-inf")
+    out, tau, o2 = fwd.forward(q, k, v, mask, False, 0.25, 1.5, None, training)[:3]
+    assert "dense" in routes, f"the dense route did not run: {routes}"
+    oracle = reference.entmax_attention(q.double(), k.double(), v.double(), attn_mask=mask.double())
+    nan_rows = oracle.isnan().any(-1)
+    assert int(nan_rows.sum()) == 1 and bool(nan_rows[0, 0, 37])
+    assert bool(out[nan_rows].isnan().all()), "the NaN row's output is not NaN"
+    for b, h, i in ((0, 1, 5), (0, 0, 50)):
+        assert torch.equal(out[b, h, i], torch.zeros_like(out[b, h, i])), f"row {(b, h, i)}: not zeros"
+        if training:
+            assert torch.equal(o2[b, h, i], torch.zeros_like(o2[b, h, i])), f"O2 row {(b, h, i)}: not zeros"
+    baseline = reference.entmax_attention(q, k, v, attn_mask=mask)
+    assert_fa_rule(out[~nan_rows], oracle[~nan_rows], baseline[~nan_rows], factor=3.0, floor=1e-3, name="out")
+
+
 @pytest.mark.parametrize("Lq", [1, 3])
 def test_gather_decode_rows(device, monkeypatch, Lq):
     """GATHER's probe counts the share of a program's rows below Lq: a decode step's one row (or
