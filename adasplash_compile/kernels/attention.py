@@ -419,7 +419,12 @@ GATHER_WORDS = True
 PAIR_MERGE = True
 # The dense route stores the outputs of its dead and NaN rows alone: the gather launch writes the
 # listed rows and the fix-up the other live ones (False: it also stores zeros for those, 16 KiB
-# per 64-row program, overwritten later). Not yet timed on the GPU.
+# per 64-row program, overwritten later). H200 session 37 call B (do_bench ms, on / off, alternated
+# twice, PAIR_MERGE on; bitwise equal outputs): forward 16k rand 5.595, 5.580 / 5.848, 5.810; 32k
+# rand 18.241, 18.216 / 19.190, 19.183; 16k local 3.315, 3.317 / 3.336, 3.290; forward+backward
+# 16k rand 11.710, 11.642 / 12.034, 11.949; 32k rand 33.175, 33.197 / 34.669, 34.681; 16k local
+# 4.726, 4.664 / 4.706, 4.672. (The zeros went to the same lines the gather launch writes moments
+# later: 134 MiB at 16k, 268 at 32k.)
 DENSE_OWN_ROWS = True
 # GATHER's listing, where the lists stay in the forward (not training's, FIXUP_LISTS): ranks from
 # one scan of each score position's count of candidates above the threshold (they are a prefix
