@@ -417,6 +417,18 @@ GATHER_WORDS = True
 # 4713 µs at 16k, 18168 / 16767 at 32k. ptxas (Triton 3.6, scripts/kernel_regs.py): the inference
 # dense route at 255 registers spills 340 bytes with it against 412, none in its sweep loops.
 PAIR_MERGE = True
+# PAIR_MERGE for the exact candidates (the single launch below GATHER_MIN_LK keys, the sparse
+# route from it): sweep 1's unchecked key tiles (those after the probe) two at a time, the row max
+# and the evicted max once per pair (one row reduction each per two tiles instead of two). The
+# same candidates; a row's key range may take one more tile at an end (both tiles of a pair count
+# as near when the pair's max is), which the output sweep then visits for nothing. H200 session 37
+# call D (do_bench ms, on / off, alternated twice; outputs bitwise equal): forward 4k rand 0.740,
+# 0.740 / 0.752, 0.747; 8k rand 2.464, 2.457 / 2.524, 2.524; 4k local 0.316, 0.316 / 0.315, 0.314;
+# 16k local (the sparse route) 3.252, 3.239 / 3.336, 3.323; 16k rand 5.564, 5.576 / 5.568, 5.579;
+# forward+backward 4k rand 2.051, 2.035 / 2.057, 2.043; 16k local 4.666, 4.644 / 4.732, 4.717.
+# ptxas (Triton 3.6): the 4k inference kernel spills 136 bytes against 108 (a few in the pair
+# loop), training 252 against 116.
+PAIR_EXACT = True
 # The dense route stores the outputs of its dead and NaN rows alone: the gather launch writes the
 # listed rows and the fix-up the other live ones (False: it also stores zeros for those, 16 KiB
 # per 64-row program, overwritten later). H200 session 37 call B (do_bench ms, on / off, alternated
@@ -581,7 +593,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, PAIR_MERGE, DENSE_OWN_ROWS)
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, PAIR_MERGE, DENSE_OWN_ROWS, PAIR_EXACT)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -644,6 +656,7 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         PHASE=phase,
         PAIR_MERGE=PAIR_MERGE and route == "dense" and SUBSET_TOPK == 4 and SUBSET_LEAN_DENSE and not SUBSET_EVICT2,
         DENSE_OWN_ROWS=DENSE_OWN_ROWS,
+        PAIR_EXACT=PAIR_EXACT and hist == "subset" and SUBSET_TOPK == 4 and not SUBSET_EVICT2,
     )
     return mod.attention_fwd_kernel
 
@@ -1116,7 +1129,7 @@ def _knobs() -> tuple:
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_MAXNREG, GATHER_WORDS,
-            PAIR_MERGE, DENSE_OWN_ROWS,
+            PAIR_MERGE, DENSE_OWN_ROWS, PAIR_EXACT,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),
