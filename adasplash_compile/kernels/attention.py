@@ -326,6 +326,13 @@ GATHER_WARPS_TRAIN = 8
 # 8.40 / 6.78 (the dense route 7.06 ms against 5.22, for a gather launch of 1.36), 32k rand 26.37
 # / 23.52, 16k local 3.22 / 3.27; at 4k (GATHER_MIN_LK 4096) 1.24-1.33 against 0.75. The gather
 # wants many small programs: in 64-row programs each step waits on the longest of 64 lists.
+# Tried and dropped (session 37 call H, commit aafef34): the gather launch as
+# a few programs per SM, each looping over its head's 16-row blocks, so that 'local' inputs (few
+# rows listed) would not pay for a grid of mostly empty programs. do_bench ms, defaults / 8 per SM
+# (64 registers: ptxas spills 204 bytes, some in pass B's loop, against 88) / 6 per SM (80
+# registers, 84 bytes): 16k local forward 3.256, 3.230 / 3.275 / 3.372; 16k rand 5.565, 5.565 /
+# 6.134 / 6.751 (outputs bitwise equal). Many independent programs hide the gathered loads'
+# latency better than a loop does, and 'local' never paid much for the empty ones.
 GATHER_STAGES = 2
 GATHER_UNROLL = 4
 # the gather launch's steps load their key indices from the lists (else they pick them from the
@@ -429,11 +436,6 @@ PAIR_MERGE = True
 # ptxas (Triton 3.6): the 4k inference kernel spills 136 bytes against 108 (a few in the pair
 # loop), training 252 against 116.
 PAIR_EXACT = True
-# The gather launch as GATHER_PERSIST programs per SM (over the heads), each looping over its head's
-# 16-row blocks, instead of a program per block (0: off). From 16k keys with 'local' inputs the
-# launch has few rows listed, and its grid of mostly empty programs still costs their scheduling
-# (session 12's 16k 'local' training timeline: 136 µs). Not yet timed on the GPU.
-GATHER_PERSIST = 0
 # The dense route stores the outputs of its dead and NaN rows alone: the gather launch writes the
 # listed rows and the fix-up the other live ones (False: it also stores zeros for those, 16 KiB
 # per 64-row program, overwritten later). H200 session 37 call B (do_bench ms, on / off, alternated
@@ -598,8 +600,7 @@ def _kernel(cfg: configs.FwdConfig, kind: str, alpha: float, per_head: bool, mas
     key = (cfg, kind, alpha if kind in ("15", "2") else 0.0, per_head, mask_mode, mask_bool, niter, save_aux, ieee,
            dr, dvr, stop_after, dot_upcast, phase, tile_flags, fixup, NB, FLUSH_EVERY, SUBSET_TOPK, SUBSET_EVICT2, SUBSET_WARM,
            SUBSET_NEAR_SKIP, SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_TARGETED, TARGETED_SCAN, NREF, NREF_GENERAL, NREF_GENERAL_LOWP, SUBSET_GENERAL, FIXUP_MAX_ROWS, gather, cap, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_DENSE_FRAC, act_block_m, route, fixup_lists,
-           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, PAIR_MERGE, DENSE_OWN_ROWS, PAIR_EXACT,
-           bool(GATHER_PERSIST))
+           packed_x, DENSE_STOP, LIST_PREFIX, scan, GATHER_SCAN_KEYS, words, PAIR_MERGE, DENSE_OWN_ROWS, PAIR_EXACT)
     kern = _kernels.get(key)
     if kern is None or os.environ.get("ADASPLASH_COMPILE_DUMP"):
         kern = _kernels[key] = _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save_aux,
@@ -663,7 +664,6 @@ def _render_kernel(cfg, kind, alpha, per_head, mask_mode, mask_bool, niter, save
         PAIR_MERGE=PAIR_MERGE and route == "dense" and SUBSET_TOPK == 4 and SUBSET_LEAN_DENSE and not SUBSET_EVICT2,
         DENSE_OWN_ROWS=DENSE_OWN_ROWS,
         PAIR_EXACT=PAIR_EXACT and hist == "subset" and SUBSET_TOPK == 4 and not SUBSET_EVICT2,
-        GATHER_PERSIST=bool(GATHER_PERSIST) and phase == "gather",
     )
     return mod.attention_fwd_kernel
 
@@ -759,8 +759,6 @@ def _launch(cfg, q, k, v, mask, mask_strides, alpha_buf, out, tau, o2, scale, ke
     # 0.750; 16k rand 6.178, 6.178 / 6.136, 6.183; 16k local 3.337, 3.314 / 3.310, 3.309; 32k rand
     # 20.610, 20.624 / 20.625, 20.626; forward+backward 4k rand 2.054, 2.053 / 2.040, 2.052.)
     grid = (min(n_mblocks, n_fix) if phase == "fixup" else n_mblocks, B * H)
-    if phase == "gather" and GATHER_PERSIST:
-        grid = (min(n_mblocks, triton_cdiv(launch.sm_count(q.device) * GATHER_PERSIST, B * H)), B * H)
     if bmax is None:
         # the tile maxima: the histogram modes' skipping ("subset" tracks its key range per row and
         # never reads the pointer)
@@ -1138,7 +1136,7 @@ def _knobs() -> tuple:
             SUBSET_NEAR_PATIENCE, SUBSET_LEAN_DENSE, SUBSET_FIXUP, FIXUP_MIN_LK, SUBSET_GATHER, GATHER_MIN_LK, GATHER_MAX_TILES,
             GATHER_CAP, GATHER_DENSE_FRAC, GATHER_UNROLL, GATHER_KEY_LOADS, GATHER_SCRATCH, GATHER_PACKED_X, GATHER_SPLIT, FIXUP_PROGRAMS, FIXUP_ROWS_PER_PROGRAM,
             DENSE_STOP, LIST_PREFIX, GATHER_SCAN, GATHER_SCAN_KEYS, GATHER_SCAN_CAP, GATHER_MAXNREG, GATHER_WORDS,
-            PAIR_MERGE, DENSE_OWN_ROWS, PAIR_EXACT, GATHER_PERSIST,
+            PAIR_MERGE, DENSE_OWN_ROWS, PAIR_EXACT,
             FIXUP_BLOCK_M, FIXUP_BLOCK_N, FIXUP_WARPS, FIXUP_LISTS_WARPS, FIXUP_CONCURRENT, GATHER_BLOCK_M,
             GATHER_WARPS, GATHER_WARPS_TRAIN, GATHER_STAGES, decode.MIN_LK,
             decode.MAX_ROWS, configs.fwd_default, _niter, _launch, _run, _gather_buffers, autotune_enabled(),

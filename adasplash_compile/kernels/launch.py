@@ -293,21 +293,6 @@ def side_stream(device: torch.device) -> Optional["torch.cuda.Stream"]:
     return side
 
 
-_sm_counts: dict = {}
-
-
-def sm_count(device: torch.device) -> int:
-    """The multiprocessor count of a CUDA ``device`` (kept per device), 1 off CUDA (the
-    interpreter: grids sized by it then still loop)."""
-    if device.type != "cuda":
-        return 1
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    count = _sm_counts.get(index)
-    if count is None:
-        count = _sm_counts[index] = torch.cuda.get_device_properties(index).multi_processor_count
-    return count
-
-
 def launcher(fn: Any) -> Launcher:
     """The :class:`Launcher` of a jitted function (one per function object)."""
     lau = _launchers.get(id(fn))

@@ -530,7 +530,7 @@ def test_gather_scan(device, monkeypatch, alpha, cap):
         assert scanned > 0, "no row was listed through the scan"
 
 
-@pytest.mark.parametrize("knob", ["PAIR_MERGE", "PAIR_EXACT", "GATHER_PERSIST"])
+@pytest.mark.parametrize("knob", ["PAIR_MERGE", "PAIR_EXACT"])
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 def test_pair_merge_is_bitwise_the_one_by_one_insertion(device, monkeypatch, causal, knob):
     """PAIR_MERGE (the dense route's sweep 1 merges its unmasked key tiles two at a time into the
@@ -538,10 +538,9 @@ def test_pair_merge_is_bitwise_the_one_by_one_insertion(device, monkeypatch, cau
     same candidates as inserting them one by one, so the inference forward (with GATHER_SCAN's
     lists) and the training forward and its gradients are bitwise the same. Key tiles of 16 give
     the programs odd and even counts of unmasked tiles; the dense route (PAIR_MERGE) or the single
-    launch (PAIR_EXACT) must have run. GATHER_PERSIST (the gather launch's programs loop over
-    their head's row blocks: two programs per head here, off CUDA) changes no result either."""
+    launch (PAIR_EXACT) must have run."""
     monkeypatch.setattr(fwd.configs, "fwd_default", lambda dtype, dr: fwd.configs.FwdConfig(32, 16, 4, 2, hist="subset"))
-    min_lk = 1 << 20 if knob == "PAIR_EXACT" else 0
+    min_lk = 0 if knob == "PAIR_MERGE" else 1 << 20
     for name, value in (("FIXUP_MIN_LK", min_lk), ("GATHER_MIN_LK", min_lk), ("SUBSET_NEAR_PATIENCE", 2),
                         ("REPLAY", False)):
         monkeypatch.setattr(fwd, name, value)
@@ -549,7 +548,7 @@ def test_pair_merge_is_bitwise_the_one_by_one_insertion(device, monkeypatch, cau
     Lq = 64 if causal else 40
     q, k, v = _inputs(device, H=4, Hk=2, Lq=Lq, Lk=150, D=16, dtype=torch.bfloat16)
     got = []
-    for pair in ((0, 8) if knob == "GATHER_PERSIST" else (False, True)):
+    for pair in (False, True):
         monkeypatch.setattr(fwd, knob, pair)
         routes.clear()
         with torch.no_grad():
@@ -557,8 +556,8 @@ def test_pair_merge_is_bitwise_the_one_by_one_insertion(device, monkeypatch, cau
         leaves = [t.clone().requires_grad_() for t in (q, k, v)]
         out_t = adasplash_compile.entmax_attention(*leaves, is_causal=causal, enable_gqa=True)
         got.append((out, out_t) + torch.autograd.grad(out_t.float().square().sum(), leaves))
-        want = "" if knob == "PAIR_EXACT" else "dense"
-        assert want in routes and (knob != "PAIR_EXACT" or set(routes) == {""}), f"routes: {routes}"
+        want = "dense" if knob == "PAIR_MERGE" else ""
+        assert want in routes and (knob == "PAIR_MERGE" or set(routes) == {""}), f"routes: {routes}"
     for name, a, b in zip(("inference out", "training out", "dq", "dk", "dv"), *got):
         assert torch.equal(a, b), f"{name}: {knob} differs by {(a.float() - b.float()).abs().max().item():.3g}"
 
