@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ready for the next session (not yet run): attention.PAIR_MERGE (the dense route's sweep 1 merges
+# Session 37, call A (prepared in session 36): attention.PAIR_MERGE (the dense route's sweep 1 merges
 # its unmasked key tiles two at a time into the candidates, 7.5 min/max per score instead of 8 and
 # the evicted row max once per two tiles; bitwise the same outputs) against the one-by-one
 # insertion, alternated twice, do_bench forward and forward+backward, then the kernel timeline at
