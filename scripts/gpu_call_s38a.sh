@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ready for the next session (not yet run): where the launches that do little go. Kernel
+# Session 38, call A (ran): where the launches that do little go. Kernel
 # timelines of 16k 'local' (inference and training: the dense route's grid whose programs all
 # exit, and the gather launch with few rows listed; session 12's training timeline put them at 46
 # and 136 µs), of 8k 'rand' with the gather route from 4k keys (session 37 call C: -24% forward),

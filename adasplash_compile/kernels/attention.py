@@ -303,6 +303,24 @@ FIXUP_CONCURRENT = True
 # B=2 H=16, causal, patience 8, ms), two kernels / one / dense output: 16k rand 8.576 / 8.910 /
 # 9.855, local 3.641 / 4.361 / 3.375; 32k rand 28.87 / 29.28 / 38.21, local 12.61 / 14.51 / 12.07.
 GATHER_SPLIT = True
+# Tried and dropped (session 38 calls B, C; gpu_call_s38b.sh, s38c.sh): a work queue between the
+# routes. The sparse launch appended each program it found dense to a queue (an atomic count),
+# and persistent grids took the queued programs: the dense route (2 programs per SM, each taking
+# the next through an atomic counter) and the gather launch (8 per SM, the queued programs' 16-row
+# blocks, through a counter or striding over them). Aim: on 'local' most 16-row blocks have
+# nothing listed, and the gather launch's grid of 32768 programs that exit took 123 µs at 16k
+# (training 150). Outputs and gradients bitwise equal (an interpreter test, checked by mutation).
+# do_bench ms, queue / full grids, alternated twice:
+# - both persistent (call B): forward 16k local 3.178, 3.156 / 3.247, 3.227; 32k local 11.47,
+#   11.61 / 11.69, 11.93; but 16k rand 6.04, 6.05 / 5.56, 5.56, 32k rand 19.39, 19.25 / 18.24,
+#   18.23; training 16k rand 12.8 / 11.6, 32k rand 37.4-37.8 / 33.0-33.2. Timeline of 16k local:
+#   the gather launch 123 → 21 µs, but the dense route's 51 µs stayed (real work there: some
+#   programs are dense); of 16k rand: the dense route 4829 µs against ~4700, the gather 1097 / 880.
+# - the gather launch alone, striding (call C): 16k local 3.171, 3.157 / 3.256, 3.233 (training
+#   4.54, 4.52 / 4.67, 4.64); 16k rand 6.10, 6.10 / 5.56, 5.56; 32k rand 19.36, 19.42 / 18.09,
+#   18.10. The gather launch at 16k rand 1373 µs against 878: a program walking its blocks one
+#   after another is slower than the hardware's own scheduling of a block per program (16 programs
+#   per SM: 6.05; a cap of 80 registers: 6.30). The same as GATHER_PERSIST's finding (GATHER_STAGES).
 # up to 2^12 key tiles: each packed x is then off by < 2^-11 of itself (the bits hold the tile)
 GATHER_MAX_TILES = 4096
 # the gather launch: query rows per program, warps, stages, and keys per step of its loops (their
