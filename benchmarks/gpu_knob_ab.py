@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from adasplash_compile import entmax_attention, reference  # noqa: E402
-from adasplash_compile.kernels import attention  # noqa: E402
+from adasplash_compile.kernels import attention, attention_bwd  # noqa: E402
 from benchmarks.gpu_host_profile import idle_ms  # noqa: E402
 from benchmarks.gpu_listed_bwd import _inputs, bench  # noqa: E402
 
@@ -60,7 +60,7 @@ def main():
                 name, val = kv.split("=")
                 # FWD_CFG: the forward's table config, BLOCK_MxBLOCK_NxWARPSxSTAGES ("subset")
                 owner, attr, val = ((attention.configs, "fwd_default", _table(val)) if name == "FWD_CFG"
-                                    else (attention, name, int(val)))
+                                    else (attention if hasattr(attention, name) else attention_bwd, name, int(val)))
                 saved.append((owner, attr, getattr(owner, attr)))
                 setattr(owner, attr, val)
             try:

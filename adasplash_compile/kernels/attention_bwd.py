@@ -108,7 +108,15 @@ LISTED_BLOCK_N = 16
 LISTED_CHUNK = 32
 LISTED_WARPS = 4
 LISTED_STAGES = 2
-_PACK_ROWS = 32  # rows per program of the pack kernel
+# the pack kernel's rows per program, taken PACK_SUB at a time; a chunk with nothing listed costs
+# one load of its counts and skips the rest. H200 session 38 (timelines, calls A and F; bf16 B=2
+# H=16 causal training): at 16k 'local' the pack took 153.8 µs without the skip, nearly all of it
+# unlisted rows, and 41.5 with it (35.8 at 256 rows per program); at 16k 'rand' 179.5 µs with it
+# (186.7 at 256). do_bench ms (call F, 32 / 256 / 1024 rows per program): training 16k local
+# 4.581, 4.533 / 4.670, 4.583 / 4.585; 16k rand 11.725, 11.670 / 11.743, 11.667 / 11.743; 32k local
+# 14.176, 14.188 / 14.259, 14.175 / 14.180 (outputs bitwise equal). 32: one chunk per program.
+PACK_ROWS = 32
+PACK_SUB = 32
 # the dense passes read SKIP_SCAN map rows (dK/dV) or flag columns (dQ) at once and skip a span
 # with none marked: on random keys nearly every row is listed, so the map is mostly empty and
 # a loop testing one tile per iteration waits on a load each time (tests lower it)
@@ -605,9 +613,9 @@ def listed_pairs(mod, lists: Tensor, counts: Tensor, offsets: tuple[Tensor, int,
     packed = torch.empty((n_pairs,), device=dev, dtype=pair_t)
     launch.launcher(mod._bwd_listed_pack)(
         (dev.index, lists.dtype, off.dtype, bin_t, pair_t, H, Hk, Lq, n_rows, n_blocks, bin_offset, cap, block_n),
-        (_cdiv(n_rows, _PACK_ROWS),),
+        (_cdiv(n_rows, PACK_ROWS),),
         (lists, counts, off, bins, packed, H, Hk, Lq, n_rows, n_blocks, bin_offset),
-        dict(GROUP=H // Hk, ROWS=_PACK_ROWS, CAP=cap, BLOCK_N=block_n), 4, 1)
+        dict(GROUP=H // Hk, ROWS=PACK_ROWS, SUB=min(PACK_SUB, PACK_ROWS), CAP=cap, BLOCK_N=block_n), 4, 1)
     sorted_bins, order = torch.sort(bins, stable=True)
     del bins  # (the peak: ~18 bytes per pair from here to the return)
     # seg[n]: the first pair of bin n or past it. The end of the last bin is the unused bin's start

@@ -795,25 +795,32 @@ def test_map_skip_choice_keeps_the_gradients(bwd, device, gather_everywhere, mon
     assert list(bwd._SHARE_SEEN.values()) == [share]
 
 
-@pytest.mark.parametrize("listed_share", ["all", "few"])
+@pytest.mark.parametrize("listed_share", ["all", "few", "spans"])
 @pytest.mark.parametrize("block_n", [4, 16])
-def test_listed_pairs_without_host_syncs_match(bwd, device, monkeypatch, listed_share, block_n):
+@pytest.mark.parametrize("pack_rows", [64, 256])
+def test_listed_pairs_without_host_syncs_match(bwd, device, monkeypatch, listed_share, block_n, pack_rows):
     """The listed pairs grouped by key block (``listed_pairs``): every pair once, in its kv head's
     key block, each block's pairs in row-major order (what makes the dK/dV sums deterministic),
     and row r's pairs at ``off[r]``. Under CUDA-graph capture every slot is packed and sorted (no
-    host sync to count them): the same segments and pairs."""
+    host sync to count them): the same segments and pairs. The pack kernel takes PACK_ROWS rows per
+    program, PACK_SUB (32) at a time; "spans" leaves whole 32-row chunks unlisted (they skip)."""
+    monkeypatch.setattr(bwd, "PACK_ROWS", pack_rows)
     B, H, Hk, Lq, Lk, cap = 2, 4, 2, 24, 40, 8
     g = torch.Generator().manual_seed(0)
     counts = torch.randint(1, cap + 1, (B, H, Lq), generator=g, dtype=torch.int32)
     if listed_share == "few":
         counts[torch.rand(B, H, Lq, generator=g) < 0.8] = 0
+    elif listed_share == "spans":  # rows 32-95 and 128-159 unlisted, a partly listed chunk between
+        counts.view(-1)[32:96] = 0
+        counts.view(-1)[100:110] = 0
+        counts.view(-1)[128:160] = 0
     lists = torch.stack([torch.randperm(Lk, generator=g)[:cap] for _ in range(B * H * Lq)]).view(B, H, Lq, cap)
     lists, counts = lists.to(torch.int16).to(device), counts.to(device)
     x = torch.empty((1, 1, 1, 16), device=device)
     mod = bwd._kernels(x, x, "15", "none", True, False, False)
     offsets = bwd.listed_offsets(counts, cap)
     off, n_pairs, share = offsets
-    assert share == float((counts > 0).float().mean()) and n_pairs == int(counts.sum())
+    assert share == int((counts > 0).sum()) / counts.numel() and n_pairs == int(counts.sum())
     assert torch.equal(off[1:].long(), counts.view(-1).long().cumsum(0)) and int(off[0]) == 0
     got = bwd.listed_pairs(mod, lists, counts, offsets, Hk, Lk, block_n)
     monkeypatch.setattr(bwd, "_capturing", lambda dev: True)
