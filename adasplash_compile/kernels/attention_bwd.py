@@ -108,6 +108,14 @@ LISTED_BLOCK_N = 16
 LISTED_CHUNK = 32
 LISTED_WARPS = 4
 LISTED_STAGES = 2
+# Tried and dropped (session 38 call G, gpu_call_s38g.sh): the listed dK/dV kernel storing each
+# pair's dZ coalesced in its own (key-block) order and the listed dQ kernel gathering it through
+# the inverse permutation (inv[order[t]] = t, a torch arange and scatter), instead of the scattered
+# store to the row-major places. Gradients bitwise equal. Timeline, µs (sorted / scattered): 16k
+# rand training, dK/dV 2644 / 2856, dQ 896 / 804, but the inverse's arange and scatter 124 + 218;
+# 32k: 5620 / 6074, 1924 / 1719, 271 + 488. do_bench ms (training, alternated twice): 16k rand
+# 11.869, 11.799 / 11.654, 11.633; 32k rand 33.648, 33.676 / 33.225, 33.234. Also there: 64 pairs
+# per chunk (16k rand 12.313, 32k 34.713) and 3 stages (11.904, 33.695).
 # the pack kernel's rows per program, taken PACK_SUB at a time; a chunk with nothing listed costs
 # one load of its counts and skips the rest. H200 session 38 (timelines, calls A and F; bf16 B=2
 # H=16 causal training): at 16k 'local' the pack took 153.8 µs without the skip, nearly all of it
